@@ -1,0 +1,111 @@
+"""Exceptions of the o2s_esign signing core.
+
+Every error carries a stable ``code`` (a short snake_case string) and ``params`` (a dict of
+plain values). The Odoo layer maps ``(class, code)`` to a translated message; ``str(error)``
+gives an English message for logs and plain scripts. ``transient`` tells callers that a retry
+later may succeed (network outages, a TSA or SMS gateway being down).
+"""
+
+from typing import ClassVar
+
+
+class EsignError(Exception):
+    """Base class of every error raised by ``o2s_esign.lib``."""
+
+    #: default English messages per code, formatted with ``params``; subclasses extend it
+    messages: ClassVar[dict] = {}
+    default_transient = False
+
+    def __init__(self, code: str, params: dict | None = None, *, transient: bool | None = None,
+                 message: str | None = None):
+        self.code = code
+        self.params = dict(params or {})
+        self.transient = self.default_transient if transient is None else bool(transient)
+        self._message = message
+        super().__init__(code)
+
+    def __str__(self) -> str:
+        if self._message:
+            return self._message
+        template = None
+        for klass in type(self).__mro__:
+            template = getattr(klass, "messages", {}).get(self.code)
+            if template:
+                break
+        if template:
+            try:
+                return template.format(**self.params)
+            except (KeyError, IndexError, ValueError):
+                pass
+        if self.params:
+            details = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+            return f"{type(self).__name__}: {self.code} ({details})"
+        return f"{type(self).__name__}: {self.code}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.code!r}, {self.params!r}, transient={self.transient})"
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self.code, self.params, self.transient, self._message))
+
+
+def _rebuild(cls, code, params, transient, message):
+    return cls(code, params, transient=transient, message=message)
+
+
+class PdfError(EsignError):
+    """A PDF that cannot be accepted or processed."""
+
+    messages: ClassVar[dict] = {
+        "empty": "The file is empty.",
+        "too_large": "The file is too large ({size} bytes, limit {max_bytes}).",
+        "not_pdf": "The file is not a PDF.",
+        "corrupt": "The PDF is damaged or cannot be read.",
+        "encrypted": "The PDF is encrypted or password protected.",
+        "too_many_pages": "The PDF has too many pages (limit {max_pages}).",
+        "active_content": "The PDF contains active content ({kind}).",
+        "decompression_bomb": "The PDF contains a stream that inflates beyond the limit.",
+    }
+
+
+class PkiError(EsignError):
+    """Keys, certificates, PKCS#12 files and secrets."""
+
+    messages: ClassVar[dict] = {
+        "decrypt_failed": "The secret cannot be decrypted (wrong key or damaged data).",
+        "pkcs12_invalid": "The PKCS#12 file cannot be read.",
+        "pkcs12_password": "The PKCS#12 password is wrong.",
+        "pkcs12_no_key": "The PKCS#12 file holds no private key with its certificate.",
+        "not_a_ca": "The certificate cannot issue certificates.",
+    }
+
+
+class SigningError(EsignError):
+    """A signature or seal could not be produced."""
+
+    messages: ClassVar[dict] = {
+        "tsa_required": "A time-stamping authority is required for level {level}.",
+        "unknown_level": "Unknown signature level {level!r}.",
+        "field_not_found": "Signature field {field_name!r} not found.",
+        "field_already_signed": "Signature field {field_name!r} is already signed.",
+        "sign_failed": "The signature could not be produced.",
+    }
+
+
+class TsaError(SigningError):
+    """The time-stamping authority is unreachable or answered badly (transient)."""
+
+    default_transient = True
+    messages: ClassVar[dict] = {
+        "tsa_unreachable": "The time-stamping authority at {url} cannot be reached.",
+        "tsa_timeout": "The time-stamping authority at {url} did not answer in time.",
+        "tsa_bad_response": "The time-stamping authority at {url} gave an invalid answer.",
+    }
+
+
+class SmsError(EsignError):
+    """An SMS could not be sent."""
+
+
+class EvidenceError(EsignError):
+    """The evidence file could not be built or read."""
