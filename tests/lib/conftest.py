@@ -1,0 +1,49 @@
+"""Plain-pytest support for the signing core (``o2s_esign/lib``).
+
+Loads ``o2s_esign/lib`` as the package ``o2s_esign_lib`` without importing
+``o2s_esign/__init__.py`` (which needs Odoo), and exposes the loopback PKI server of
+``tests/support/pki_server.py`` as fixtures.
+"""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+LIB_DIR = ROOT / "o2s_esign" / "lib"
+SUPPORT_DIR = ROOT / "tests" / "support"
+
+
+def _load_lib():
+    if "o2s_esign_lib" in sys.modules:
+        return sys.modules["o2s_esign_lib"]
+    spec = importlib.util.spec_from_file_location(
+        "o2s_esign_lib", LIB_DIR / "__init__.py", submodule_search_locations=[str(LIB_DIR)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["o2s_esign_lib"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+_load_lib()
+if str(SUPPORT_DIR) not in sys.path:
+    sys.path.insert(0, str(SUPPORT_DIR))
+
+from pki_server import PkiServer  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def pki_server():
+    """The shared loopback PKI (TSA, OCSP, CRL) for the whole session. Do not stop it."""
+    with PkiServer() as server:
+        yield server
+
+
+@pytest.fixture
+def private_pki_server():
+    """A PKI server of the test's own, which the test may stop, break or slow down."""
+    with PkiServer() as server:
+        yield server

@@ -1,0 +1,200 @@
+"""A real test PKI (root CA, RFC 3161 TSA, OCSP responder, CRL and certificate repository)
+served over HTTP on 127.0.0.1 from a background thread.
+
+It is certomancer's aiohttp "animator" application, configured by
+``tests/fixtures/pki/certomancer.yml`` (test keys shipped in ``tests/fixtures/pki/keys``). The
+server binds a free loopback port first and rewrites the configuration's ``external-url-prefix``
+to that port, so the CRL distribution points and OCSP URLs inside the issued certificates point
+at the running server.
+
+Usage::
+
+    with PkiServer() as pki:
+        tsa_url = pki.tsa_url            # http://127.0.0.1:<port>/o2s/tsa/tsa
+        root = pki.root_cert             # asn1crypto x509.Certificate
+        pki.stop()                       # "TSA down": connections are refused
+        pki.start()                      # back up, same port and URLs
+        pki.fail_with(503)               # every request answers HTTP 503
+        pki.fail_with(None)              # back to normal
+        pki.set_delay(2.0)               # each response is delayed (server side) by 2 s
+
+Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens on 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from pathlib import Path
+
+from aiohttp import web
+from certomancer.integrations.aiohttp_animator import build_animator_app
+from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, ServiceLabel
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pki"
+DEFAULT_CONFIG = FIXTURES / "certomancer.yml"
+ARCH = "o2s"
+
+__all__ = ["DEFAULT_CONFIG", "PkiServer"]
+
+
+class PkiServer:
+    """Certomancer PKI services on a loopback port, run by a daemon thread.
+
+    :param config_path: certomancer YAML file (keys resolved relative to its folder).
+    :param arch: label of the PKI architecture to serve.
+    :param host: only ``127.0.0.1`` is expected.
+    """
+
+    def __init__(self, config_path: str | os.PathLike = DEFAULT_CONFIG, *, arch: str = ARCH,
+                 host: str = "127.0.0.1"):
+        self.host = host
+        self.arch_label = arch
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{host}:{self.port}"
+        self.config = CertomancerConfig.from_file(
+            str(config_path), key_search_dir=str(Path(config_path).parent),
+            external_url_prefix=self.url,
+        )
+        self.arch = self.config.get_pki_arch(ArchLabel(arch))
+        self._fail_status: int | None = None
+        self._delay = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self.requests: list[str] = []  # paths served, in order (for assertions)
+
+    # --- URLs and material -------------------------------------------------------------------
+    @property
+    def tsa_url(self) -> str:
+        """URL of the RFC 3161 time-stamping service."""
+        return f"{self.url}/{self.arch_label}/tsa/tsa"
+
+    @property
+    def ocsp_url(self) -> str:
+        """URL of the OCSP responder for certificates issued by the root."""
+        return f"{self.url}/{self.arch_label}/ocsp/root"
+
+    @property
+    def crl_url(self) -> str:
+        """URL of the root's latest CRL (DER)."""
+        return f"{self.url}/{self.arch_label}/crls/root/latest.crl"
+
+    def get_cert(self, label: str):
+        """asn1crypto certificate of the given label (``root``, ``tsa``, ``company-ca``...)."""
+        return self.arch.get_cert(CertLabel(label))
+
+    @property
+    def root_cert(self):
+        """The test root CA certificate (trust anchor for the TSA and imported CAs)."""
+        return self.get_cert("root")
+
+    @property
+    def tsa_cert(self):
+        """The TSA's certificate."""
+        return self.get_cert("tsa")
+
+    def package_pkcs12(self, label: str, password: bytes | None = None) -> bytes:
+        """PKCS#12 (key + certificate + chain) for a certificate label, as customers upload."""
+        return self.arch.package_pkcs12(CertLabel(label), password=password)
+
+    def current_crl(self) -> bytes:
+        """DER of the root's current CRL."""
+        return self.arch.service_registry.get_crl(ServiceLabel("root")).dump()
+
+    # --- fault injection ---------------------------------------------------------------------
+    def fail_with(self, status: int | None):
+        """Answer every request with this HTTP status (``None`` restores normal service)."""
+        self._fail_status = status
+
+    def set_delay(self, seconds: float):
+        """Delay every response by ``seconds`` (server side), to exercise client timeouts."""
+        self._delay = float(seconds)
+
+    # --- life cycle --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while the server accepts connections."""
+        return self._runner is not None
+
+    def start(self) -> PkiServer:
+        """Start serving (again) on the same port. Returns self."""
+        if self.running:
+            return self
+        if self._sock is None:
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._sock.bind((self.host, self.port))
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            started = threading.Event()
+
+            def run():
+                asyncio.set_event_loop(self._loop)
+                self._loop.call_soon(started.set)
+                self._loop.run_forever()
+
+            self._thread = threading.Thread(target=run, name=f"pki-server-{self.port}",
+                                            daemon=True)
+            self._thread.start()
+            if not started.wait(10):
+                raise RuntimeError("PKI server loop did not start")
+        fut = asyncio.run_coroutine_threadsafe(self._start_site(), self._loop)
+        fut.result(timeout=30)
+        return self
+
+    async def _start_site(self):
+        app = build_animator_app(self.config.pki_archs, with_web_ui=False)
+
+        @web.middleware
+        async def faults(request, handler):
+            self.requests.append(request.path)
+            if self._delay:
+                await asyncio.sleep(self._delay)
+            if self._fail_status:
+                return web.Response(status=self._fail_status, text="injected failure")
+            return await handler(request)
+
+        app.middlewares.insert(0, faults)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.SockSite(runner, self._sock, shutdown_timeout=0.5)
+        await site.start()
+        self._runner = runner
+
+    def stop(self):
+        """Stop serving: the port is closed and connections are refused ("TSA down")."""
+        if self._runner is None:
+            return
+        runner, self._runner = self._runner, None
+        fut = asyncio.run_coroutine_threadsafe(runner.cleanup(), self._loop)
+        fut.result(timeout=30)
+        # the listening socket is closed by the site; rebind on start()
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        self._sock = None
+
+    def close(self):
+        """Stop serving and end the background thread."""
+        self.stop()
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+            self._loop.close()
+            self._loop = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def __enter__(self) -> PkiServer:
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
