@@ -104,8 +104,31 @@ class TsaError(SigningError):
 
 
 class SmsError(EsignError):
-    """An SMS could not be sent."""
+    """An SMS could not be sent (``transient`` for timeouts, connection errors, 5xx and 429)."""
+
+    messages: ClassVar[dict] = {
+        "timeout": "The SMS gateway did not answer in time.",
+        "connection": "The SMS gateway cannot be reached.",
+        "bad_response": "The SMS gateway gave an unexpected answer.",
+        "config_missing": "The SMS settings are incomplete ({missing}).",
+        "transport_unknown": "Unknown SMS transport {transport!r}.",
+        "invalid_number": "The mobile number is missing or not in international format.",
+    }
+
+    def __str__(self) -> str:
+        if not self._message and self.code.startswith("http_"):
+            return f"The SMS gateway refused the message (HTTP {self.code[5:]})."
+        return super().__str__()
 
 
 class EvidenceError(EsignError):
     """The evidence file could not be built or read."""
+
+    messages: ClassVar[dict] = {
+        "chain_broken": "The audit trail hash chain is broken at event {first_broken} ({reason}).",
+        "document_hash_mismatch": "The stored file of {document!r} does not match its recorded "
+                                  "SHA-256.",
+        "document_missing": "The file of {document!r} is missing.",
+        "bad_signer_index": "There is no signer number {index}.",
+        "seal_failed": "The evidence file could not be sealed.",
+    }
