@@ -36,7 +36,7 @@ class EsignError(Exception):
             try:
                 return template.format(**self.params)
             except (KeyError, IndexError, ValueError):
-                pass
+                template = None  # params do not fit the template: fall back to the code
         if self.params:
             details = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
             return f"{type(self).__name__}: {self.code} ({details})"

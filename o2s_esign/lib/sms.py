@@ -97,7 +97,8 @@ def _post(transport: str, url: str, body: str, timeout, **kwargs):
             if isinstance(payload.get("message"), str):
                 params["provider_message"] = _redact(payload["message"], body)
         transient = status >= 500 or status == 429
-        _logger.warning("SMS via %s refused: HTTP %s", transport, status)
+        # INFO, not WARNING: the caller gets an SmsError and reports it (event, request error).
+        _logger.info("SMS via %s refused: HTTP %s", transport, status)
         raise SmsError(f"http_{status}", params, transient=transient)
     return payload
 

@@ -1,0 +1,254 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import binascii
+import hashlib
+import logging
+import secrets
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from ..tools import internal_write, is_internal_write
+
+_logger = logging.getLogger(__name__)
+
+DOCUMENT_INTERNAL_FIELDS = {
+    "original_sha256", "prepared_attachment_id", "prepared_sha256", "signed_attachment_id",
+    "signed_sha256", "page_count", "file_size", "verification_token", "pades_level_achieved",
+}
+
+
+class O2sEsignDocument(models.Model):
+    _name = "o2s.esign.document"
+    _description = "Document to sign"
+    _order = "request_id, sequence, id"
+
+    name = fields.Char(required=True)
+    sequence = fields.Integer(default=10)
+    request_id = fields.Many2one(
+        "o2s.esign.request", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
+    request_state = fields.Selection(related="request_id.state", string="Request status")
+    document_type_id = fields.Many2one("o2s.esign.document.type", string="Document type")
+    original_attachment_id = fields.Many2one(
+        "ir.attachment", string="Original file", required=True, ondelete="restrict",
+        help="The PDF exactly as it was uploaded.")
+    original_sha256 = fields.Char(string="Original SHA-256", readonly=True, copy=False, index=True)
+    prepared_attachment_id = fields.Many2one(
+        "ir.attachment", string="File sent for signature", readonly=True, copy=False,
+        ondelete="restrict",
+        help="The PDF as the signers see it (the original with its signature page).")
+    prepared_sha256 = fields.Char(string="Sent SHA-256", readonly=True, copy=False, index=True)
+    signed_attachment_id = fields.Many2one(
+        "ir.attachment", string="Signed file", readonly=True, copy=False, ondelete="restrict")
+    signed_sha256 = fields.Char(string="Signed SHA-256", readonly=True, copy=False, index=True)
+    page_count = fields.Integer(string="Pages", readonly=True, copy=False)
+    file_size = fields.Integer(string="Size (bytes)", readonly=True, copy=False)
+    verification_token = fields.Char(readonly=True, copy=False, index=True, groups="base.group_user")
+    pades_level_achieved = fields.Selection(
+        [("b_b", "PAdES B-B"), ("b_t", "PAdES B-T"), ("b_lt", "PAdES B-LT"),
+         ("b_lta", "PAdES B-LTA")],
+        string="Level achieved", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("verification_token_uniq", "unique(verification_token)", "Verification tokens are unique."),
+    ]
+
+    # -------------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if not is_internal_write():
+                if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
+                    raise UserError(_("The hashes and signed files of a document are set by the signature process."))
+                request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
+                if request and request.state != "draft":
+                    raise UserError(_("Documents cannot be added to a request once it is sent."))
+            attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
+            if attachment:
+                attachment.check_access("read")
+                if not vals.get("name"):
+                    vals["name"] = attachment.name
+        documents = super().create(vals_list)
+        documents._check_original_is_pdf()
+        return documents
+
+    def write(self, vals):
+        if not is_internal_write():
+            if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
+                raise UserError(_("The hashes and signed files of a document are set by the signature process."))
+            if self.filtered(lambda d: d.request_id.state != "draft"):
+                raise UserError(_("The documents of a request cannot be changed once it is sent."))
+        res = super().write(vals)
+        if "original_attachment_id" in vals:
+            self._check_original_is_pdf()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_only_draft(self):
+        if self.filtered(lambda d: d.request_id.state not in (False, "draft")):
+            raise UserError(_("The documents of a sent request are kept for its evidence."))
+
+    # -------------------------------------------------------------- validation
+    def _max_bytes(self):
+        company = self.request_id.company_id or self.env.company
+        return int((company.esign_max_upload_mb or 20) * 1024 * 1024)
+
+    def _check_original_is_pdf(self):
+        problems = []
+        for document in self:
+            problems += document._get_pdf_problems()
+        if problems:
+            raise ValidationError("\n".join(problems))
+
+    def _get_pdf_problems(self):
+        """Reasons the uploaded file cannot be signed (empty, too large, not a PDF...)."""
+        self.ensure_one()
+        data = self.original_attachment_id.sudo().raw or b""
+        return self.env["o2s.esign.document"]._pdf_problems(self.name, data, self._max_bytes())
+
+    @api.model
+    def _pdf_problems(self, name, data, max_bytes):
+        from ..lib import errors as lib_errors
+        from ..lib import pdf as lib_pdf
+        try:
+            lib_pdf.inspect_pdf(data, max_bytes=max_bytes)
+        except lib_errors.PdfError as exc:
+            return [self._pdf_error_message(name, exc, max_bytes)]
+        return []
+
+    @api.model
+    def _pdf_error_message(self, name, exc, max_bytes):
+        """A translated sentence for a lib.errors.PdfError."""
+        messages = {
+            "empty": _("%(name)s is empty.", name=name),
+            "too_large": _("%(name)s is larger than the %(size)s MB allowed.",
+                           name=name, size=round(max_bytes / 1024 / 1024, 1)),
+            "not_pdf": _("%(name)s is not a PDF file.", name=name),
+            "corrupt": _("%(name)s is a damaged PDF that cannot be read.", name=name),
+            "encrypted": _("%(name)s is protected by a password or encrypted: send an unprotected PDF.", name=name),
+            "too_many_pages": _("%(name)s has too many pages.", name=name),
+            "active_content": _(
+                "%(name)s contains active content (scripts or actions), which cannot be signed.", name=name),
+            "decompression_bomb": _("%(name)s expands to an abnormal size and was refused.", name=name),
+        }
+        return messages.get(exc.code, _("%(name)s cannot be signed (%(code)s).", name=name, code=exc.code))
+
+    def _get_send_problems(self):
+        self.ensure_one()
+        if not self.original_attachment_id:
+            return [_("The document %(name)s has no file.", name=self.name)]
+        return self._get_pdf_problems()
+
+    # ------------------------------------------------------------------- send
+    def _freeze_for_send(self):
+        """Hash the originals (before any signer can see them) and prepare the signing copy."""
+        for document in self:
+            data = document.original_attachment_id.sudo().raw
+            info = self._inspect(data, document._max_bytes())
+            digest = hashlib.sha256(data).hexdigest()
+            prepared = document._prepare_for_signing(data)
+            prepared_att = self.env["ir.attachment"].sudo().create({
+                "name": document.name if document.name.lower().endswith(".pdf") else document.name + ".pdf",
+                "raw": prepared,
+                "mimetype": "application/pdf",
+                "res_model": "o2s.esign.document",
+                "res_id": document.id,
+            })
+            with internal_write():
+                document.write({
+                    "original_sha256": digest,
+                    "prepared_attachment_id": prepared_att.id,
+                    "prepared_sha256": hashlib.sha256(prepared).hexdigest(),
+                    "signed_attachment_id": prepared_att.id,
+                    "signed_sha256": hashlib.sha256(prepared).hexdigest(),
+                    "page_count": info.page_count,
+                    "file_size": len(data),
+                    "verification_token": secrets.token_urlsafe(16),
+                })
+
+    @api.model
+    def _inspect(self, data, max_bytes):
+        from ..lib import pdf as lib_pdf
+        return lib_pdf.inspect_pdf(data, max_bytes=max_bytes)
+
+    def _prepare_for_signing(self, data):
+        """The PDF the signers will see. The signing part of the module adds the signature page."""
+        self.ensure_one()
+        return data
+
+    def _event_summary(self):
+        self.ensure_one()
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.document_type_id.name or None,
+            "original_sha256": self.original_sha256,
+            "prepared_sha256": self.prepared_sha256,
+            "pages": self.page_count,
+            "size": self.file_size,
+        }
+
+    def _append_signed_revision(self, new_data, kind, signer=None, payload=None):
+        """Store a new signed revision of the document (append-only: the previous revision must
+        be a byte prefix of the new one) and log it."""
+        self.ensure_one()
+        current = self.signed_attachment_id.sudo().raw or b""
+        if not new_data.startswith(current):
+            raise UserError(_("Refusing to store a revision of %(name)s that rewrites its history.",
+                              name=self.name))
+        previous_sha = self.signed_sha256
+        attachment = self.env["ir.attachment"].sudo().create({
+            "name": self.prepared_attachment_id.name or self.name,
+            "raw": new_data,
+            "mimetype": "application/pdf",
+            "res_model": "o2s.esign.document",
+            "res_id": self.id,
+        })
+        new_sha = hashlib.sha256(new_data).hexdigest()
+        with internal_write():
+            self.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
+        self.request_id._log_event("document_" + kind, signer=signer, payload=dict(
+            payload or {}, document_id=self.id, document=self.name,
+            sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)))
+        return attachment
+
+    # ---------------------------------------------------------- input helpers
+    @api.model
+    def _values_from_input(self, document):
+        """Values for a new document from create_and_send()'s input dict."""
+        document = dict(document or {})
+        attachment = self.env["ir.attachment"]
+        if document.get("attachment_id"):
+            source = attachment.browse(int(document["attachment_id"])).exists()
+            if not source:
+                raise UserError(_("Attachment %(id)s does not exist.", id=document["attachment_id"]))
+            try:
+                source.check_access("read")
+            except AccessError as exc:
+                raise UserError(_("You cannot read the attachment %(name)s.", name=source.name)) from exc
+            name, raw = source.name, source.raw
+        elif document.get("datas"):
+            name = document.get("name") or _("Document.pdf")
+            try:
+                raw = base64.b64decode(document["datas"], validate=True)
+            except (binascii.Error, ValueError) as exc:
+                raise UserError(_("The content of %(name)s is not valid base64.", name=name)) from exc
+        else:
+            raise UserError(_("Each document needs an attachment_id or a name and datas."))
+        name = self._safe_file_name(name)
+        new_attachment = attachment.create({
+            "name": name, "raw": raw, "mimetype": "application/pdf",
+        })
+        return {
+            "name": name,
+            "original_attachment_id": new_attachment.id,
+            "document_type_id": document.get("document_type_id") or False,
+        }
+
+    @api.model
+    def _safe_file_name(self, name):
+        """A file name with no path part and no control characters."""
+        name = (name or "").replace("\\", "/").split("/")[-1]
+        name = "".join(ch for ch in name if ch.isprintable()).strip().strip(".")
+        return name[:200] or _("Document.pdf")

@@ -1,0 +1,214 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import json
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..lib import chain
+
+_logger = logging.getLogger(__name__)
+
+EVENT_TYPES = [
+    ("created", "Created"),
+    ("sent", "Sent"),
+    ("state_changed", "Status changed"),
+    ("signer_invited", "Signer invited"),
+    ("email_queued", "Email queued"),
+    ("email_sent", "Email sent"),
+    ("email_failed", "Email failed"),
+    ("email_bounced", "Email bounced"),
+    ("sms_sent", "SMS sent"),
+    ("sms_failed", "SMS failed"),
+    ("link_opened", "Link opened"),
+    ("page_viewed", "Signing page viewed"),
+    ("document_viewed", "Document viewed"),
+    ("document_downloaded", "Document downloaded"),
+    ("otp_sent", "Code sent"),
+    ("otp_send_refused", "Code not sent (limit)"),
+    ("otp_verified", "Code verified"),
+    ("otp_failed", "Wrong code"),
+    ("otp_locked", "Code locked"),
+    ("otp_expired", "Code expired"),
+    ("consent_given", "Consent given"),
+    ("signed", "Signed"),
+    ("refused", "Refused"),
+    ("document_signature", "Document signed"),
+    ("document_seal", "Document sealed"),
+    ("document_timestamp", "Document timestamped"),
+    ("reminder_sent", "Reminder sent"),
+    ("deadline_changed", "Expiry date changed"),
+    ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
+    ("error", "Error"),
+    ("retried", "Retried"),
+    ("in_person_opened", "Opened in person by the advisor"),
+    ("evidence_generated", "Evidence file generated"),
+    ("evidence_downloaded", "Evidence file downloaded"),
+]
+
+
+class O2sEsignEvent(models.Model):
+    """One entry of a request's audit trail.
+
+    No stored computed field may be added here: the ORM would write it with an UPDATE, which
+    the trigger refuses.
+
+    Append-only for everyone: the ORM refuses any write or unlink (admins included) and a
+    database trigger refuses UPDATE and DELETE. Entries are hash-chained per request:
+    ``hash = sha256(previous_hash + canonical JSON of the event)`` (see ``lib/chain.py``), with a
+    contiguous ``sequence``; ``_verify_chain`` names the first broken link.
+    """
+
+    _name = "o2s.esign.event"
+    _description = "Signature audit event"
+    _order = "request_id, sequence"
+    _rec_name = "event_type"
+
+    request_id = fields.Many2one(
+        "o2s.esign.request", required=True, index=True, ondelete="restrict",
+        readonly=True)
+    signer_id = fields.Many2one("o2s.esign.signer", index=True, readonly=True,
+                                ondelete="restrict")
+    sequence = fields.Integer(string="#", required=True, readonly=True)
+    event_type = fields.Selection(EVENT_TYPES, string="Event", required=True, readonly=True)
+    date = fields.Datetime(string="Date (UTC)", required=True, readonly=True)
+    ip_address = fields.Char(string="IP address", readonly=True)
+    user_agent = fields.Char(string="User agent", readonly=True)
+    payload = fields.Text(string="Details (JSON)", readonly=True)
+    previous_hash = fields.Char(string="Previous hash", required=True, readonly=True)
+    hash = fields.Char(required=True, readonly=True, index=True)
+
+    _sql_constraints = [
+        ("request_sequence_uniq", "unique(request_id, sequence)",
+         "The events of a request are numbered without duplicates."),
+    ]
+
+    def init(self):
+        # Defence in depth: even SQL cannot rewrite the trail (only a DDL statement disabling the
+        # trigger can, and the hash chain then shows it).
+        self.env.cr.execute("""
+            CREATE OR REPLACE FUNCTION o2s_esign_append_only() RETURNS trigger AS $$
+            BEGIN
+                RAISE EXCEPTION 'o2s_esign: % rows are append-only', TG_TABLE_NAME
+                    USING ERRCODE = 'insufficient_privilege';
+            END;
+            $$ LANGUAGE plpgsql;
+            DROP TRIGGER IF EXISTS o2s_esign_event_append_only ON o2s_esign_event;
+            CREATE TRIGGER o2s_esign_event_append_only
+                BEFORE UPDATE OR DELETE ON o2s_esign_event
+                FOR EACH ROW EXECUTE FUNCTION o2s_esign_append_only();
+        """)
+
+    # ----------------------------------------------------------- append-only
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("o2s_esign_event_append"):
+            self.check_access("create")  # nobody has the right: an AccessError for every user
+            raise UserError(_("Audit events are written by the signature process only."))
+        return super().create(vals_list)
+
+    def write(self, vals):  # pylint: disable=method-required-super
+        raise UserError(_("Audit events cannot be modified."))
+
+    def unlink(self):  # pylint: disable=method-required-super
+        raise UserError(_("Audit events cannot be deleted."))
+
+    def copy(self, default=None):  # pylint: disable=method-required-super
+        raise UserError(_("Audit events cannot be duplicated."))
+
+    # ------------------------------------------------------------- appending
+    @api.model
+    def _hashed_record(self, request_id, sequence, event_type, date, signer_id, ip_address,
+                       user_agent, payload_json):
+        """The event as lib/chain.py hashes it (and as audit_trail.json exports it)."""
+        return {
+            "request": request_id,
+            "sequence": sequence,
+            "event_type": event_type,
+            "date": date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "signer": signer_id or None,
+            "ip_address": ip_address or None,
+            "user_agent": user_agent or None,
+            "payload": json.loads(payload_json) if payload_json else {},
+        }
+
+    @api.model
+    def _append(self, request, event_type, signer=None, payload=None, ip_address=None,
+                user_agent=None):
+        """Append one event to ``request``'s chain (sudo: events have no create right for
+        anyone; the request's own access was checked by the caller)."""
+        request.ensure_one()
+        cr = self.env.cr
+        # Serialise appends on the request row: concurrent transactions wait, so sequences stay
+        # contiguous and each event links to the real previous one.
+        cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request.id])
+        cr.execute("""
+            SELECT sequence, hash FROM o2s_esign_event WHERE request_id = %s
+            ORDER BY sequence DESC LIMIT 1
+        """, [request.id])
+        row = cr.fetchone()
+        sequence, previous_hash = (row[0] + 1, row[1]) if row else (1, chain.GENESIS_HASH)
+        date = fields.Datetime.now()
+        payload_json = chain.canonical_json(payload or {}).decode("utf-8")
+        user_agent = (user_agent or "")[:512] or False
+        ip_address = (ip_address or "")[:64] or False
+        record = self._hashed_record(request.id, sequence, event_type, date,
+                                     signer.id if signer else None, ip_address, user_agent,
+                                     payload_json)
+        digest = chain.compute_hash(previous_hash, record)
+        event = self.sudo().with_context(o2s_esign_event_append=True).create({
+            "request_id": request.id,
+            "signer_id": signer.id if signer else False,
+            "sequence": sequence,
+            "event_type": event_type,
+            "date": date,
+            "ip_address": ip_address,
+            "user_agent": user_agent,
+            "payload": payload_json,
+            "previous_hash": previous_hash,
+            "hash": digest,
+        })
+        # The request row keeps the chain head: truncating the trail is then detectable, and
+        # updating the row makes a concurrent transaction that appends to the same request
+        # fail with a serialization error (Odoo retries it) instead of forking the chain.
+        cr.execute("UPDATE o2s_esign_request SET event_head = %s WHERE id = %s", [digest, request.id])
+        request.invalidate_recordset(["event_head"])
+        return event
+
+    def _export_record(self):
+        """The event with its chain fields, as audit_trail.json holds it."""
+        self.ensure_one()
+        record = self._hashed_record(
+            self.request_id.id, self.sequence, self.event_type, self.date, self.signer_id.id,
+            self.ip_address, self.user_agent, self.payload)
+        record.update(previous_hash=self.previous_hash, hash=self.hash)
+        return record
+
+    @api.model
+    def _verify_chain(self, request):
+        """Re-walk ``request``'s chain from the database (raw SQL: what is stored, not a cache)."""
+        self.env.flush_all()
+        self.env.cr.execute("""
+            SELECT sequence, event_type, date, signer_id, ip_address, user_agent, payload,
+                   previous_hash, hash
+              FROM o2s_esign_event WHERE request_id = %s ORDER BY sequence
+        """, [request.id])
+        events = []
+        for seq, etype, date, signer_id, ip, ua, payload, prev, digest in self.env.cr.fetchall():
+            try:
+                record = self._hashed_record(request.id, seq, etype, date, signer_id, ip, ua, payload)
+            except ValueError:  # payload is not JSON any more: tampered with
+                record = {"request": request.id, "sequence": seq, "payload": payload}
+            record.update(previous_hash=prev, hash=digest)
+            events.append(record)
+        self.env.cr.execute("SELECT event_head FROM o2s_esign_request WHERE id = %s", [request.id])
+        expected_head = self.env.cr.fetchone()[0]
+        report = chain.verify_chain(events, expected_head=expected_head or None)
+        return {
+            "ok": report.ok,
+            "count": report.count,
+            "head": report.head,
+            "first_broken": report.first_broken,
+            "reason": report.reason,
+        }

@@ -1,0 +1,77 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Small helpers shared by the models and controllers (no business logic here)."""
+import base64
+import binascii
+import contextlib
+import logging
+import os
+import threading
+
+from odoo.tools import config
+
+_logger = logging.getLogger(__name__)
+_guard = threading.local()
+
+
+@contextlib.contextmanager
+def internal_write():
+    """Allow the module's own code to write protected fields (states, hashes, sent documents).
+
+    The flag lives in a thread-local, not in the context: an RPC caller controls the context it
+    sends, but cannot enter this block, so protected fields stay read-only through the API.
+    """
+    depth = getattr(_guard, "depth", 0)
+    _guard.depth = depth + 1
+    try:
+        yield
+    finally:
+        _guard.depth = depth
+
+
+def is_internal_write():
+    """True inside :func:`internal_write`."""
+    return getattr(_guard, "depth", 0) > 0
+
+
+_master_key_lock = threading.Lock()
+_master_keys = {}
+
+
+def get_master_key(env):
+    """The module's master secret (32 bytes), which the database never holds.
+
+    Looked up, in order: the ``o2s_esign_master_key`` option of the Odoo configuration file
+    (base64), the ``O2S_ESIGN_MASTER_KEY`` environment variable (base64), else a key file
+    ``<data_dir>/o2s_esign/<database uuid>.key`` created on first use with mode 0600 (the data
+    directory must then be shared by every Odoo server of the database, as the filestore is).
+    Every secret of the module (private keys at rest, OTP and link HMACs) derives from it.
+    """
+    dbuuid = env["ir.config_parameter"].sudo().get_param("database.uuid") or env.cr.dbname
+    cached = _master_keys.get(dbuuid)
+    if cached:
+        return cached
+    raw = config.get("o2s_esign_master_key") or os.environ.get("O2S_ESIGN_MASTER_KEY")
+    if raw:
+        try:
+            key = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("o2s_esign_master_key is not valid base64") from exc
+        if len(key) < 32:
+            raise ValueError("o2s_esign_master_key must hold at least 32 bytes")
+    else:
+        folder = os.path.join(config["data_dir"], "o2s_esign")
+        path = os.path.join(folder, "%s.key" % dbuuid)
+        with _master_key_lock:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                with open(path, "rb") as handle:
+                    key = base64.b64decode(handle.read().strip())
+            else:
+                key = os.urandom(32)
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(base64.b64encode(key))
+                _logger.info("o2s_esign: created the master key file for database %s", env.cr.dbname)
+    _master_keys[dbuuid] = key
+    return key
