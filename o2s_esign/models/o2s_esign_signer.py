@@ -213,6 +213,16 @@ class O2sEsignSigner(models.Model):
             },
         }
 
+    # ------------------------------------------------------------------- hooks
+    def _on_sms_sent(self, transport, provider_id=None):
+        """Called once per SMS that left for this signer (other parts count consumption)."""
+        self.ensure_one()
+
+    def _on_signed(self):
+        """Called once this signer's signature is complete on every document (other parts
+        count consumption, send confirmations)."""
+        self.ensure_one()
+
     # ------------------------------------------------------------ notifications
     def _send_invitation(self):
         """Send each signer their invitation (link to the signing page)."""
