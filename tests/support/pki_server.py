@@ -28,6 +28,7 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import Self
 
 from aiohttp import web
 from certomancer.integrations.aiohttp_animator import build_animator_app
@@ -193,7 +194,7 @@ class PkiServer:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> PkiServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc):
