@@ -162,9 +162,9 @@ class PkiServer:
             return await handler(request)
 
         app.middlewares.insert(0, faults)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.SockSite(runner, self._sock, shutdown_timeout=0.5)
+        site = web.SockSite(runner, self._sock)
         await site.start()
         self._runner = runner
 
