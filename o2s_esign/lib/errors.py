@@ -65,6 +65,7 @@ class PdfError(EsignError):
         "too_many_pages": "The PDF has too many pages (limit {max_pages}).",
         "active_content": "The PDF contains active content ({kind}).",
         "decompression_bomb": "The PDF contains a stream that inflates beyond the limit.",
+        "field_exists": "The PDF already has a field named {field_name!r}.",
     }
 
 
