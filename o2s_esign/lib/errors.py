@@ -90,6 +90,7 @@ class SigningError(EsignError):
         "field_not_found": "Signature field {field_name!r} not found.",
         "field_already_signed": "Signature field {field_name!r} is already signed.",
         "sign_failed": "The signature could not be produced.",
+        "chain_invalid": "The signer's certificate chain could not be validated.",
         "timeout": "Signing did not complete within {seconds} seconds.",
     }
 

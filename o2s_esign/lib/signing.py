@@ -393,6 +393,28 @@ def _find_tsa_error(exc: BaseException) -> TsaError | None:
     return None
 
 
+def _signing_error(exc: BaseException) -> Exception:
+    """Map whatever pyHanko raised while signing to our errors."""
+    from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError
+
+    if isinstance(exc, (PdfError, SigningError)):
+        return exc
+    tsa_error = _find_tsa_error(exc)
+    if tsa_error is not None:
+        return tsa_error
+    chain = exc
+    seen = set()
+    while chain is not None and id(chain) not in seen:
+        seen.add(id(chain))
+        if isinstance(chain, (PathBuildingError, PathValidationError)) or \
+                "could not be validated" in str(chain):
+            return SigningError("chain_invalid", {"detail": str(chain)[:300]})
+        chain = chain.__cause__ or chain.__context__
+    if isinstance(exc, PyHankoPdfError):
+        return PdfError("corrupt", {"reason": str(exc)[:300]})
+    return SigningError("sign_failed", {"detail": f"{type(exc).__name__}: {exc}"[:300]})
+
+
 def _timestamp_token_from_cms(cms_der: bytes) -> bytes | None:
     try:
         content = cms.ContentInfo.load(cms_der, strict=False)
@@ -529,6 +551,7 @@ class PadesSigner:
             key_usage = {"digital_signature"}
         meta = PdfSignatureMetadata(
             field_name=field_name, md_algorithm=MD,
+            name=appearance.signer_name if appearance is not None else None,
             subfilter=sig_fields.SigSeedSubFilter.PADES,
             reason=reason, location=location,
             embed_validation_info=validation_context is not None,
@@ -559,25 +582,21 @@ class PadesSigner:
         if existing.get(field_name) is not None:
             raise SigningError("field_already_signed", {"field_name": field_name})
         try:
-            data, system_time, sig_contents = await self._sign_pdf(
-                pdf_signer, writer, bytes_reserved, text_params)
-        except (PyHankoSigningError, PyHankoPdfError) as exc:
-            tsa_error = _find_tsa_error(exc)
-            if tsa_error is not None:
-                raise tsa_error from None
-            if "larger than expected" not in str(exc):
-                raise SigningError("sign_failed", {"detail": str(exc)[:300]}) from exc
-            # our estimate was too small (unexpectedly big TSA token): let pyHanko measure
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            data, system_time, sig_contents = await self._sign_pdf(
-                pdf_signer, writer, None, text_params)
-        except TsaError:
-            raise
+            try:
+                data, system_time, sig_contents = await self._sign_pdf(
+                    pdf_signer, writer, bytes_reserved, text_params)
+            except PyHankoSigningError as exc:
+                if "larger than expected" not in str(exc) or _find_tsa_error(exc):
+                    raise
+                # our estimate was too small (unexpectedly big TSA token): let pyHanko measure
+                writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+                data, system_time, sig_contents = await self._sign_pdf(
+                    pdf_signer, writer, None, text_params)
         except Exception as exc:
-            tsa_error = _find_tsa_error(exc)
-            if tsa_error is not None:
-                raise tsa_error from None
-            raise
+            mapped = _signing_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
         token = _timestamp_token_from_cms(sig_contents) if timestamper else None
         return SignResult(data=data, level=level, signing_time=system_time,
                           timestamp_token=token, signer_cert_der=identity.cert.dump())
@@ -642,13 +661,11 @@ class PadesSigner:
 
         try:
             return self._run(run)
-        except TsaError:
-            raise
         except Exception as exc:
-            tsa_error = _find_tsa_error(exc)
-            if tsa_error is not None:
-                raise tsa_error from None
-            raise
+            mapped = _signing_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
 
     def timestamp(self, data: bytes, tsa: TsaConfig) -> bytes:
         """RFC 3161 ``TimeStampResp`` (DER, status granted, the ``.tsr`` format that

@@ -365,3 +365,20 @@ def test_signer_works_in_a_forked_child(signer, company, prepared, tsa, roots):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     _assert_all_valid(data, roots, expect_count=1)
+
+
+def test_b_lt_with_an_untrusted_signer_chain_is_refused(signer, company, prepared, tsa,
+                                                        pki_server):
+    with pytest.raises(SigningError) as info:
+        signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_lt",
+                    tsa=tsa, appearance=None, trust_roots=[pki_server.root_cert])
+    assert info.value.code == "chain_invalid" and not info.value.transient
+
+
+def test_encrypted_pdf_is_refused(signer, company):
+    from o2s_esign_lib.errors import PdfError
+
+    with pytest.raises(PdfError) as info:
+        signer.sign(pf.encrypted_pdf(), field_name="Sig1", identity=_one_time(company),
+                    level="b_b", tsa=None, appearance=None, trust_roots=[])
+    assert info.value.code == "encrypted"
