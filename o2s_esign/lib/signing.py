@@ -163,19 +163,18 @@ class _TimeStamper(HTTPTimeStamper):
         super().__init__(config.url, timeout=config.timeout, auth=auth, session=session)
 
     def _error(self, exc: BaseException) -> TsaError:
+        import aiohttp
+
         cause = exc
         seen = set()
         while cause is not None and id(cause) not in seen:
             seen.add(id(cause))
-            if isinstance(cause, (asyncio.TimeoutError, TimeoutError)):
+            if isinstance(cause, TimeoutError):  # incl. asyncio and aiohttp timeouts
                 return TsaError("tsa_timeout", {"url": self.url})
-            name = type(cause).__name__
-            if name in ("ClientConnectorError", "ClientConnectionError", "ServerDisconnectedError",
-                        "ClientOSError", "ConnectionRefusedError", "ConnectionResetError"):
+            if isinstance(cause, aiohttp.ClientResponseError):
+                return TsaError("tsa_bad_response", {"url": self.url, "status": cause.status})
+            if isinstance(cause, (aiohttp.ClientConnectionError, ConnectionError)):
                 return TsaError("tsa_unreachable", {"url": self.url})
-            if name == "ClientResponseError":
-                return TsaError("tsa_bad_response",
-                                {"url": self.url, "status": getattr(cause, "status", None)})
             cause = cause.__cause__ or cause.__context__
         return TsaError("tsa_bad_response", {"url": self.url})
 
@@ -434,7 +433,7 @@ class PadesSigner:
     def __init__(self, *, call_timeout: float = 120.0):
         self._lock = threading.RLock()
         self._loop: _LoopThread | None = None
-        self._timestampers: dict[TsaConfig, _TimeStamper] = {}
+        self._timestampers: dict[TsaConfig, tuple] = {}
         self._identities: dict[str, pki.SigningIdentity] = {}
         self.call_timeout = call_timeout
 
@@ -460,11 +459,12 @@ class PadesSigner:
                                transient=True) from None
 
     async def _timestamper(self, loop: _LoopThread, tsa: TsaConfig) -> _TimeStamper:
-        tst = self._timestampers.get(tsa)
+        """The cached timestamper of ``tsa`` (runs in the loop thread: no lock needed)."""
         session = await loop.get_session()
-        if tst is None or tst._session is not session:
-            tst = self._timestampers[tsa] = _TimeStamper(tsa, session)
-        return tst
+        cached = self._timestampers.get(tsa)
+        if cached is None or cached[0] is not session:
+            cached = self._timestampers[tsa] = (session, _TimeStamper(tsa, session))
+        return cached[1]
 
     def close(self):
         """Close the shared HTTP session and stop the event loop thread."""

@@ -382,3 +382,31 @@ def test_encrypted_pdf_is_refused(signer, company):
         signer.sign(pf.encrypted_pdf(), field_name="Sig1", identity=_one_time(company),
                     level="b_b", tsa=None, appearance=None, trust_roots=[])
     assert info.value.code == "encrypted"
+
+
+def test_qr_runs_reproduce_the_qr_matrix():
+    import qrcode
+
+    url = "https://esign.example.fr/v/8f3a2c9d?lang=fr"
+    ops, size = signing._qr_commands(url)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       mask_pattern=2)
+    qr.add_data(url)
+    qr.make(fit=True)
+    n = len(qr.modules)
+    assert size == n + 8
+    drawn = [[False] * n for _ in range(n)]
+    for line in ops.split(b"\n"):
+        if line.endswith(b" re"):
+            x, y, w, h = (int(v) for v in line.split()[:4])
+            assert h == 1
+            for col in range(x - 4, x - 4 + w):
+                drawn[n - 1 - (y - 4)][col] = True
+    assert drawn == [[bool(v) for v in row] for row in qr.modules]
+
+
+def test_signed_pdf_passes_intake_and_reports_signatures(signer, company, prepared):
+    result = signer.sign(prepared, field_name="Sig3", identity=_one_time(company), level="b_b",
+                         tsa=None, appearance=APPEARANCE, trust_roots=[])
+    assert not pdf.inspect_pdf(prepared, max_bytes=10**7).has_signatures
+    assert pdf.inspect_pdf(result.data, max_bytes=10**7).has_signatures
