@@ -370,7 +370,7 @@ def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int = 2000) -> PdfInf
             AssertionError, OverflowError, UnicodeError, NotImplementedError,
             EOFError) as exc:
         raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
-    except Exception as exc:  # noqa: BLE001 - any parser failure means "cannot read it"
+    except Exception as exc:
         if "zlib" in type(exc).__module__ or type(exc).__name__ == "error":
             raise PdfError("corrupt", {"reason": "stream_error"}) from None
         raise PdfError("corrupt", {"reason": type(exc).__name__}) from None

@@ -285,7 +285,7 @@ def make_crl(ca: SigningIdentity, *, now: datetime | None = None,
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
     except x509.ExtensionNotFound:
-        pass
+        ski = None  # a CA without SKI: the CRL simply has no AKI
     crl = builder.sign(ca.key, _sign_hash(ca.key))
     return crl.public_bytes(serialization.Encoding.DER)
 

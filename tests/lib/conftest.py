@@ -32,7 +32,7 @@ _load_lib()
 if str(SUPPORT_DIR) not in sys.path:
     sys.path.insert(0, str(SUPPORT_DIR))
 
-from pki_server import PkiServer
+from pki_server import PkiServer  # noqa: E402 (needs the path set above)
 
 
 @pytest.fixture(scope="session")

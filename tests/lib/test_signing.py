@@ -329,7 +329,7 @@ def test_concurrent_signatures_from_threads(signer, company, prepared, tsa, root
             results.append(signer.sign(prepared, field_name="Sig1",
                                        identity=_one_time(company, n), level="b_t", tsa=tsa,
                                        appearance=APPEARANCE, trust_roots=roots))
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
