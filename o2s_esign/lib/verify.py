@@ -47,6 +47,7 @@ import base64
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import stat
@@ -355,6 +356,11 @@ class SourceError(Exception):
     pass
 
 
+#: what reading a damaged or hostile entry may raise; always reported as a failed check
+READ_ERRORS = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, RecursionError,
+               MemoryError, zipfile.BadZipFile, zlib.error, struct.error, SourceError)
+
+
 class ZipSource:
     """Read members of the ZIP as received; nothing is written to disk."""
 
@@ -364,7 +370,7 @@ class ZipSource:
         self.path = path
         try:
             self.zf = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except READ_ERRORS as exc:
             raise SourceError(f"not a readable ZIP: {exc}") from None
         self.infos = {}
         self.problems = []
@@ -554,18 +560,18 @@ class Verifier:
             self.report("FAIL", "input", f"cannot read: {exc}")
             return
         self.info(f"mode: {self.source.kind}")
-        self.check_manifest()
-        self.check_zip_structure()
-        self.check_entries()
-        if self.manifest is None:
-            return
-        self.check_files()
-        self.check_chain()
-        self.check_prefixes()
-        self.load_pyhanko()
-        self.check_timestamp()
-        self.check_seal()
-        self.check_pdfs()
+        steps = [("manifest", self.check_manifest), ("zip_structure", self.check_zip_structure),
+                 ("entries", self.check_entries), ("files_complete", self.check_files),
+                 ("chain", self.check_chain), ("documents", self.check_prefixes),
+                 ("pyhanko", self.load_pyhanko), ("manifest_timestamp", self.check_timestamp),
+                 ("manifest_seal", self.check_seal), ("pdf_signatures", self.check_pdfs)]
+        for name, step in steps:
+            if self.manifest is None and name == "files_complete":
+                return
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - a hostile input must not crash the run
+                self.report("FAIL", name, f"unexpected error: {type(exc).__name__}: {exc}")
 
     # --- stdlib checks
     def check_manifest(self):
@@ -574,8 +580,7 @@ class Verifier:
             return
         try:
             manifest = self.load_json(MANIFEST)
-        except (ValueError, SourceError, RecursionError, OSError, zipfile.BadZipFile,
-                zlib.error, EOFError) as exc:
+        except READ_ERRORS as exc:
             self.report("FAIL", "manifest", f"unreadable: {exc}")
             return
         problems = []
@@ -617,8 +622,17 @@ class Verifier:
                 expected = dos_datetime(moment)
         try:
             problems = zip_layout_problems(self.path, expected)
-        except (OSError, struct.error) as exc:
+        except READ_ERRORS as exc:
             problems = [f"unreadable: {exc}"]
+        # the seal files are not hashed in the manifest: read them through to check their CRC
+        for name in (MANIFEST_SEAL, MANIFEST_TSR):
+            if name in self.source.names():
+                try:
+                    with self.source.open(name) as fh:
+                        while fh.read(CHUNK):
+                            pass
+                except READ_ERRORS as exc:
+                    problems.append(f"{name}: {exc}")
         if problems:
             self.report("FAIL", "zip_structure", "; ".join(problems[:3]))
         else:
@@ -654,8 +668,7 @@ class Verifier:
                 continue
             try:
                 actual = self.sha256_of(name)
-            except (SourceError, OSError, zipfile.BadZipFile, zlib.error, EOFError,
-                    RuntimeError, NotImplementedError) as exc:
+            except READ_ERRORS as exc:
                 self.report("FAIL", check, f"unreadable: {exc}")
                 continue
             if actual != self.manifest["files"][name]:
@@ -668,8 +681,7 @@ class Verifier:
         name = "audit_trail.json"
         try:
             audit = self.load_json(name) if name in self.source.names() else None
-        except (ValueError, SourceError, RecursionError, OSError, zipfile.BadZipFile,
-                zlib.error, EOFError) as exc:
+        except READ_ERRORS as exc:
             self.report("FAIL", "chain", f"audit_trail.json unreadable: {exc}")
             self.report("FAIL", "chain_head", "no audit trail")
             return
@@ -725,7 +737,7 @@ class Verifier:
                 continue
             try:
                 ok = self._prefix_ok(original, signed)
-            except (OSError, zipfile.BadZipFile, zlib.error, EOFError, RuntimeError) as exc:
+            except READ_ERRORS as exc:
                 self.report("FAIL", check, f"unreadable: {exc}")
                 continue
             if ok:
@@ -752,6 +764,11 @@ class Verifier:
         class NS:
             pass
 
+        # pyHanko logs validation problems with tracebacks; the checks report them instead
+        for logger_name in ("pyhanko", "pyhanko_certvalidator"):
+            quiet = logging.getLogger(logger_name)
+            quiet.addHandler(logging.NullHandler())
+            quiet.propagate = False
         ns = NS()
         ns.cms, ns.pem, ns.tsp, ns.x509 = cms, pem, tsp, x509
         ns.PdfFileReader, ns.validation, ns.ValidationContext = (
@@ -769,7 +786,7 @@ class Verifier:
         for name in names:
             try:
                 blobs.append((name, self.read_all(name, 1 << 20)))
-            except (SourceError, OSError, zipfile.BadZipFile, zlib.error, EOFError):
+            except READ_ERRORS:
                 continue
         for path in self.extra_trust:
             try:
@@ -820,8 +837,7 @@ class Verifier:
             token = self.read_all(MANIFEST_TSR, 1 << 20)
             manifest_bytes = self.read_all(MANIFEST, MAX_JSON)
             found = find_tstinfo(token)
-        except (ValueError, IndexError, SourceError, OSError, zipfile.BadZipFile, zlib.error,
-                EOFError) as exc:
+        except READ_ERRORS as exc:
             self.report("FAIL", "manifest_timestamp", f"unreadable token: {exc}")
             return
         digest = hashlib.sha256(manifest_bytes).digest()
