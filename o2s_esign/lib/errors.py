@@ -65,6 +65,7 @@ class PdfError(EsignError):
         "too_many_pages": "The PDF has too many pages (limit {max_pages}).",
         "active_content": "The PDF contains active content ({kind}).",
         "decompression_bomb": "The PDF contains a stream that inflates beyond the limit.",
+        "field_exists": "The PDF already has a field named {field_name!r}.",
     }
 
 
@@ -89,6 +90,8 @@ class SigningError(EsignError):
         "field_not_found": "Signature field {field_name!r} not found.",
         "field_already_signed": "Signature field {field_name!r} is already signed.",
         "sign_failed": "The signature could not be produced.",
+        "chain_invalid": "The signer's certificate chain could not be validated.",
+        "timeout": "Signing did not complete within {seconds} seconds.",
     }
 
 

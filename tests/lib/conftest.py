@@ -32,7 +32,7 @@ _load_lib()
 if str(SUPPORT_DIR) not in sys.path:
     sys.path.insert(0, str(SUPPORT_DIR))
 
-from pki_server import PkiServer  # noqa: E402
+from pki_server import PkiServer
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +47,35 @@ def private_pki_server():
     """A PKI server of the test's own, which the test may stop, break or slow down."""
     with PkiServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def company():
+    """A company PKI made by o2s_esign_lib.pki (own CA + seal)."""
+    from o2s_esign_lib import pki
+
+    return pki.create_company_pki("Cabinet Dupré & Associés", "FR")
+
+
+@pytest.fixture(scope="session")
+def signer():
+    """One PadesSigner for the session, as in an Odoo worker."""
+    from o2s_esign_lib import signing
+
+    pades = signing.PadesSigner()
+    yield pades
+    pades.close()
+
+
+@pytest.fixture(scope="session")
+def tsa(pki_server):
+    """TsaConfig of the shared loopback TSA."""
+    from o2s_esign_lib import signing
+
+    return signing.TsaConfig(pki_server.tsa_url, timeout=10)
+
+
+@pytest.fixture(scope="session")
+def roots(company, pki_server):
+    """Trust anchors of a validator: our company CA and the test PKI root (TSA)."""
+    return [company.ca.cert, pki_server.root_cert]

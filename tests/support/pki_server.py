@@ -17,6 +17,7 @@ Usage::
         pki.fail_with(503)               # every request answers HTTP 503
         pki.fail_with(None)              # back to normal
         pki.set_delay(2.0)               # each response is delayed (server side) by 2 s
+        pki.set_time(datetime(...))      # services (TSA, OCSP, CRL) act as of that moment
 
 Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens on 127.0.0.1 only.
 """
@@ -28,8 +29,10 @@ import os
 import socket
 import threading
 from pathlib import Path
+from typing import Self
 
 from aiohttp import web
+from certomancer.integrations._animator_shared import FAKE_TIME_HEADER
 from certomancer.integrations.aiohttp_animator import build_animator_app
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, ServiceLabel
 
@@ -64,6 +67,7 @@ class PkiServer:
         self.arch = self.config.get_pki_arch(ArchLabel(arch))
         self._fail_status: int | None = None
         self._delay = 0.0
+        self._fake_time = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -116,6 +120,10 @@ class PkiServer:
         """Delay every response by ``seconds`` (server side), to exercise client timeouts."""
         self._delay = float(seconds)
 
+    def set_time(self, moment):
+        """Make the services answer as of ``moment`` (aware datetime; ``None``: real time)."""
+        self._fake_time = moment
+
     # --- life cycle --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -158,12 +166,16 @@ class PkiServer:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
                 return web.Response(status=self._fail_status, text="injected failure")
+            if self._fake_time is not None:
+                headers = dict(request.headers)
+                headers[FAKE_TIME_HEADER] = self._fake_time.isoformat()
+                request = request.clone(headers=headers)
             return await handler(request)
 
         app.middlewares.insert(0, faults)
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.SockSite(runner, self._sock, shutdown_timeout=0.5)
+        site = web.SockSite(runner, self._sock)
         await site.start()
         self._runner = runner
 
@@ -193,7 +205,7 @@ class PkiServer:
             self._sock.close()
             self._sock = None
 
-    def __enter__(self) -> PkiServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc):

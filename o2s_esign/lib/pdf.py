@@ -1,0 +1,675 @@
+"""PDF intake checks and preparation for signing.
+
+* :func:`inspect_pdf` decides whether an uploaded file is a PDF we accept for signature:
+  bounded in time and memory, it never trusts ``/Count``, never decodes page content streams,
+  caps what object and cross-reference streams may inflate to, and refuses encrypted files and
+  active content (JavaScript, Launch, SubmitForm, ImportData actions, XFA forms).
+* :func:`prepare_for_signing` appends, as an incremental update (the original bytes stay a
+  byte-for-byte prefix), a signature page or a band on the last page with one labelled box and
+  one empty signature field per signer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.decode_limits import (
+    DEFAULT_PURPOSE_LIMITS,
+    DecodeLimits,
+    DecodePurpose,
+    DocumentDecodeBudget,
+    StreamDecodeLimits,
+)
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+from pyhanko.pdf_utils.misc import PdfError as PyHankoPdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PageObject
+from pyhanko.sign import fields as sig_fields
+
+from .errors import PdfError
+
+__all__ = [
+    "DEFAULT_LABELS",
+    "PdfInfo",
+    "SignatureSlot",
+    "inspect_pdf",
+    "prepare_for_signing",
+    "revision_prefixes_ok",
+    "sha256_file",
+    "sha256_hex",
+]
+
+MiB = 1024 * 1024
+CHUNK = MiB
+
+#: Limits applied while inspecting untrusted uploads. Only object streams and cross-reference
+#: streams are ever decoded by :func:`inspect_pdf`; they compress text-like data, so 100:1 beyond
+#: 1 MiB of output, or more than 32 MiB for one stream, is treated as a decompression bomb.
+INSPECT_DECODE_LIMITS = DecodeLimits(
+    per_stream=StreamDecodeLimits(max_ratio=1100, ratio_floor=MiB, max_output_size=64 * MiB),
+    per_purpose={
+        **DEFAULT_PURPOSE_LIMITS,
+        DecodePurpose.OBJECT_STREAM: StreamDecodeLimits(
+            max_ratio=100, ratio_floor=MiB, max_output_size=32 * MiB),
+        DecodePurpose.XREF_STREAM: StreamDecodeLimits(
+            max_ratio=100, ratio_floor=MiB, max_output_size=32 * MiB),
+    },
+    document_budget=DocumentDecodeBudget(base_allowance=64 * MiB, max_ratio=20),
+)
+
+#: the page tree may not be deeper than this (real files use 2 to 6 levels)
+MAX_TREE_DEPTH = 64
+#: cap on annotations, form fields, outline items and action chains examined
+MAX_STRUCTURE_NODES = 200_000
+HEADER_WINDOW = 1024
+
+ACTIVE_ACTIONS = {"/JavaScript": "javascript", "/Launch": "launch",
+                  "/SubmitForm": "submit_form", "/ImportData": "import_data"}
+
+
+# --- hashing ---------------------------------------------------------------------------------
+
+def sha256_hex(data: bytes) -> str:
+    """Hex SHA-256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path_or_fileobj) -> str:
+    """Hex SHA-256 of a file given by path or as a binary file object (read in 1 MiB chunks
+    from its current position; a file object is not closed)."""
+    digest = hashlib.sha256()
+    if isinstance(path_or_fileobj, (str, bytes, os.PathLike)):
+        with open(path_or_fileobj, "rb") as fh:
+            for chunk in iter(lambda: fh.read(CHUNK), b""):
+                digest.update(chunk)
+    else:
+        for chunk in iter(lambda: path_or_fileobj.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def revision_prefixes_ok(older: bytes, newer: bytes) -> bool:
+    """True when ``newer`` extends ``older`` (append-only incremental update invariant)."""
+    return len(newer) >= len(older) and newer[: len(older)] == older
+
+
+# --- inspection ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PdfInfo:
+    """What :func:`inspect_pdf` learnt about an accepted PDF."""
+
+    page_count: int
+    pdf_version: str
+    has_signatures: bool
+
+
+def _resolve(obj):
+    """Dereference once (indirect -> direct object)."""
+    if isinstance(obj, generic.IndirectObject):
+        return obj.get_object()
+    return obj
+
+
+def _ref_key(obj):
+    if isinstance(obj, generic.IndirectObject):
+        return (obj.idnum, obj.generation)
+    return None
+
+
+class _Inspector:
+    def __init__(self, reader: PdfFileReader, max_pages: int):
+        self.reader = reader
+        self.max_pages = max_pages
+        self.budget = MAX_STRUCTURE_NODES
+        self.pages: list = []
+
+    def _spend(self, n=1):
+        self.budget -= n
+        if self.budget < 0:
+            raise PdfError("corrupt", {"reason": "structure_too_large"})
+
+    # page tree: iterative, loop-safe, depth- and size-capped; /Count is ignored
+    def walk_pages(self):
+        root = _resolve(self.reader.root)
+        if not isinstance(root, generic.DictionaryObject):
+            raise PdfError("corrupt", {"reason": "no_catalog"})
+        pages_ref = root.raw_get("/Pages") if "/Pages" in root else None
+        if pages_ref is None:
+            raise PdfError("corrupt", {"reason": "no_page_tree"})
+        seen = set()
+        node_cap = self.max_pages * 2 + 1000
+        nodes = 0
+        stack = [(pages_ref, 0)]
+        while stack:
+            ref, depth = stack.pop()
+            key = _ref_key(ref)
+            if key is not None:
+                if key in seen:
+                    raise PdfError("corrupt", {"reason": "page_tree_loop"})
+                seen.add(key)
+            if depth > MAX_TREE_DEPTH:
+                raise PdfError("corrupt", {"reason": "page_tree_too_deep"})
+            nodes += 1
+            if nodes > node_cap:
+                raise PdfError("too_many_pages", {"max_pages": self.max_pages})
+            node = _resolve(ref)
+            if not isinstance(node, generic.DictionaryObject):
+                raise PdfError("corrupt", {"reason": "bad_page_node"})
+            node_type = node.get("/Type")
+            kids = node.get("/Kids") if "/Kids" in node else None
+            if node_type == "/Pages" or (node_type is None and kids is not None):
+                kids = _resolve(kids)
+                if not isinstance(kids, generic.ArrayObject):
+                    raise PdfError("corrupt", {"reason": "bad_kids"})
+                if len(kids) > node_cap:
+                    raise PdfError("too_many_pages", {"max_pages": self.max_pages})
+                # reversed so pages come out in document order
+                for kid in reversed(kids):
+                    stack.append((kid, depth + 1))
+            elif node_type == "/Page" or node_type is None:
+                self.pages.append(node)
+                if len(self.pages) > self.max_pages:
+                    raise PdfError("too_many_pages", {"max_pages": self.max_pages})
+            else:
+                raise PdfError("corrupt", {"reason": "bad_page_node"})
+        if not self.pages:
+            raise PdfError("corrupt", {"reason": "no_pages"})
+        return len(self.pages)
+
+    def check_action(self, action, where: str):
+        """Follow an action and its /Next chain; raise on active content."""
+        todo = [action]
+        seen = set()
+        while todo:
+            item = todo.pop()
+            key = _ref_key(item)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            self._spend()
+            item = _resolve(item)
+            if isinstance(item, generic.ArrayObject):
+                todo.extend(item)
+                continue
+            if not isinstance(item, generic.DictionaryObject):
+                continue
+            kind = item.get("/S")
+            if kind in ACTIVE_ACTIONS:
+                raise PdfError("active_content", {"kind": ACTIVE_ACTIONS[kind], "where": where})
+            if "/JS" in item:
+                raise PdfError("active_content", {"kind": "javascript", "where": where})
+            if "/Next" in item:
+                todo.append(item.raw_get("/Next"))
+
+    def check_aa(self, holder, where: str):
+        if "/AA" not in holder:
+            return
+        aa = _resolve(holder.raw_get("/AA"))
+        if isinstance(aa, generic.DictionaryObject):
+            for key in list(aa.keys()):
+                self.check_action(aa.raw_get(key), f"{where}/AA{key}")
+
+    def check_catalog(self):
+        root = _resolve(self.reader.root)
+        if "/OpenAction" in root:
+            self.check_action(root.raw_get("/OpenAction"), "OpenAction")
+        self.check_aa(root, "Catalog")
+        if "/Names" in root:
+            names = _resolve(root.raw_get("/Names"))
+            if isinstance(names, generic.DictionaryObject) and "/JavaScript" in names:
+                raise PdfError("active_content", {"kind": "javascript", "where": "Names"})
+        has_signatures = False
+        if "/AcroForm" in root:
+            form = _resolve(root.raw_get("/AcroForm"))
+            if isinstance(form, generic.DictionaryObject):
+                if "/XFA" in form:
+                    raise PdfError("active_content", {"kind": "xfa", "where": "AcroForm"})
+                if "/Fields" in form:
+                    has_signatures = self.check_fields(form.raw_get("/Fields"))
+        if "/Outlines" in root:
+            self.check_outlines(root.raw_get("/Outlines"))
+        return has_signatures
+
+    def check_fields(self, fields_ref) -> bool:
+        has_signatures = False
+        seen = set()
+        stack = [(fields_ref, None, 0)]
+        while stack:
+            ref, inherited_ft, depth = stack.pop()
+            key = _ref_key(ref)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            if depth > MAX_TREE_DEPTH:
+                raise PdfError("corrupt", {"reason": "field_tree_too_deep"})
+            self._spend()
+            node = _resolve(ref)
+            if isinstance(node, generic.ArrayObject):
+                stack.extend((kid, inherited_ft, depth + 1) for kid in node)
+                continue
+            if not isinstance(node, generic.DictionaryObject):
+                continue
+            ft = node.get("/FT", inherited_ft)
+            if ft == "/Sig" and "/V" in node and _resolve(node.raw_get("/V")) is not None \
+                    and not isinstance(_resolve(node.raw_get("/V")), generic.NullObject):
+                has_signatures = True
+            if "/A" in node:
+                self.check_action(node.raw_get("/A"), "Field")
+            self.check_aa(node, "Field")
+            if "/Kids" in node:
+                stack.append((node.raw_get("/Kids"), ft, depth + 1))
+        return has_signatures
+
+    def check_outlines(self, outlines_ref):
+        seen = set()
+        stack = [outlines_ref]
+        while stack:
+            ref = stack.pop()
+            key = _ref_key(ref)
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            self._spend()
+            node = _resolve(ref)
+            if not isinstance(node, generic.DictionaryObject):
+                continue
+            if "/A" in node:
+                self.check_action(node.raw_get("/A"), "Outline")
+            for link in ("/First", "/Next"):
+                if link in node:
+                    stack.append(node.raw_get(link))
+
+    def check_pages(self):
+        for index, page in enumerate(self.pages):
+            self.check_aa(page, f"Page{index + 1}")
+            if "/Annots" not in page:
+                continue
+            annots = _resolve(page.raw_get("/Annots"))
+            if not isinstance(annots, generic.ArrayObject):
+                continue
+            self._spend(len(annots))
+            for annot_ref in annots:
+                annot = _resolve(annot_ref)
+                if not isinstance(annot, generic.DictionaryObject):
+                    continue
+                if "/A" in annot:
+                    self.check_action(annot.raw_get("/A"), f"Page{index + 1}/Annot")
+                self.check_aa(annot, f"Page{index + 1}/Annot")
+
+
+def _format_version(version) -> str:
+    try:
+        major, minor = version
+        return f"{int(major)}.{int(minor)}"
+    except (TypeError, ValueError):
+        return ""
+
+
+def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int = 2000) -> PdfInfo:
+    """Check an uploaded file before it is accepted for signature.
+
+    Raises :class:`~.errors.PdfError` with code ``empty``, ``too_large``, ``not_pdf`` (no
+    ``%PDF-`` header within the first 1024 bytes), ``corrupt`` (unreadable, truncated, broken
+    cross-references, page-tree loops or absurd depth; ``params["reason"]`` says more),
+    ``encrypted``, ``too_many_pages`` (the real page tree is walked with a cap; ``/Count`` is
+    never trusted), ``active_content`` (JavaScript, Launch, SubmitForm or ImportData actions in
+    the open action, additional actions, annotations, form fields, outlines or the JavaScript
+    name tree; XFA forms; ``params["kind"]``) or ``decompression_bomb`` (an object or
+    cross-reference stream inflating beyond :data:`INSPECT_DECODE_LIMITS`).
+
+    Page content streams are never decoded. Work is proportional to the size of the document
+    structure (pages, annotations, fields, outlines), not to page content.
+    """
+    if data is None or len(data) == 0:
+        raise PdfError("empty")
+    size = len(data)
+    if size > max_bytes:
+        raise PdfError("too_large", {"size": size, "max_bytes": max_bytes})
+    header_at = bytes(data[:HEADER_WINDOW]).find(b"%PDF-")
+    if header_at < 0:
+        raise PdfError("not_pdf")
+    if header_at > 0:
+        # tolerated by some viewers, but offsets then no longer match: we cannot sign it
+        raise PdfError("corrupt", {"reason": "header_offset"})
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False,
+                               decode_limits=INSPECT_DECODE_LIMITS)
+        if reader.encrypted or "/Encrypt" in reader.trailer:
+            raise PdfError("encrypted")
+        inspector = _Inspector(reader, max_pages)
+        page_count = inspector.walk_pages()
+        has_signatures = inspector.check_catalog()
+        inspector.check_pages()
+        version = _format_version(reader.input_version)
+    except PdfError:
+        raise
+    except PdfDecodeLimitError:
+        raise PdfError("decompression_bomb") from None
+    except RecursionError:
+        raise PdfError("corrupt", {"reason": "nesting_too_deep"}) from None
+    except MemoryError:
+        raise PdfError("decompression_bomb") from None
+    except (PyHankoPdfError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+            AssertionError, OverflowError, UnicodeError, NotImplementedError,
+            EOFError) as exc:
+        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+    except Exception as exc:  # noqa: BLE001 - any parser failure means "cannot read it"
+        if "zlib" in type(exc).__module__ or type(exc).__name__ == "error":
+            raise PdfError("corrupt", {"reason": "stream_error"}) from None
+        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+    return PdfInfo(page_count=page_count, pdf_version=version, has_signatures=has_signatures)
+
+
+# --- preparation -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SignatureSlot:
+    """One signature to collect: the empty field to create and the text of its box."""
+
+    field_name: str
+    signer_name: str
+    capacity_label: str = ""
+
+
+#: English defaults; the Odoo layer passes translated strings with the same keys
+DEFAULT_LABELS = {
+    "title": "Signature page",
+    "document_label": "Document",
+    "document_name": "",
+    "reference_label": "Request reference",
+    "reference": "",
+    "signer_label": "Signer",
+    "intro": "This page was added to the document to receive its electronic signatures.",
+}
+
+A4 = (595.2756, 841.8898)
+FONT_REGULAR = "O2sVera"
+FONT_BOLD = "O2sVeraBd"
+
+
+@lru_cache(maxsize=1)
+def _register_fonts():
+    """Register reportlab's bundled Bitstream Vera (covers French and most Latin text)."""
+    import reportlab
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    font_dir = os.path.join(os.path.dirname(reportlab.__file__), "fonts")
+    pdfmetrics.registerFont(TTFont(FONT_REGULAR, os.path.join(font_dir, "Vera.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, os.path.join(font_dir, "VeraBd.ttf")))
+    return True
+
+
+def _fit(text: str, font: str, size: float, width: float) -> list[str]:
+    from reportlab.lib.utils import simpleSplit
+
+    return simpleSplit(" ".join((text or "").split()), font, size, width) or [""]
+
+
+def _ellipsize(text: str, font: str, size: float, width: float) -> str:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    text = " ".join((text or "").split())
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+# signature page geometry (points)
+_MARGIN = 50
+_SLOT_H = 130
+_SLOT_GAP = 12
+_FIELD_W = 245
+_FIRST_SLOT_TOP = 700
+_SLOTS_PER_PAGE = (_FIRST_SLOT_TOP - _MARGIN) // (_SLOT_H + _SLOT_GAP)
+# band geometry (last-page placement)
+_BAND_H = 92
+_BAND_PER_ROW = 3
+_BAND_GAP = 8
+_BAND_MARGIN = 24
+
+
+def _draw_signature_pages(slots, labels) -> tuple[bytes, list[tuple[int, tuple]]]:
+    """Render the signature page(s) with reportlab; return (pdf bytes, [(page, field box)])."""
+    from reportlab.pdfgen import canvas
+
+    _register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4, pageCompression=1, invariant=1)
+    width, height = A4
+    boxes = []
+    chunks = [slots[i:i + _SLOTS_PER_PAGE] for i in range(0, len(slots), _SLOTS_PER_PAGE)]
+    number = 0
+    for page_no, chunk in enumerate(chunks):
+        text_w = width - 2 * _MARGIN
+        y = height - _MARGIN - 16
+        c.setFillGray(0)
+        c.setFont(FONT_BOLD, 16)
+        c.drawString(_MARGIN, y, _ellipsize(labels["title"], FONT_BOLD, 16, text_w))
+        y -= 24
+        c.setFont(FONT_REGULAR, 10)
+        for label_key, value_key in (("document_label", "document_name"),
+                                     ("reference_label", "reference")):
+            value = labels.get(value_key) or ""
+            if not value:
+                continue
+            line = f"{labels[label_key]}: {value}"
+            for part in _fit(line, FONT_REGULAR, 10, text_w)[:3]:
+                c.drawString(_MARGIN, y, part)
+                y -= 13
+        if labels.get("intro"):
+            c.setFillGray(0.35)
+            c.setFont(FONT_REGULAR, 8.5)
+            for part in _fit(labels["intro"], FONT_REGULAR, 8.5, text_w)[:2]:
+                c.drawString(_MARGIN, y, part)
+                y -= 11
+        top = min(_FIRST_SLOT_TOP, y - 8)
+        for slot in chunk:
+            number += 1
+            bottom = top - _SLOT_H
+            c.setStrokeGray(0.6)
+            c.setLineWidth(0.8)
+            c.rect(_MARGIN, bottom, width - 2 * _MARGIN, _SLOT_H)
+            left_w = width - 2 * _MARGIN - _FIELD_W - 30
+            ty = top - 16
+            c.setFillGray(0.35)
+            c.setFont(FONT_REGULAR, 8.5)
+            c.drawString(_MARGIN + 10, ty, f"{labels['signer_label']} {number}")
+            ty -= 16
+            c.setFillGray(0)
+            c.setFont(FONT_BOLD, 12)
+            for part in _fit(slot.signer_name, FONT_BOLD, 12, left_w)[:2]:
+                c.drawString(_MARGIN + 10, ty, part)
+                ty -= 15
+            c.setFont(FONT_REGULAR, 9.5)
+            for part in _fit(slot.capacity_label, FONT_REGULAR, 9.5, left_w)[:4]:
+                c.drawString(_MARGIN + 10, ty, part)
+                ty -= 12
+            field_box = (width - _MARGIN - 10 - _FIELD_W, bottom + 10,
+                         width - _MARGIN - 10, top - 10)
+            c.setStrokeGray(0.85)
+            c.setDash(2, 2)
+            c.rect(field_box[0], field_box[1], _FIELD_W, field_box[3] - field_box[1])
+            c.setDash()
+            boxes.append((page_no, field_box))
+            top = bottom - _SLOT_GAP
+        c.showPage()
+    c.save()
+    return buf.getvalue(), boxes
+
+
+def _band_layout(n: int, page_w: float, page_h: float):
+    """Boxes (x1, y1, x2, y2) of ``n`` slots in a band at the bottom of a page, or None when
+    the band would cover more than a third of the page."""
+    rows = (n + _BAND_PER_ROW - 1) // _BAND_PER_ROW
+    band_h = rows * _BAND_H + (rows - 1) * _BAND_GAP
+    if band_h + 2 * _BAND_MARGIN > page_h / 3 or page_w < 200:
+        return None
+    per_row = min(n, _BAND_PER_ROW)
+    slot_w = (page_w - 2 * _BAND_MARGIN - (per_row - 1) * _BAND_GAP) / per_row
+    boxes = []
+    for i in range(n):
+        row, col = divmod(i, _BAND_PER_ROW)
+        x1 = _BAND_MARGIN + col * (slot_w + _BAND_GAP)
+        y2 = _BAND_MARGIN + band_h - row * (_BAND_H + _BAND_GAP)
+        boxes.append((x1, y2 - _BAND_H, x1 + slot_w, y2))
+    return boxes
+
+
+def _draw_band(slots, page_w, page_h, boxes) -> tuple[bytes, list[tuple]]:
+    from reportlab.pdfgen import canvas
+
+    _register_fonts()
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(page_w, page_h), pageCompression=1, invariant=1)
+    field_boxes = []
+    for slot, (x1, y1, x2, y2) in zip(slots, boxes, strict=True):
+        w = x2 - x1
+        c.setStrokeGray(0.6)
+        c.setLineWidth(0.6)
+        c.rect(x1, y1, w, y2 - y1)
+        c.setFillGray(0)
+        c.setFont(FONT_BOLD, 8.5)
+        c.drawString(x1 + 5, y2 - 11, _ellipsize(slot.signer_name, FONT_BOLD, 8.5, w - 10))
+        c.setFont(FONT_REGULAR, 7)
+        c.drawString(x1 + 5, y2 - 20, _ellipsize(slot.capacity_label, FONT_REGULAR, 7, w - 10))
+        field_boxes.append((x1 + 4, y1 + 4, x2 - 4, y2 - 24))
+    c.showPage()
+    c.save()
+    return buf.getvalue(), field_boxes
+
+
+def _page_geometry(page) -> tuple[float, float, float, float, int]:
+    node = page
+    box = None
+    rotate = 0
+    depth = 0
+    while node is not None and depth < MAX_TREE_DEPTH:
+        if box is None and "/MediaBox" in node:
+            box = _resolve(node.raw_get("/MediaBox"))
+        if "/Rotate" in node and not rotate:
+            rotate = int(_resolve(node.raw_get("/Rotate"))) % 360
+        node = _resolve(node.raw_get("/Parent")) if "/Parent" in node else None
+        depth += 1
+    if box is None:
+        box = [0, 0, *A4]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1), rotate
+
+
+def _xobject_from(writer, rendered: bytes, page_ix: int):
+    rl_reader = PdfFileReader(io.BytesIO(rendered), strict=False)
+    return writer.import_page_as_xobject(rl_reader, page_ix=page_ix)
+
+
+def _content_stream(writer, data: bytes):
+    stream = generic.StreamObject(stream_data=data)
+    stream.compress()
+    return writer.add_object(stream)
+
+
+def prepare_for_signing(data: bytes, slots: list[SignatureSlot], *,
+                        placement: str = "signature_page", labels: dict | None = None) -> bytes:
+    """Return ``data`` plus one incremental update that holds an empty signature field per slot.
+
+    ``placement="signature_page"`` appends A4 signature page(s) (four boxes per page) showing
+    ``labels["title"]``, the document name, the request reference and, per slot, "<signer_label>
+    n", the signer's name and capacity line, with the field on the right of the box.
+    ``placement="last_page"`` draws the boxes in a band at the bottom of the last page instead
+    (three per row); when such a band would cover more than a third of that page, or the page
+    is rotated, signature page(s) are appended instead.
+
+    ``labels`` keys (missing keys take :data:`DEFAULT_LABELS`): ``title``, ``document_label``,
+    ``document_name``, ``reference_label``, ``reference``, ``signer_label``, ``intro``.
+    Text uses the embedded Bitstream Vera font (accents supported).
+    """
+    if placement not in ("signature_page", "last_page"):
+        raise ValueError(f"unknown placement {placement!r}")
+    if not slots:
+        raise ValueError("at least one signature slot is required")
+    names = [slot.field_name for slot in slots]
+    if len(set(names)) != len(names) or any(not n or "." in n for n in names):
+        raise ValueError("field names must be unique, non-empty and without dots")
+    labels = {**DEFAULT_LABELS, **(labels or {})}
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        if writer.security_handler is not None:
+            raise PdfError("encrypted")
+        existing = {name for name, _, _ in sig_fields.enumerate_sig_fields(writer.prev)}
+        clash = existing.intersection(names)
+        if clash:
+            raise PdfError("field_exists", {"field_name": min(clash)})
+        inspector = _Inspector(writer.prev, max_pages=100_000)
+        page_count = inspector.walk_pages()
+        band_boxes = None
+        if placement == "last_page":
+            x0, y0, page_w, page_h, rotate = _page_geometry(inspector.pages[-1])
+            if not rotate:
+                band_boxes = _band_layout(len(slots), page_w, page_h)
+        if band_boxes is not None:
+            field_specs = _add_band(writer, slots, page_count - 1, x0, y0, page_w, page_h,
+                                    band_boxes)
+        else:
+            field_specs = _add_signature_pages(writer, slots, labels, page_count)
+        for spec in field_specs:
+            sig_fields.append_signature_field(writer, spec)
+        out = io.BytesIO()
+        writer.write(out)
+    except PdfError:
+        raise
+    except PdfDecodeLimitError:
+        raise PdfError("decompression_bomb") from None
+    except (PyHankoPdfError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+    result = out.getvalue()
+    if not revision_prefixes_ok(data, result):  # pragma: no cover - pyHanko guarantees this
+        raise PdfError("corrupt", {"reason": "not_incremental"})
+    return result
+
+
+def _add_signature_pages(writer, slots, labels, page_count):
+    rendered, boxes = _draw_signature_pages(slots, labels)
+    n_pages = max(page for page, _ in boxes) + 1
+    for i in range(n_pages):
+        xobj = _xobject_from(writer, rendered, i)
+        resources = generic.DictionaryObject({
+            generic.pdf_name("/XObject"): generic.DictionaryObject(
+                {generic.pdf_name("/O2sSigPage"): xobj}),
+        })
+        page = PageObject(contents=_content_stream(writer, b"q /O2sSigPage Do Q"),
+                          media_box=(0, 0, *A4), resources=resources)
+        writer.insert_page(page, after=page_count - 1 + i)
+    return [
+        sig_fields.SigFieldSpec(slot.field_name, on_page=page_count + page, box=box)
+        for slot, (page, box) in zip(slots, boxes, strict=True)
+    ]
+
+
+def _add_band(writer, slots, page_ix, x0, y0, page_w, page_h, boxes):
+    rendered, field_boxes = _draw_band(slots, page_w, page_h, boxes)
+    xobj = _xobject_from(writer, rendered, 0)
+    resources = generic.DictionaryObject({
+        generic.pdf_name("/XObject"): generic.DictionaryObject(
+            {generic.pdf_name("/O2sSigBand"): xobj}),
+    })
+    # isolate the existing content's graphics state, then draw the band in page coordinates
+    writer.add_stream_to_page(page_ix, _content_stream(writer, b"q"), prepend=True)
+    band = b"Q q 1 0 0 1 %g %g cm /O2sSigBand Do Q" % (x0, y0)
+    writer.add_stream_to_page(page_ix, _content_stream(writer, band), resources=resources)
+    return [
+        sig_fields.SigFieldSpec(slot.field_name, on_page=page_ix,
+                                box=(b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0))
+        for slot, b in zip(slots, field_boxes, strict=True)
+    ]

@@ -1,0 +1,412 @@
+"""Tests of o2s_esign/lib/signing.py against a real loopback TSA/OCSP/CRL (certomancer),
+checked with pyHanko's validator, poppler's pdfsig and OpenSSL."""
+
+import hashlib
+import io
+import os
+import subprocess
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pdf_factory as pf
+import pytest
+import sigcheck
+from asn1crypto import cms, tsp
+from o2s_esign_lib import pdf, pki, signing
+from o2s_esign_lib.errors import SigningError, TsaError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+APPEARANCE = signing.Appearance(
+    "Jeanne Martin-Égé",
+    ["Signé électroniquement", "par Jeanne Martin-Égé", "le 27/11/2026 à 14:03 UTC"],
+    "https://esign.example.fr/v/8f3a2c",
+)
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    slots = [pdf.SignatureSlot(f"Sig{i}", f"Signataire {i}", "pour le compte de la SCI Œillet")
+             for i in range(1, 4)]
+    return pdf.prepare_for_signing(pf.make_pdf(2), slots, labels={"title": "Signatures"})
+
+
+def _one_time(company, n=1):
+    return pki.issue_one_time_identity(company.ca, name=f"Signataire {n} Éloïse",
+                                       email=f"s{n}@example.fr")
+
+
+def _assert_all_valid(data, roots, expect_count=None):
+    checks = sigcheck.pyhanko_check(data, roots)
+    if expect_count is not None:
+        assert len(checks) == expect_count
+    for name, kind, status in checks:
+        assert status.intact and status.valid and status.trusted, (name, status.summary())
+        if kind == "signature":
+            assert status.bottom_line, (name, status.summary())
+            assert status.docmdp_ok is not False
+    if sigcheck.have_pdfsig():
+        for entry in sigcheck.pdfsig(data):
+            if entry["type"] == "ETSI.CAdES.detached":
+                assert entry["validation"] == "Signature is Valid.", entry["raw"]
+            else:  # pdfsig does not verify document timestamps (ETSI.RFC3161)
+                assert entry["field"].startswith("Timestamp"), entry["raw"]
+    return checks
+
+
+def _sig_dict(data, field_name):
+    reader = PdfFileReader(io.BytesIO(data))
+    for es in reader.embedded_signatures:
+        if es.field_name == field_name:
+            return es
+    raise AssertionError(field_name)
+
+
+def test_b_b_visible_with_qr(signer, company, prepared):
+    ident = _one_time(company)
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    result = signer.sign(prepared, field_name="Sig1", identity=ident, level="b_b", tsa=None,
+                         appearance=APPEARANCE, trust_roots=[company.ca.cert],
+                         reason="Signature du contrat", location="Paris")
+    assert result.level == "b_b" and result.timestamp_token is None
+    assert result.data.startswith(prepared)
+    assert result.signer_cert_der == ident.cert.dump()
+    assert before <= result.signing_time <= datetime.now(UTC) + timedelta(seconds=2)
+    _assert_all_valid(result.data, [company.ca.cert], expect_count=1)
+    es = _sig_dict(result.data, "Sig1")
+    assert es.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert es.sig_object["/Reason"] == "Signature du contrat"
+    assert es.md_algorithm == "sha256"
+    signed_attrs = {a["type"].native for a in es.signer_info["signed_attrs"]}
+    assert "signing_certificate_v2" in signed_attrs
+    assert "signing_time" not in signed_attrs  # PAdES: /M instead
+    # visible appearance with the QR code and the text, on the pre-created box
+    widget = es.sig_field
+    assert [float(x) for x in widget["/Rect"]][2] > 300
+    ap = widget["/AP"]["/N"]
+    xobjects = ap["/Resources"]["/XObject"]
+    assert xobjects  # stamp form; the QR is a nested form XObject
+    raw = b"".join(x.get_object().data for x in _walk_forms(ap))
+    assert b"re" in raw and b"Tj" in raw
+
+
+def _walk_forms(form, depth=0):
+    yield form
+    if depth > 4:
+        return
+    res = form.get("/Resources", {})
+    for ref in (res.get("/XObject") or {}).values():
+        yield from _walk_forms(ref.get_object(), depth + 1)
+
+
+def test_appearance_outside_cp1252_embeds_a_font(signer, company, prepared):
+    ident = _one_time(company)
+    appearance = signing.Appearance("Łukasz Żółć", ["Podpisano", "Łukasz Żółć"], None)
+    result = signer.sign(prepared, field_name="Sig1", identity=ident, level="b_b", tsa=None,
+                         appearance=appearance, trust_roots=[company.ca.cert])
+    _assert_all_valid(result.data, [company.ca.cert])
+    assert b"/FontFile2" in result.data[len(prepared):]
+
+
+@pytest.mark.parametrize("level", ["b_t", "b_lt", "b_lta"])
+def test_levels_with_tsa(signer, company, prepared, tsa, roots, level):
+    ident = _one_time(company)
+    crl = pki.make_crl(company.ca)
+    result = signer.sign(prepared, field_name="Sig2", identity=ident, level=level, tsa=tsa,
+                         appearance=APPEARANCE, trust_roots=roots, extra_crls=[crl])
+    assert result.level == level
+    checks = _assert_all_valid(result.data, roots)
+    sig_status = next(s for name, kind, s in checks if name == "Sig2")
+    assert sig_status.timestamp_validity is not None
+    assert sig_status.timestamp_validity.trusted
+    # the returned token is the one in the signature, over the signature value
+    token = cms.ContentInfo.load(result.timestamp_token)
+    tst_info = token["content"]["encap_content_info"]["content"].parsed
+    es = _sig_dict(result.data, "Sig2")
+    assert tst_info["message_imprint"]["hashed_message"].native == \
+        hashlib.sha256(es.signer_info["signature"].native).digest()
+    kinds = [kind for _, kind, _ in checks]
+    reader = PdfFileReader(io.BytesIO(result.data))
+    if level == "b_t":
+        assert "/DSS" not in reader.root and kinds == ["signature"]
+    else:
+        dss = DocumentSecurityStore.read_dss(reader)
+        crls = [c.get_object().data for c in dss.crls]
+        assert crl in crls  # our own CA's CRL, as validation data
+        assert dss.ocsps or len(crls) > 1  # the TSA's revocation data from the test PKI
+        assert kinds == (["signature", "doc_timestamp"] if level == "b_lta" else ["signature"])
+
+
+def test_three_signers_then_seal_keep_earlier_signatures_valid(signer, company, prepared,
+                                                               tsa, roots):
+    data = prepared
+    history = [data]
+    crl = pki.make_crl(company.ca)
+    for n, level in enumerate(["b_t", "b_lt", "b_t"], start=1):
+        result = signer.sign(data, field_name=f"Sig{n}", identity=_one_time(company, n),
+                             level=level, tsa=tsa, appearance=APPEARANCE, trust_roots=roots,
+                             extra_crls=[crl])
+        assert pdf.revision_prefixes_ok(data, result.data)
+        data = result.data
+        history.append(data)
+        _assert_all_valid(data, roots)
+    sealed = signer.seal(data, identity=company.seal, level="b_lta", tsa=tsa, trust_roots=roots,
+                         extra_crls=[crl])
+    assert pdf.revision_prefixes_ok(data, sealed.data)
+    checks = _assert_all_valid(sealed.data, roots)
+    names = [name for name, kind, _ in checks if kind == "signature"]
+    assert names == ["Sig1", "Sig2", "Sig3", "CompanySeal"]
+    assert checks[-1][1] == "doc_timestamp"
+    seal_sig = _sig_dict(sealed.data, "CompanySeal")
+    assert "/Rect" not in seal_sig.sig_field or \
+        [float(x) for x in seal_sig.sig_field["/Rect"]] == [0, 0, 0, 0]
+    # a second seal gets a fresh field name
+    again = signer.seal(sealed.data, identity=company.seal, level="b_b", tsa=None,
+                        trust_roots=roots)
+    assert "CompanySeal2" in [n for n, _, _ in sigcheck.pyhanko_check(again.data, roots)]
+
+
+def test_invisible_field_created_when_absent(signer, company, roots):
+    raw = pf.make_pdf(1)
+    result = signer.sign(raw, field_name="Signature1", identity=_one_time(company),
+                         level="b_b", tsa=None, appearance=None, trust_roots=roots)
+    _assert_all_valid(result.data, roots, expect_count=1)
+
+
+def test_field_already_signed(signer, company, prepared, roots):
+    once = signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_b",
+                       tsa=None, appearance=None, trust_roots=roots)
+    with pytest.raises(SigningError) as info:
+        signer.sign(once.data, field_name="Sig1", identity=_one_time(company), level="b_b",
+                    tsa=None, appearance=None, trust_roots=roots)
+    assert info.value.code == "field_already_signed"
+
+
+@pytest.mark.parametrize("level", ["b_t", "b_lt", "b_lta"])
+def test_levels_above_b_b_require_a_tsa(signer, company, prepared, level):
+    with pytest.raises(SigningError) as info:
+        signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level=level,
+                    tsa=None, appearance=None, trust_roots=[])
+    assert info.value.code == "tsa_required" and not info.value.transient
+    with pytest.raises(SigningError) as info:
+        signer.seal(prepared, identity=company.seal, level=level, tsa=None, trust_roots=[])
+    assert info.value.code == "tsa_required"
+
+
+def test_unknown_level(signer, company, prepared):
+    with pytest.raises(SigningError) as info:
+        signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_x",
+                    tsa=None, appearance=None, trust_roots=[])
+    assert info.value.code == "unknown_level"
+
+
+def test_tsa_down_raises_transient_error_and_recovers(company, prepared, private_pki_server):
+    pades = signing.PadesSigner()
+    try:
+        tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=5)
+        ident = _one_time(company)
+        ok = pades.sign(prepared, field_name="Sig1", identity=ident, level="b_t", tsa=tsa,
+                        appearance=None, trust_roots=[])
+        assert ok.timestamp_token
+        private_pki_server.stop()
+        # the timestamper is cached (dummy token known): the real request fails
+        with pytest.raises(TsaError) as info:
+            pades.sign(prepared, field_name="Sig1", identity=ident, level="b_t", tsa=tsa,
+                       appearance=None, trust_roots=[])
+        assert info.value.transient and info.value.code == "tsa_unreachable"
+        # a fresh process-wide signer (no cached dummy token) fails the same way
+        fresh = signing.PadesSigner()
+        try:
+            for level in ("b_t", "b_lta"):
+                with pytest.raises(TsaError):
+                    fresh.sign(prepared, field_name="Sig1", identity=ident, level=level,
+                               tsa=tsa, appearance=None, trust_roots=[])
+            with pytest.raises(TsaError):
+                fresh.timestamp(b"manifest", tsa)
+            with pytest.raises(TsaError):
+                fresh.sign_detached(b"manifest", identity=ident, tsa=tsa)
+        finally:
+            fresh.close()
+        private_pki_server.start()
+        again = pades.sign(prepared, field_name="Sig1", identity=ident, level="b_t", tsa=tsa,
+                           appearance=None, trust_roots=[])
+        assert again.timestamp_token
+    finally:
+        pades.close()
+
+
+def test_tsa_http_error_and_timeout(company, prepared, private_pki_server):
+    pades = signing.PadesSigner()
+    try:
+        ident = _one_time(company)
+        private_pki_server.fail_with(503)
+        tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=5)
+        with pytest.raises(TsaError) as info:
+            pades.sign(prepared, field_name="Sig1", identity=ident, level="b_t", tsa=tsa,
+                       appearance=None, trust_roots=[])
+        assert info.value.code == "tsa_bad_response" and info.value.transient
+        private_pki_server.fail_with(None)
+        private_pki_server.set_delay(3)
+        slow = signing.TsaConfig(private_pki_server.tsa_url, timeout=0.3)
+        with pytest.raises(TsaError) as info:
+            pades.timestamp(b"x", slow)
+        assert info.value.code == "tsa_timeout"
+        private_pki_server.set_delay(0)
+    finally:
+        pades.close()
+
+
+def test_sign_detached_verified_by_openssl(signer, company, tsa, tmp_path):
+    manifest = b'{"format": "o2s-esign-evidence/1", "files": {}}'
+    der = signer.sign_detached(manifest, identity=company.seal, tsa=tsa)
+    content = cms.ContentInfo.load(der)
+    signer_info = content["content"]["signer_infos"][0]
+    signed = {a["type"].native for a in signer_info["signed_attrs"]}
+    assert {"signing_certificate_v2", "signing_time", "message_digest"} <= signed
+    unsigned = {a["type"].native for a in signer_info["unsigned_attrs"] or []}
+    assert "signature_time_stamp_token" in unsigned
+    assert content["content"]["encap_content_info"]["content"].native is None  # detached
+    (tmp_path / "m.json").write_bytes(manifest)
+    (tmp_path / "m.p7s").write_bytes(der)
+    (tmp_path / "ca.pem").write_bytes(company.ca.cert_pem())
+    verify = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "m.p7s",
+              "-content", "m.json", "-CAfile", "ca.pem", "-purpose", "any", "-out", os.devnull]
+    ok = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    (tmp_path / "m.json").write_bytes(manifest.replace(b"1", b"2"))
+    bad = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0
+    plain = cms.ContentInfo.load(signer.sign_detached(manifest, identity=company.seal, tsa=None))
+    assert not plain["content"]["signer_infos"][0]["unsigned_attrs"]
+
+
+def test_timestamp_response_verified_by_openssl(signer, tsa, pki_server, tmp_path):
+    data = b"manifest.json bytes \xe9"
+    resp_der = signer.timestamp(data, tsa)
+    resp = tsp.TimeStampResp.load(resp_der)
+    assert resp["status"]["status"].native == "granted"
+    info = resp["time_stamp_token"]["content"]["encap_content_info"]["content"].parsed
+    assert info["message_imprint"]["hashed_message"].native == hashlib.sha256(data).digest()
+    assert abs(info["gen_time"].native - datetime.now(UTC)) < timedelta(minutes=1)
+    assert cms.ContentInfo.load(signing.PadesSigner.token_of(resp_der))["content_type"].native \
+        == "signed_data"
+    (tmp_path / "d").write_bytes(data)
+    (tmp_path / "r.tsr").write_bytes(resp_der)
+    (tmp_path / "root.pem").write_bytes(pki.SigningIdentity(None, pki_server.root_cert).cert_pem())
+    (tmp_path / "tsa.pem").write_bytes(pki.SigningIdentity(None, pki_server.tsa_cert).cert_pem())
+    out = subprocess.run(["openssl", "ts", "-verify", "-in", "r.tsr", "-data", "d", "-CAfile",
+                          "root.pem", "-untrusted", "tsa.pem"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
+    certs = signer.tsa_certificates(tsa)
+    assert pki_server.tsa_cert.dump() in [c.dump() for c in certs]
+
+
+@pytest.mark.parametrize("label", ["company-ca", "company-ca-rsa"])
+def test_imported_ca_issues_and_signs_b_lt(signer, pki_server, tsa, prepared, label):
+    ca = pki.identity_from_pkcs12(pki_server.package_pkcs12(label, b"pw"), b"pw")
+    ident = pki.issue_one_time_identity(ca, name="Paul Imported", email="paul@example.fr")
+    result = signer.sign(prepared, field_name="Sig1", identity=ident, level="b_lt", tsa=tsa,
+                         appearance=APPEARANCE, trust_roots=[pki_server.root_cert])
+    _assert_all_valid(result.data, [pki_server.root_cert])
+    dss = DocumentSecurityStore.read_dss(PdfFileReader(io.BytesIO(result.data)))
+    assert dss.ocsps  # the imported CA's status, from the test PKI's OCSP responder
+
+
+def test_load_identity_is_cached(signer, pki_server):
+    ca = pki.identity_from_pkcs12(pki_server.package_pkcs12("company-ca-rsa"), None)
+    pem = pki.private_key_to_pem(ca.key)
+    first = signer.load_identity(pem, ca.cert_pem(), ca.chain_pem())
+    assert signer.load_identity(pem, ca.cert_pem(), ca.chain_pem()) is first
+    assert first.cert.dump() == ca.cert.dump() and len(first.chain) == 1
+
+
+def test_concurrent_signatures_from_threads(signer, company, prepared, tsa, roots):
+    results, errors = [], []
+
+    def work(n):
+        try:
+            results.append(signer.sign(prepared, field_name="Sig1",
+                                       identity=_one_time(company, n), level="b_t", tsa=tsa,
+                                       appearance=APPEARANCE, trust_roots=roots))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and len(results) == 4
+    for result in results:
+        _assert_all_valid(result.data, roots, expect_count=1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_signer_works_in_a_forked_child(signer, company, prepared, tsa, roots):
+    signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_t",
+                tsa=tsa, appearance=None, trust_roots=roots)  # parent loop + session exist
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: the parent's loop thread does not exist here
+        code = 1
+        try:
+            os.close(read_fd)
+            result = signer.sign(prepared, field_name="Sig1", identity=_one_time(company),
+                                 level="b_t", tsa=tsa, appearance=APPEARANCE, trust_roots=roots)
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(result.data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    _assert_all_valid(data, roots, expect_count=1)
+
+
+def test_b_lt_with_an_untrusted_signer_chain_is_refused(signer, company, prepared, tsa,
+                                                        pki_server):
+    with pytest.raises(SigningError) as info:
+        signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_lt",
+                    tsa=tsa, appearance=None, trust_roots=[pki_server.root_cert])
+    assert info.value.code == "chain_invalid" and not info.value.transient
+
+
+def test_encrypted_pdf_is_refused(signer, company):
+    from o2s_esign_lib.errors import PdfError
+
+    with pytest.raises(PdfError) as info:
+        signer.sign(pf.encrypted_pdf(), field_name="Sig1", identity=_one_time(company),
+                    level="b_b", tsa=None, appearance=None, trust_roots=[])
+    assert info.value.code == "encrypted"
+
+
+def test_qr_runs_reproduce_the_qr_matrix():
+    import qrcode
+
+    url = "https://esign.example.fr/v/8f3a2c9d?lang=fr"
+    ops, size = signing._qr_commands(url)
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
+                       mask_pattern=2)
+    qr.add_data(url)
+    qr.make(fit=True)
+    n = len(qr.modules)
+    assert size == n + 8
+    drawn = [[False] * n for _ in range(n)]
+    for line in ops.split(b"\n"):
+        if line.endswith(b" re"):
+            x, y, w, h = (int(v) for v in line.split()[:4])
+            assert h == 1
+            for col in range(x - 4, x - 4 + w):
+                drawn[n - 1 - (y - 4)][col] = True
+    assert drawn == [[bool(v) for v in row] for row in qr.modules]
+
+
+def test_signed_pdf_passes_intake_and_reports_signatures(signer, company, prepared):
+    result = signer.sign(prepared, field_name="Sig3", identity=_one_time(company), level="b_b",
+                         tsa=None, appearance=APPEARANCE, trust_roots=[])
+    assert not pdf.inspect_pdf(prepared, max_bytes=10**7).has_signatures
+    assert pdf.inspect_pdf(result.data, max_bytes=10**7).has_signatures
