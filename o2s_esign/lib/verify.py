@@ -866,10 +866,18 @@ class Verifier:
         from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
         from pyhanko.sign.validation.status import TimestampSignatureStatus
         ph = self.ph
-        info = ph.cms.ContentInfo.load(token)
+        # a TimeStampResp starts with its status SEQUENCE, a token (ContentInfo) with an OID
+        outer = der_read(token, 0)
+        first = der_read(token, outer[2])
+        if first[0] == 0x30:
+            response = ph.tsp.TimeStampResp.load(token)
+            if response["status"]["status"].native not in ("granted", "granted_with_mods"):
+                raise ValueError("the time-stamp response is not granted")
+            info = response["time_stamp_token"]
+        else:
+            info = ph.cms.ContentInfo.load(token)
         if info["content_type"].native != "signed_data":
-            resp = ph.tsp.TimeStampResp.load(token)
-            info = resp["time_stamp_token"]
+            raise ValueError("not a time-stamp token")
         signed_data = info["content"]
         tst = signed_data["encap_content_info"]["content"].parsed
         moment = tst["gen_time"].native
