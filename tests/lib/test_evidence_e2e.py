@@ -10,13 +10,18 @@ import subprocess
 import zipfile
 from datetime import UTC, datetime
 
-import pytest
-from test_verify import (SYSTEM_PYTHON, VENV_PYTHON, failed, run_cli, run_inprocess, statuses,
-                         zip_regions)
-
-import o2s_esign_lib.chain as chain
 import o2s_esign_lib.evidence as ev
-from o2s_esign_lib import pdf, pki, signing
+import pytest
+from o2s_esign_lib import chain, pdf, pki, signing
+from test_verify import (
+    SYSTEM_PYTHON,
+    VENV_PYTHON,
+    failed,
+    run_cli,
+    run_inprocess,
+    statuses,
+    zip_regions,
+)
 
 SIGNERS = [("Jeanne Martin-Lefèvre", "jeanne@example.org", ""),
            ("Paul Durand", "paul@example.net", "pour le compte de Durand & Fils SAS")]
@@ -111,7 +116,7 @@ def flow(signer, company, tsa, roots, pki_server, tmp_path_factory):
 
 
 def test_layout_and_manifest(flow):
-    path, bundle, _, final = flow
+    path, *_ = flow
     with zipfile.ZipFile(path) as zf:
         names = set(zf.namelist())
         manifest = zf.read("manifest.json")
