@@ -134,4 +134,5 @@ class EvidenceError(EsignError):
         "document_missing": "The file of {document!r} is missing.",
         "bad_signer_index": "There is no signer number {index}.",
         "seal_failed": "The evidence file could not be sealed.",
+        "duplicate_entry": "Two files of the evidence would have the same name ({name}).",
     }

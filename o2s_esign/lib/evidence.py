@@ -395,6 +395,37 @@ def _cert_summary(pem: bytes) -> list[tuple[str, str]]:
     return result
 
 
+def certificate_files(*, company_ca, seal=None, signer_certs=(), tsa_certs=()) -> dict:
+    """The ``certificates`` mapping with the conventional names: ``company-ca.pem`` (the trust
+    anchor verify.py uses), ``company-seal.pem``, ``signer-<n>.pem`` (1-based, in the order
+    given) and, for the time-stamping authority, ``tsa-<n>.pem`` or ``tsa-root-<n>.pem`` for
+    self-signed (root) certificates, which verify.py also trusts. Include the TSA's root: the
+    certificates a TSA ships in its tokens usually stop below it."""
+    files = {COMPANY_CA: company_ca}
+    if seal is not None:
+        files["company-seal.pem"] = seal
+    for number, cert in enumerate(signer_certs, start=1):
+        files[f"signer-{number}.pem"] = cert
+    roots = others = 0
+    for cert in tsa_certs:
+        if _is_self_signed(_pem_bytes(cert)):
+            roots += 1
+            files[f"tsa-root-{roots}.pem"] = cert
+        else:
+            others += 1
+            files[f"tsa-{others}.pem"] = cert
+    return files
+
+
+def _is_self_signed(pem: bytes) -> bool:
+    from cryptography import x509
+    ders = _pem_ders(pem)
+    if not ders:
+        return False
+    cert = x509.load_der_x509_certificate(ders[0])
+    return cert.issuer == cert.subject
+
+
 def _cert_file_name(name: str) -> str:
     base = safe_name(re.sub(r"\.(pem|crt|cer|der)\Z", "", str(name), flags=re.IGNORECASE), "certificate")
     return base + ".pem"
@@ -1207,6 +1238,7 @@ class PadesSealer:
 __all__ = [
     "DEFAULT_LABELS", "FORMAT", "ConsentText", "EvidenceBundle", "EvidenceDocument",
     "EvidenceRequest", "EvidenceResult", "EvidenceSigner", "HashStep", "PadesSealer", "Sealer",
-    "build_evidence_zip", "build_signer_attestation", "consent_sha256", "render_attestation_pdf",
+    "build_evidence_zip", "build_signer_attestation", "certificate_files", "consent_sha256",
+    "render_attestation_pdf",
     "render_evidence_pdf", "safe_name",
 ]

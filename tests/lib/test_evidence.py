@@ -395,3 +395,21 @@ def test_pades_sealer_adapter():
                                          "trust_roots": ["root"], "extra_crls": [b"crl"]})
     assert calls[1] == ("sign_detached", b"m", {"identity": "ID", "tsa": "TSA"})
     assert ev.PadesSealer(FakePadesSigner(), identity="ID", level="b_b").timestamp(b"m") is None
+
+
+def test_certificate_files(scenario):
+    ca = scenario.ca
+    files = ev.certificate_files(company_ca=ca.cert_pem, seal=ca.seal.cert_pem,
+                                 signer_certs=[i.cert_pem for i in scenario.identities],
+                                 tsa_certs=[ca.seal.cert_pem, ca.cert_pem])
+    assert list(files) == ["company-ca.pem", "company-seal.pem", "signer-1.pem", "signer-2.pem",
+                           "tsa-1.pem", "tsa-root-1.pem"]
+
+
+def test_duplicate_names_are_refused(scenario):
+    bundle = ev.EvidenceBundle(**{**scenario.bundle.__dict__,
+                                  "certificates": {"a.pem": scenario.ca.cert_pem,
+                                                   "a.crt": scenario.ca.cert_pem}})
+    with pytest.raises(EvidenceError) as info:
+        ev.build_evidence_zip(io.BytesIO(), bundle, sealer=FakeSealer())
+    assert info.value.code == "duplicate_entry" and "a.pem" in str(info.value)

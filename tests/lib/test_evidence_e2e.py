@@ -87,10 +87,10 @@ def flow(signer, company, tsa, roots, pki_server, tmp_path_factory):
 
     (folder / "original.pdf").write_bytes(original)
     (folder / "final.pdf").write_bytes(final)
-    certificates.update({"company-ca.pem": company.ca.cert, "company-seal.pem": company.seal.cert,
-                         "tsa-root.pem": pki_server.root_cert})
-    for number, cert in enumerate(signer.tsa_certificates(tsa), start=1):
-        certificates[f"tsa-{number}.pem"] = cert
+    certificates = ev.certificate_files(
+        company_ca=company.ca.cert, seal=company.seal.cert,
+        signer_certs=[certificates["signer-1.pem"], certificates["signer-2.pem"]],
+        tsa_certs=[*signer.tsa_certificates(tsa), pki_server.root_cert])
     bundle = ev.EvidenceBundle(
         request=ev.EvidenceRequest(
             reference="ESIGN/2026/0077", name="Lettre de mission", company="Cabinet Dupré",
@@ -125,7 +125,9 @@ def test_layout_and_manifest(flow):
             "evidence.pdf", "audit_trail.json", "consent.txt", "verify.py", "README.txt",
             "manifest.json", "manifest.json.p7s", "timestamps/manifest.json.tsr",
             "timestamps/doc1-signer1.tst", "timestamps/doc1-signer2.tst",
-            "certificates/company-ca.pem", "certificates/tsa-root.pem"} <= names
+            "certificates/company-ca.pem", "certificates/company-seal.pem",
+            "certificates/signer-1.pem", "certificates/signer-2.pem",
+            "certificates/tsa-1.pem", "certificates/tsa-root-1.pem"} <= names
     assert hashlib.sha256(manifest).digest() in token  # RFC 3161 imprint of manifest.json
 
 
@@ -218,3 +220,56 @@ def test_attestation_with_the_real_sealer(flow):
                               check=True, timeout=60).stdout.decode()
         assert "Jeanne Martin-Lefèvre" in text and "Paul Durand" not in text
         assert "paul@example.net" not in text and "203.0.113.2" not in text
+
+
+def test_expired_signer_is_trusted_as_of_its_timestamp(company, private_pki_server, tmp_path):
+    """A one-time certificate that expired long ago still verifies: verify.py validates as of
+    the signature time-stamp (B-T). With only the signer's claimed time (B-B, claimed after
+    expiry) pdf_trust fails, naming the document."""
+    from datetime import timedelta
+
+    past = datetime.now(UTC) - timedelta(days=40)
+    old_ca = pki.create_company_pki("Cabinet Ancien", now=past - timedelta(days=1))
+    ident = pki.issue_one_time_identity(old_ca.ca, name="Ancien", email="old@example.fr",
+                                        now=past, validity=timedelta(days=2))
+    roots = [old_ca.ca.cert, private_pki_server.root_cert]
+    pades = signing.PadesSigner()
+    try:
+        private_pki_server.set_time(past + timedelta(hours=1))
+        tsa = signing.TsaConfig(private_pki_server.tsa_url)
+        b_t = pades.sign(pdf_factory_pdf(), field_name="S", identity=ident, level="b_t",
+                         tsa=tsa, appearance=None, trust_roots=roots).data
+        b_b = pades.sign(pdf_factory_pdf(), field_name="S", identity=ident, level="b_b",
+                         tsa=None, appearance=None, trust_roots=roots).data
+        tsa_certs = pades.tsa_certificates(tsa)
+    finally:
+        private_pki_server.set_time(None)
+    sealer = ev.PadesSealer(pades, identity=old_ca.seal, level="b_b", trust_roots=roots)
+    try:
+        for name, data, expected in (("bt", b_t, 0), ("bb", b_b, 1)):
+            (tmp_path / f"{name}.pdf").write_bytes(data)
+            bundle = ev.EvidenceBundle(
+                request=ev.EvidenceRequest(reference=f"OLD/{name}", state="signed"),
+                documents=[ev.EvidenceDocument(name="doc", original=str(tmp_path / f"{name}.pdf"),
+                                               signed=str(tmp_path / f"{name}.pdf"))],
+                events=chain.build_chain([{"request": 1, "sequence": 1, "event_type": "created",
+                                           "date": "2026-01-01T00:00:00.000000Z", "signer": None,
+                                           "ip_address": None, "user_agent": None,
+                                           "payload": {}}]),
+                certificates=ev.certificate_files(
+                    company_ca=old_ca.ca.cert, seal=old_ca.seal.cert, signer_certs=[ident.cert],
+                    tsa_certs=[*tsa_certs, private_pki_server.root_cert]))
+            path = tmp_path / f"{name}.zip"
+            with open(path, "wb") as fh:
+                ev.build_evidence_zip(fh, bundle, sealer=sealer)
+            rc, output = run_cli(VENV_PYTHON, path)
+            assert rc == expected, output
+            if expected:
+                assert failed(output) == ["pdf_trust:signed/1-doc.pdf"], output
+    finally:
+        pades.close()
+
+
+def pdf_factory_pdf():
+    import pdf_factory
+    return pdf_factory.make_pdf(1)

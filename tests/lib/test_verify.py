@@ -569,3 +569,14 @@ def test_verify_is_stdlib_only():
         elif isinstance(node, ast.ImportFrom):
             top_level.add(node.module.split(".")[0])
     assert top_level <= set(sys.stdlib_module_names), top_level - set(sys.stdlib_module_names)
+
+
+def test_refused_request_verifies(tmp_path):
+    scenario = factory.two_signer_scenario(LIB, tmp_path, state="refused")
+    path = build(scenario, tmp_path / "refused.zip")
+    rc, output = run_cli(VENV_PYTHON, path)
+    assert rc == 0, output
+    result = statuses(output)
+    # partially signed: signer A's signature only, no seal
+    assert "1 intact and valid: signature SignerA" in output
+    assert result["pdf_trust:signed/1-Lettre-de-mission-n-1-ete.pdf"] == "PASS"
