@@ -284,6 +284,28 @@ DEFAULT_LABELS = {
     "state_error": "Error",
     "state_waiting": "Waiting",
     "state_pending": "Pending",
+    # event types of the audit trail (event_<type>); unknown types show their code
+    "event_created": "Request created",
+    "event_sent": "Request sent",
+    "event_email_sent": "Email sent",
+    "event_email_bounced": "Email bounced",
+    "event_email_opened": "Email opened",
+    "event_sms_sent": "SMS sent",
+    "event_link_opened": "Signing link opened",
+    "event_document_viewed": "Document viewed",
+    "event_otp_sent": "Code sent",
+    "event_otp_verified": "Code verified",
+    "event_otp_failed": "Wrong code",
+    "event_otp_locked": "Code locked",
+    "event_consent_given": "Consent given",
+    "event_signed": "Signed",
+    "event_refused": "Refused",
+    "event_reminder_sent": "Reminder sent",
+    "event_cancelled": "Cancelled",
+    "event_expired": "Expired",
+    "event_error": "Error",
+    "event_sealed": "Company seal applied",
+    "event_evidence_generated": "Evidence file generated",
     "notice_draft": "This request was never sent.",
     "notice_in_progress": "This request is still in progress: not every signer has signed.",
     "notice_refused": "This request was refused: the documents were not signed by every signer. "
@@ -587,7 +609,8 @@ def esc(value, limit: int = 2000) -> str:
 class _Report:
     """Builds flowables for the report and the attestation (reportlab platypus)."""
 
-    def __init__(self, labels: dict, title: str, reference: str, generated: str):
+    def __init__(self, labels: dict, title: str, reference: str, generated: str,
+                 lang: str = ""):
         from reportlab.lib import colors
         from reportlab.lib.styles import ParagraphStyle
         fonts = _fonts()
@@ -595,6 +618,7 @@ class _Report:
         self.title = title
         self.reference = reference
         self.generated = generated
+        self.lang = (lang or "").replace("_", "-") or None
         self.colors = colors
         self.story = []
         base = ParagraphStyle("o2s-base", fontName=fonts["normal"], fontSize=8.5, leading=10.5)
@@ -697,7 +721,7 @@ class _Report:
             buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
             bottomMargin=17 * mm, title=f"{self.title} \u2014 {self.reference}",
             author=author, creator="o2s_esign", producer="o2s_esign (reportlab)",
-            invariant=1, lang=self.L.get("_pdf_lang") or None,
+            invariant=1, lang=self.lang,
         )
         doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
         return buffer.getvalue()
@@ -830,7 +854,8 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
     files = files or {}
     request = bundle.request
     generated = display_date(_generated_at(bundle))
-    report = _Report(labels, labels["title"], request.reference, generated)
+    report = _Report(labels, labels["title"], request.reference, generated,
+                     request.lang or bundle.lang)
     signers = _signer_by_ref(bundle)
 
     report.add(labels["title"], "h1")
@@ -916,7 +941,8 @@ def render_attestation_pdf(bundle: EvidenceBundle, signer_index: int) -> bytes:
     signer = bundle.signers[signer_index]
     request = bundle.request
     generated = display_date(_generated_at(bundle))
-    report = _Report(labels, labels["attestation_title"], request.reference, generated)
+    report = _Report(labels, labels["attestation_title"], request.reference, generated,
+                     request.lang or bundle.lang)
 
     report.add(labels["attestation_title"], "h1")
     report.add(f"{request.name} \u2014 {request.reference}" if request.name

@@ -1043,6 +1043,11 @@ def main(argv=None, out=None):
     parser.add_argument("--strict", action="store_true", help="a skipped check fails")
     parser.add_argument("--online", action="store_true", help="allow revocation fetching")
     args = parser.parse_args(argv)
+    if out is None and hasattr(sys.stdout, "reconfigure"):
+        try:  # a console that cannot show a name must not abort the verification
+            sys.stdout.reconfigure(errors="replace")
+        except (OSError, ValueError):
+            pass
     verifier = Verifier(args.path or default_target(), use_pyhanko=not args.no_pyhanko,
                         trust=args.trust, strict=args.strict, online=args.online, out=out)
     return verifier.run()
