@@ -133,7 +133,7 @@ def test_evidence_pdf_is_sealed_and_readable(built):
         text = pdf_text(data)
         for expected in ("Evidence file", "ESIGN/2026/00042", factory.SIGNER_A["name"],
                          "Paul <b>Durand</b> & Fils", "Audit trail", "Société Durand & Fils",
-                         factory.SIGNER_A["id_number"], "Code verified", "Company seal applied",
+                         factory.SIGNER_A["id_number"], "Code verified", "Consent given",
                          "Hash chain"):
             assert expected in text, expected
 
