@@ -137,6 +137,7 @@ class _Inspector:
 
     # page tree: iterative, loop-safe, depth- and size-capped; /Count is ignored
     def walk_pages(self):
+        """Collect the leaf pages; returns their number."""
         root = _resolve(self.reader.root)
         if not isinstance(root, generic.DictionaryObject):
             raise PdfError("corrupt", {"reason": "no_catalog"})
@@ -210,6 +211,7 @@ class _Inspector:
                 todo.append(item.raw_get("/Next"))
 
     def check_aa(self, holder, where: str):
+        """Check the additional-actions dictionary of ``holder``."""
         if "/AA" not in holder:
             return
         aa = _resolve(holder.raw_get("/AA"))
@@ -218,6 +220,8 @@ class _Inspector:
                 self.check_action(aa.raw_get(key), f"{where}/AA{key}")
 
     def check_catalog(self):
+        """Open action, catalog actions, JavaScript names, XFA, fields and outlines;
+        returns whether a signed signature field exists."""
         root = _resolve(self.reader.root)
         if "/OpenAction" in root:
             self.check_action(root.raw_get("/OpenAction"), "OpenAction")
@@ -239,6 +243,7 @@ class _Inspector:
         return has_signatures
 
     def check_fields(self, fields_ref) -> bool:
+        """Walk the form field tree (loop-safe); returns whether a signature is present."""
         has_signatures = False
         seen = set()
         stack = [(fields_ref, None, 0)]
@@ -270,6 +275,7 @@ class _Inspector:
         return has_signatures
 
     def check_outlines(self, outlines_ref):
+        """Walk the outline items (loop-safe) and check their actions."""
         seen = set()
         stack = [outlines_ref]
         while stack:
@@ -290,6 +296,7 @@ class _Inspector:
                     stack.append(node.raw_get(link))
 
     def check_pages(self):
+        """Check page additional actions and annotation actions."""
         for index, page in enumerate(self.pages):
             self.check_aa(page, f"Page{index + 1}")
             if "/Annots" not in page:

@@ -64,24 +64,30 @@ class RawPdf:
         self.objects: list[bytes | None] = []
 
     def reserve(self) -> int:
+        """Allocate an object number whose body is set later."""
         self.objects.append(None)
         return len(self.objects)
 
     def set(self, num: int, body: bytes):
+        """Set the body of a reserved object."""
         self.objects[num - 1] = body
 
     def add(self, body: bytes) -> int:
+        """Add an object; returns its number."""
         self.objects.append(body)
         return len(self.objects)
 
     @staticmethod
     def stream_body(dict_body: bytes, data: bytes) -> bytes:
+        """Body of a stream object (dictionary entries + raw data)."""
         return b"<< %s /Length %d >>\nstream\n%s\nendstream" % (dict_body, len(data), data)
 
     def stream(self, dict_body: bytes, data: bytes) -> int:
+        """Add a stream object; returns its number."""
         return self.add(self.stream_body(dict_body, data))
 
     def build(self, root: int, *, trailer_extra: bytes = b"") -> bytes:
+        """Serialise with a classic xref table and trailer."""
         out = io.BytesIO()
         out.write(b"%%PDF-%s\n%%\xe2\xe3\xcf\xd3\n" % self.version.encode())
         offsets = []
