@@ -135,4 +135,6 @@ class EvidenceError(EsignError):
         "bad_signer_index": "There is no signer number {index}.",
         "seal_failed": "The evidence file could not be sealed.",
         "duplicate_entry": "Two files of the evidence would have the same name ({name}).",
+        "document_changed": "The file of {document!r} changed while it was being read.",
+        "too_large": "The evidence file would exceed the ZIP size limits ({name}).",
     }

@@ -15,12 +15,13 @@
     manifest.json.p7s             detached CMS seal over manifest.json
     timestamps/manifest.json.tsr  RFC 3161 token over manifest.json (when a TSA is used)
 
-Documents are read from paths or from callables opening a binary stream, once each, in 1 MiB
-chunks, while their SHA-256 is computed: memory does not grow with document size. The ZIP is
-written append-only (data descriptors, no seeking), so ``out`` may be a file, a socket or an
-HTTP response; its SHA-256 is computed on the way. Entries carry the generation time and fixed
-attributes, so the same inputs give the same bytes apart from the seals (whose signing times
-differ), and ``verify.py`` can check the archive layout byte for byte.
+Documents are read from paths or from callables opening a binary stream (twice: size and CRC
+first, as the stored entry's header needs them, then the copy), in 1 MiB chunks: memory does not
+grow with document size. The ZIP is written append-only (no seeking), so ``out`` may be a file,
+a socket or an HTTP response; its SHA-256 is computed on the way. Entries are stored, not
+compressed, and carry the generation time and fixed attributes: the same inputs give the same
+bytes on any machine apart from the seals (whose signing times differ), and ``verify.py`` can
+check every byte of the archive (header fields cross-checked, content hashed).
 
 Sealing goes through the small :class:`Sealer` protocol (``seal_pdf``, ``seal_detached``,
 optional ``timestamp``); :class:`PadesSealer` adapts ``lib.signing.PadesSigner`` to it.
@@ -34,9 +35,10 @@ import io
 import json
 import os
 import re
+import struct
 import threading
 import unicodedata
-import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
@@ -474,94 +476,103 @@ def _open_source(source: Source) -> BinaryIO:
 
 # --- ZIP writing ------------------------------------------------------------------------------
 
-class _HashingWriter:
-    """Append-only binary writer that hashes what it forwards. It has no ``seek``, so zipfile
-    writes data descriptors instead of seeking back."""
-
-    def __init__(self, out: BinaryIO):
-        self._out = out
-        self._sha = hashlib.sha256()
-        self._pos = 0
-
-    def write(self, data) -> int:
-        data = bytes(data)
-        self._out.write(data)
-        self._sha.update(data)
-        self._pos += len(data)
-        return len(data)
-
-    def tell(self) -> int:
-        return self._pos
-
-    def flush(self):
-        flush = getattr(self._out, "flush", None)
-        if flush:
-            flush()
-
-    def hexdigest(self) -> str:
-        return self._sha.hexdigest()
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+_CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+_EOCD = struct.Struct("<IHHHHIIH")
+_ZIP_VERSION = 20                       # version needed to extract (and made by, with Unix)
+_ZIP_MADE_BY = (3 << 8) | _ZIP_VERSION  # Unix
+_ZIP_ATTR = 0o100644 << 16              # regular file, rw-r--r--
+_ZIP_LIMIT = 0xFFFFFFFF
 
 
 class _ZipBuilder:
+    """Minimal ZIP writer: stored entries (no compression), sizes and CRC in the local headers
+    (no data descriptors, no seeking), ASCII names, fixed attributes and one date for all
+    entries. So the archive is append-only, the same inputs give the same bytes on any machine,
+    every reader accepts it, and every byte is either a header field that verify.py cross-checks
+    or content that it hashes (compressed streams would let some bits go unchecked)."""
+
     def __init__(self, out: BinaryIO, moment: datetime):
-        self.writer = _HashingWriter(out)
-        self.zf = zipfile.ZipFile(self.writer, "w", allowZip64=True)
-        self.date_time = moment.timetuple()[:6]
+        self.out = out
+        self.sha = hashlib.sha256()
+        self.pos = 0
+        self.date = ((moment.year - 1980) << 9) | (moment.month << 5) | moment.day
+        self.time = (moment.hour << 11) | (moment.minute << 5) | (moment.second // 2)
+        self.central: list[bytes] = []
         self.files: dict[str, str] = {}
         self.names: set[str] = set()
 
-    def _info(self, name: str, level: int) -> zipfile.ZipInfo:
+    def _write(self, data: bytes):
+        self.out.write(data)
+        self.sha.update(data)
+        self.pos += len(data)
+
+    def _header(self, name: str, crc: int, size: int):
         if name in self.names:
             raise EvidenceError("duplicate_entry", {"name": name})
+        if size > _ZIP_LIMIT or self.pos > _ZIP_LIMIT or len(self.names) >= 0xFFFF:
+            raise EvidenceError("too_large", {"name": name, "size": size})
         self.names.add(name)
-        info = zipfile.ZipInfo(name, self.date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info._compresslevel = level          # an alias of compress_level on Python >= 3.13
-        info.create_system = 3
-        info.external_attr = 0o100644 << 16
-        return info
+        raw = name.encode("ascii")
+        self.central.append(_CENTRAL.pack(
+            0x02014B50, _ZIP_MADE_BY, _ZIP_VERSION, 0, 0, self.time, self.date, crc, size, size,
+            len(raw), 0, 0, 0, 0, _ZIP_ATTR, self.pos) + raw)
+        self._write(_LOCAL.pack(0x04034B50, _ZIP_VERSION, 0, 0, self.time, self.date, crc, size,
+                                size, len(raw), 0) + raw)
 
-    def add_bytes(self, name: str, data: bytes, *, listed: bool = True, level: int = 9) -> str:
-        with self.zf.open(self._info(name, level), "w") as dst:
-            dst.write(data)
+    def add_bytes(self, name: str, data: bytes, *, listed: bool = True) -> str:
+        data = bytes(data)
+        self._header(name, zlib.crc32(data), len(data))
+        self._write(data)
         digest = hashlib.sha256(data).hexdigest()
         if listed:
             self.files[name] = digest
         return digest
 
-    def add_stream(self, name: str, stream: BinaryIO, *, prefix_size: int | None = None,
-                   level: int = 6) -> tuple[str, int, str | None]:
-        """Copy ``stream`` in chunks; returns (sha256, size, sha256 of the first prefix_size
-        bytes or None if the stream is shorter)."""
-        digest = hashlib.sha256()
+    def add_source(self, name: str, source: Source, *, document: str,
+                   prefix_size: int | None = None) -> tuple[str, int, str | None]:
+        """Copy a document in 1 MiB chunks, reading it twice (first for its size and CRC, which
+        the local header needs, then to copy it; both passes must agree). Returns (sha256,
+        size, sha256 of the first ``prefix_size`` bytes or None if it is shorter)."""
+        crc, size, digest = 0, 0, hashlib.sha256()
         prefix = hashlib.sha256() if prefix_size is not None else None
-        size = 0
-        with self.zf.open(self._info(name, level), "w") as dst:
-            while True:
-                chunk = stream.read(CHUNK)
-                if not chunk:
-                    break
+        with _open_source(source) as stream:
+            while chunk := stream.read(CHUNK):
                 if prefix is not None and size < prefix_size:
                     prefix.update(chunk[:prefix_size - size])
+                crc = zlib.crc32(chunk, crc)
                 size += len(chunk)
                 digest.update(chunk)
-                dst.write(chunk)
+        self._header(name, crc, size)
+        copied, again = 0, hashlib.sha256()
+        with _open_source(source) as stream:
+            while copied < size and (chunk := stream.read(min(CHUNK, size - copied))):
+                again.update(chunk)
+                copied += len(chunk)
+                self._write(chunk)
+            grew = bool(stream.read(1))
+        if grew or copied != size or again.digest() != digest.digest():
+            raise EvidenceError("document_changed", {"document": document})
         self.files[name] = digest.hexdigest()
         prefix_hex = prefix.hexdigest() if prefix is not None and size >= prefix_size else None
         return self.files[name], size, prefix_hex
 
     def abort(self):
-        """Give up: no end record is written (the partial output is not a valid ZIP)."""
-        self.zf._didModify = False
-        try:
-            self.zf.close()
-        except Exception:  # noqa: BLE001, S110 - already failing; keep the first error
-            pass
+        """Give up: no central directory is written (the partial output is not a ZIP)."""
+        self.central = []
 
     def close(self) -> tuple[str, int]:
-        self.zf.close()
-        self.writer.flush()
-        return self.writer.hexdigest(), self.writer.tell()
+        directory = b"".join(self.central)
+        offset = self.pos
+        if offset > _ZIP_LIMIT:
+            raise EvidenceError("too_large", {"name": "(archive)", "size": offset})
+        self._write(directory)
+        self._write(_EOCD.pack(0x06054B50, 0, 0, len(self.central), len(self.central),
+                               len(directory), offset, 0))
+        flush = getattr(self.out, "flush", None)
+        if flush:
+            flush()
+        return self.sha.hexdigest(), self.pos
 
 
 # --- the report PDFs --------------------------------------------------------------------------
@@ -1162,8 +1173,8 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
     for index, doc in enumerate(bundle.documents, start=1):
         base = f"{index}-{safe_name(doc.name)}.pdf"
         original_path = f"original/{base}"
-        with _open_source(doc.original) as stream:
-            original_sha, original_size, _ = zb.add_stream(original_path, stream)
+        original_sha, original_size, _ = zb.add_source(original_path, doc.original,
+                                                       document=doc.name)
         _check_sha(doc.original_sha256, original_sha, doc.name, "original")
         hashes[("original", index)] = original_sha
         paths[("original", index)] = original_path
@@ -1171,9 +1182,9 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
                 "signed": None, "final_sha256": None, "original_is_prefix": False}
         if doc.signed is not None:
             signed_path = f"signed/{base}"
-            with _open_source(doc.signed) as stream:
-                signed_sha, _, prefix_sha = zb.add_stream(signed_path, stream,
-                                                          prefix_size=original_size)
+            signed_sha, _, prefix_sha = zb.add_source(signed_path, doc.signed,
+                                                      document=doc.name,
+                                                      prefix_size=original_size)
             _check_sha(doc.final_sha256, signed_sha, doc.name, "signed")
             hashes[("signed", index)] = signed_sha
             paths[("signed", index)] = signed_path
@@ -1194,10 +1205,10 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
             company_ca = pem
             trust_anchors.append(f"certificates/{file_name}")
     for name, value in sorted(bundle.timestamps.items()):
-        zb.add_bytes(f"timestamps/{_token_file_name(name)}", bytes(value), level=6)
+        zb.add_bytes(f"timestamps/{_token_file_name(name)}", bytes(value))
 
     evidence_pdf = sealer.seal_pdf(render_evidence_pdf(bundle, hashes=hashes, files=paths))
-    zb.add_bytes("evidence.pdf", evidence_pdf, level=6)
+    zb.add_bytes("evidence.pdf", evidence_pdf)
     zb.add_bytes("README.txt", _readme(bundle, company_ca))
     zb.add_bytes("verify.py", VERIFY_SOURCE.read_bytes())
 
@@ -1221,12 +1232,12 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
                       + "\n").encode("utf-8")
     zb.add_bytes(MANIFEST, manifest_bytes, listed=False)
-    zb.add_bytes(MANIFEST_SEAL, sealer.seal_detached(manifest_bytes), listed=False, level=6)
+    zb.add_bytes(MANIFEST_SEAL, sealer.seal_detached(manifest_bytes), listed=False)
     if want_timestamp:
         token = timestamper(manifest_bytes)
         if not token:
             raise EvidenceError("seal_failed", {"reason": "no time-stamp for manifest.json"})
-        zb.add_bytes(MANIFEST_TSR, token, listed=False, level=6)
+        zb.add_bytes(MANIFEST_TSR, token, listed=False)
     digest, size = zb.close()
     return EvidenceResult(manifest=manifest, sha256=digest, size=size)
 

@@ -19,9 +19,9 @@ Each check prints PASS, FAIL, SKIP or INFO with its name. The exit status is 0 w
 failed and 1 otherwise; the last line names each failed check.
 
 Checks:
-  zip_structure       (ZIP only) the archive has the exact layout the generator writes: entries
-                      back to back from the first byte, headers consistent, no extra data,
-                      nothing after the end record; so any changed byte of the ZIP is detected
+  zip_structure       (ZIP only) the archive has the exact layout the generator writes: stored
+                      entries back to back from the first byte, headers consistent, no extra
+                      data, nothing after the end record; so any changed byte is detected
   entries             every entry name is a plain relative path (no "..", no absolute path,
                       no backslash), no duplicates, no links or special files
   manifest            manifest.json is present and well formed
@@ -262,11 +262,12 @@ _CANONICAL_ATTR = 0o100644 << 16
 def zip_layout_problems(path, expected_datetime=None):
     """Check the archive is exactly what the generator writes; list of problems (empty = ok).
 
-    The rules: the first local header is at offset 0; each entry is local header (no extra
-    field), data, optional data descriptor, then the next entry; the central directory follows
-    the last entry and matches each local header field for field; the end record follows the
-    central directory, has no comment and ends the file; names are plain relative paths; the
-    external attributes are those of a regular 0644 file made on Unix; with
+    The rules: the first local header is at offset 0; each entry is a local header (no extra
+    field, no flags) followed by its data, stored (not compressed, so every data byte is content
+    that the CRC and the manifest's SHA-256 cover), then the next entry; the central directory
+    follows the last entry and matches each local header field for field; the end record
+    follows the central directory, has no comment and ends the file; names are plain relative
+    paths; the external attributes are those of a regular 0644 file made on Unix; with
     ``expected_datetime``, every entry carries that date and time.
     """
     problems = []
@@ -305,7 +306,7 @@ def zip_layout_problems(path, expected_datetime=None):
             if made_by != (3 << 8) | needed or extra_len or comment_len or disk_start \
                     or int_attr or ext_attr != _CANONICAL_ATTR:
                 problems.append(f"{label}: unexpected central directory fields")
-            if flags & ~0x0808 or method not in (0, 8) or (method == 0 and csize != usize):
+            if flags or method or csize != usize:
                 problems.append(f"{label}: unexpected flags or compression")
             if expected_datetime is not None and (mdate, mtime) != expected_datetime:
                 problems.append(f"{label}: date differs from the manifest's generation time")
@@ -327,23 +328,14 @@ def zip_layout_problems(path, expected_datetime=None):
             (sig, l_needed, l_flags, l_method, l_mtime, l_mdate, l_crc, l_csize, l_usize,
              l_name_len, l_extra_len) = _LOCAL.unpack(header)
             l_name = fh.read(l_name_len)
-            descriptor = bool(flags & 0x08)
-            want = (0x04034B50, needed, flags, method, mtime, mdate,
-                    0 if descriptor else crc, 0 if descriptor else csize,
-                    0 if descriptor else usize, len(name), 0)
+            want = (0x04034B50, needed, flags, method, mtime, mdate, crc, csize, usize,
+                    len(name), 0)
             got = (sig, l_needed, l_flags, l_method, l_mtime, l_mdate, l_crc, l_csize, l_usize,
                    l_name_len, l_extra_len)
             if got != want or l_name != name:
                 problems.append(f"{label}: local header differs from the central directory")
                 break
             expected_offset = offset + _LOCAL.size + len(name) + csize
-            if descriptor:
-                fh.seek(expected_offset)
-                dd = fh.read(16)
-                if dd != struct.pack("<IIII", 0x08074B50, crc, csize, usize):
-                    problems.append(f"{label}: data descriptor differs")
-                    break
-                expected_offset += 16
         else:
             if expected_offset != cd_offset:
                 problems.append("data between the last entry and the central directory")

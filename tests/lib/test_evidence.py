@@ -414,3 +414,31 @@ def test_duplicate_names_are_refused(scenario):
     with pytest.raises(EvidenceError) as info:
         ev.build_evidence_zip(io.BytesIO(), bundle, sealer=FakeSealer())
     assert info.value.code == "duplicate_entry" and "a.pem" in str(info.value)
+
+
+@pytest.mark.parametrize("change", [
+    lambda data: data + b"x", lambda data: data[:-1],
+    lambda data: data[:100] + bytes([data[100] ^ 1]) + data[101:],
+])
+def test_document_changing_between_reads_is_refused(scenario, change):
+    reads = []
+
+    def opener():
+        reads.append(1)
+        data = scenario.original
+        return io.BytesIO(data if len(reads) == 1 else change(data))
+
+    doc = ev.EvidenceDocument(name="moving", original=opener)
+    bundle = ev.EvidenceBundle(**{**scenario.bundle.__dict__, "documents": [doc]})
+    with pytest.raises(EvidenceError) as info:
+        ev.build_evidence_zip(io.BytesIO(), bundle, sealer=FakeSealer())
+    assert info.value.code == "document_changed"
+
+
+def test_entries_are_stored_without_descriptors(built):
+    path, _ = built
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            assert info.compress_type == zipfile.ZIP_STORED
+            assert info.flag_bits == 0
+            assert info.extra == b"" and info.comment == b""

@@ -17,6 +17,7 @@ from test_verify import (
     SYSTEM_PYTHON,
     VENV_PYTHON,
     failed,
+    member_edges,
     run_cli,
     run_inprocess,
     statuses,
@@ -175,7 +176,7 @@ def test_flip_any_byte_fails_naming_the_check(flow, tmp_path):
     pristine = path.read_bytes()
     header_bytes, data_bytes = zip_regions(path)
     rng = random.Random(77)
-    positions = rng.sample(header_bytes, 400) + rng.sample(data_bytes, 200)
+    positions = rng.sample(header_bytes, 400) + member_edges(path) + rng.sample(data_bytes, 200)
     copy = tmp_path / "t.zip"
     for offset in positions:
         data = bytearray(pristine)
