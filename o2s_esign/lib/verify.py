@@ -626,7 +626,8 @@ class Verifier:
                 except READ_ERRORS as exc:
                     problems.append(f"{name}: {exc}")
         if problems:
-            self.report("FAIL", "zip_structure", "; ".join(problems[:3]))
+            self.report("FAIL", "zip_structure", "; ".join(problems[:3]) + " (not the archive "
+                        "as generated: changed, or re-packed by another tool)")
         else:
             self.report("PASS", "zip_structure", f"canonical layout, {len(self.source.infos)} entries")
 
