@@ -134,4 +134,7 @@ class EvidenceError(EsignError):
         "document_missing": "The file of {document!r} is missing.",
         "bad_signer_index": "There is no signer number {index}.",
         "seal_failed": "The evidence file could not be sealed.",
+        "duplicate_entry": "Two files of the evidence would have the same name ({name}).",
+        "document_changed": "The file of {document!r} changed while it was being read.",
+        "too_large": "The evidence file would exceed the ZIP size limits ({name}).",
     }
