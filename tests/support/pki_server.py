@@ -72,6 +72,7 @@ class PkiServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.requests: list[str] = []  # paths served, in order (for assertions)
+        self._request_seen = threading.Condition()
 
     # --- URLs and material -------------------------------------------------------------------
     @property
@@ -124,6 +125,14 @@ class PkiServer:
         """Make the services answer as of ``moment`` (aware datetime; ``None``: real time)."""
         self._fake_time = moment
 
+    def wait_for_request(self, path_part: str, *, after: int = 0, timeout: float = 10) -> bool:
+        """Wait until a request whose path contains ``path_part`` has arrived (among
+        ``self.requests[after:]``); False on timeout. Lets a test act while a request is in
+        progress (e.g. during :meth:`set_delay`) without sleeping."""
+        with self._request_seen:
+            return self._request_seen.wait_for(
+                lambda: any(path_part in path for path in self.requests[after:]), timeout)
+
     # --- life cycle --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -161,7 +170,9 @@ class PkiServer:
 
         @web.middleware
         async def faults(request, handler):
-            self.requests.append(request.path)
+            with self._request_seen:
+                self.requests.append(request.path)
+                self._request_seen.notify_all()
             if self._delay:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
@@ -173,18 +184,22 @@ class PkiServer:
             return await handler(request)
 
         app.middlewares.insert(0, faults)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        # handler_cancellation: a request whose client went away (e.g. a client timeout
+        # during set_delay()) is cancelled instead of running on unobserved
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
+                               handler_cancellation=True)
         await runner.setup()
         site = web.SockSite(runner, self._sock)
         await site.start()
         self._runner = runner
 
     def stop(self):
-        """Stop serving: the port is closed and connections are refused ("TSA down")."""
+        """Stop serving: the port is closed and connections are refused ("TSA down"). Requests
+        still in progress are cancelled and awaited."""
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
-        fut = asyncio.run_coroutine_threadsafe(runner.cleanup(), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(self._stop_site(runner), self._loop)
         fut.result(timeout=30)
         # the listening socket is closed by the site; rebind on start()
         try:
@@ -193,13 +208,31 @@ class PkiServer:
             pass
         self._sock = None
 
+    @staticmethod
+    async def _stop_site(runner):
+        await runner.cleanup()
+        # aiohttp leaves a handler running when its client disconnected before the shutdown:
+        # cancel and await every task left on this loop (it serves nothing else)
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self):
-        """Stop serving and end the background thread."""
+        """Stop serving and end the background thread; the loop ends with no task pending."""
         self.stop()
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            loop = self._loop
+
+            async def shutdown():
+                await loop.shutdown_asyncgens()
+                await loop.shutdown_default_executor()
+
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout=10)
-            self._loop.close()
+            loop.close()
             self._loop = None
         if self._sock is not None:
             self._sock.close()
