@@ -2,7 +2,10 @@
 served over HTTP on 127.0.0.1 from a background thread.
 
 It is certomancer's aiohttp "animator" application, configured by
-``tests/fixtures/pki/certomancer.yml`` (test keys shipped in ``tests/fixtures/pki/keys``). The
+``tests/fixtures/pki/certomancer.yml``. No private key is committed: the keys of the
+configuration's keysets are generated once per process (ECDSA P-256, RSA-2048 for labels ending
+in ``-rsa``) into a private temporary directory, removed at exit (:func:`generated_key_dir`),
+and certomancer loads them from there. The certificates are made from them at start-up. The
 server binds a free loopback port first and rewrites the configuration's ``external-url-prefix``
 to that port, so the CRL distribution points and OCSP URLs inside the issued certificates point
 at the running server.
@@ -25,34 +28,95 @@ Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from pathlib import Path
 from typing import Self
 
+import yaml
 from aiohttp import web
 from certomancer.integrations._animator_shared import FAKE_TIME_HEADER
 from certomancer.integrations.aiohttp_animator import build_animator_app
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, ServiceLabel
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pki"
 DEFAULT_CONFIG = FIXTURES / "certomancer.yml"
 ARCH = "o2s"
 
-__all__ = ["DEFAULT_CONFIG", "PkiServer"]
+__all__ = ["DEFAULT_CONFIG", "PkiServer", "generate_keys", "generated_key_dir"]
+
+
+def _new_key(label: str):
+    if label.endswith("-rsa"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def generate_keys(config_path: str | os.PathLike, directory: str | os.PathLike) -> Path:
+    """Write a fresh private key (unencrypted PKCS#8 PEM, mode 0600) for every key of every
+    keyset of the certomancer configuration ``config_path``, at the path the configuration
+    gives it under ``directory`` (its ``path-prefix`` included). Returns ``directory``, to be
+    passed as certomancer's ``key_search_dir``. Keys are ECDSA P-256, RSA-2048 when the key
+    label ends in ``-rsa``."""
+    directory = Path(directory)
+    with open(config_path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    for keyset in config["keysets"].values():
+        prefix = directory / keyset.get("path-prefix", "")
+        prefix.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for label, entry in keyset["keys"].items():
+            pem = _new_key(label).private_bytes(serialization.Encoding.PEM,
+                                                serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption())
+            fd = os.open(prefix / entry["path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+    return directory
+
+
+def _remove_key_dir(directory: Path, owner: int):
+    if os.getpid() == owner:  # not in a forked child that exits normally
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+_key_dirs: dict[Path, Path] = {}
+_key_dirs_lock = threading.Lock()
+
+
+def generated_key_dir(config_path: str | os.PathLike = DEFAULT_CONFIG) -> Path:
+    """The directory of this process's generated keys for ``config_path`` (made on first use,
+    in a private temporary directory removed when the process that made it exits), so every
+    PkiServer of a test session shares one PKI, as with committed keys, without any."""
+    config_path = Path(config_path).resolve()
+    with _key_dirs_lock:
+        directory = _key_dirs.get(config_path)
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="o2s-test-pki-"))
+            atexit.register(_remove_key_dir, directory, os.getpid())
+            generate_keys(config_path, directory)
+            _key_dirs[config_path] = directory
+        return directory
 
 
 class PkiServer:
     """Certomancer PKI services on a loopback port, run by a daemon thread.
 
-    :param config_path: certomancer YAML file (keys resolved relative to its folder).
+    :param config_path: certomancer YAML file.
+    :param key_dir: folder certomancer loads the keys from; by default the keys are generated
+        (:func:`generated_key_dir`) for the default configuration, and looked up next to any
+        other configuration file.
     :param arch: label of the PKI architecture to serve.
     :param host: only ``127.0.0.1`` is expected.
     """
 
     def __init__(self, config_path: str | os.PathLike = DEFAULT_CONFIG, *, arch: str = ARCH,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", key_dir: str | os.PathLike | None = None):
         self.host = host
         self.arch_label = arch
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -61,7 +125,7 @@ class PkiServer:
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self.config = CertomancerConfig.from_file(
-            str(config_path), key_search_dir=str(Path(config_path).parent),
+            str(config_path), key_search_dir=str(self._key_dir(config_path, key_dir)),
             external_url_prefix=self.url,
         )
         self.arch = self.config.get_pki_arch(ArchLabel(arch))
@@ -73,6 +137,14 @@ class PkiServer:
         self._runner: web.AppRunner | None = None
         self.requests: list[str] = []  # paths served, in order (for assertions)
         self._request_seen = threading.Condition()
+
+    @staticmethod
+    def _key_dir(config_path, key_dir) -> Path:
+        if key_dir is not None:
+            return Path(key_dir)
+        if Path(config_path).resolve() == DEFAULT_CONFIG.resolve():
+            return generated_key_dir(config_path)
+        return Path(config_path).parent
 
     # --- URLs and material -------------------------------------------------------------------
     @property
