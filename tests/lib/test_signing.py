@@ -48,12 +48,13 @@ def _assert_all_valid(data, roots, expect_count=None):
         if kind == "signature":
             assert status.bottom_line, (name, status.summary())
             assert status.docmdp_ok is not False
-    if sigcheck.have_pdfsig():
-        for entry in sigcheck.pdfsig(data):
-            if entry["type"] == "ETSI.CAdES.detached":
-                assert entry["validation"] == "Signature is Valid.", entry["raw"]
-            else:  # pdfsig does not verify document timestamps (ETSI.RFC3161)
-                assert entry["field"].startswith("Timestamp"), entry["raw"]
+    entries = sigcheck.pdfsig(data)
+    assert len(entries) == len(checks), [e["raw"] for e in entries]
+    for entry in entries:
+        if entry["type"] == "ETSI.CAdES.detached":
+            assert entry["validation"] == "Signature is Valid.", entry["raw"]
+        else:  # pdfsig does not verify document timestamps (ETSI.RFC3161)
+            assert entry["field"].startswith("Timestamp"), entry["raw"]
     return checks
 
 
@@ -445,7 +446,7 @@ def test_sign_detached_verified_by_openssl(signer, company, tsa, tmp_path):
     (tmp_path / "m.json").write_bytes(manifest)
     (tmp_path / "m.p7s").write_bytes(der)
     (tmp_path / "ca.pem").write_bytes(company.ca.cert_pem())
-    verify = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "m.p7s",
+    verify = [sigcheck.require_tool("openssl"), "cms", "-verify", "-binary", "-inform", "DER", "-in", "m.p7s",
               "-content", "m.json", "-CAfile", "ca.pem", "-purpose", "any", "-out", os.devnull]
     ok = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
@@ -470,7 +471,7 @@ def test_timestamp_response_verified_by_openssl(signer, tsa, pki_server, tmp_pat
     (tmp_path / "r.tsr").write_bytes(resp_der)
     (tmp_path / "root.pem").write_bytes(pki.SigningIdentity(None, pki_server.root_cert).cert_pem())
     (tmp_path / "tsa.pem").write_bytes(pki.SigningIdentity(None, pki_server.tsa_cert).cert_pem())
-    out = subprocess.run(["openssl", "ts", "-verify", "-in", "r.tsr", "-data", "d", "-CAfile",
+    out = subprocess.run([sigcheck.require_tool("openssl"), "ts", "-verify", "-in", "r.tsr", "-data", "d", "-CAfile",
                           "root.pem", "-untrusted", "tsa.pem"], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
