@@ -348,11 +348,19 @@ class _LoopClosed(Exception):
         self.started = started
 
 
+def _owned_by_session(coro) -> bool:
+    """aiohttp's own tasks (e.g. a DNS lookup shared by concurrent requests, shielded so that
+    it outlives a cancelled requester) belong to the session, whose close() awaits them."""
+    frame = getattr(coro, "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module == "aiohttp" or module.startswith("aiohttp.")
+
+
 def _task_factory(loop, coro, context=None):
     """Task factory of our loop: records each task in the set of the call that spawns it."""
     task = asyncio.Task(coro, loop=loop, context=context)
     spawned = _SPAWNED.get() if context is None else context.get(_SPAWNED)
-    if spawned is not None:
+    if spawned is not None and not _owned_by_session(coro):
         spawned.add(task)
     return task
 
@@ -377,8 +385,9 @@ class _LoopThread:
 
     Each call runs as one task with its deadline enforced inside the loop (``asyncio.timeout``),
     so a call that times out has been cancelled *and awaited* when the caller gets the error;
-    the tasks a call spawns (pyHanko's parallel OCSP fetches, aiohttp's DNS lookups) are
-    cancelled and awaited when it ends, so no task outlives its call. :meth:`close` refuses new
+    the tasks a call spawns (e.g. pyHanko's parallel OCSP fetches, which it leaves running
+    when it is cancelled) are cancelled and awaited when it ends, so no task outlives its call
+    (except aiohttp's own, which the session awaits when it closes). :meth:`close` refuses new
     calls, cancels and awaits whatever still runs, closes the session (which waits for its
     connections to close), shuts down async generators and the default executor, then stops
     and closes the loop.
@@ -479,6 +488,7 @@ class _LoopThread:
                 return
             self._closing = True
         if self.pid != os.getpid():
+            _INHERITED.append(self)  # the parent's: see _INHERITED
             return
         if self.thread.is_alive():
             try:
@@ -570,10 +580,8 @@ class PadesSigner:
         with self._lock:
             loop = self._loop
             if loop is None or not loop.usable:
-                if loop is not None and loop.pid != os.getpid():
-                    # after fork: the parent's loop thread and session do not exist here
-                    _INHERITED.append(loop)
-                elif loop is not None:
+                if loop is not None:
+                    # after fork the parent's loop is only kept referenced (see _INHERITED)
                     loop.close()
                 self._loop = loop = _LoopThread()
                 self._timestampers = {}

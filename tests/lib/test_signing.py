@@ -324,6 +324,31 @@ def test_loop_call_timeout_cancels_and_awaits_the_call_and_its_tasks(caplog):
     assert _no_warnings_after_gc(caplog) == []
 
 
+def test_session_owned_tasks_outlive_their_call_until_close(caplog):
+    """aiohttp shares a DNS lookup task between concurrent requests and shields it from a
+    cancelled requester: the call does not cancel it, closing the loop does."""
+    aiohttp_like = {"__name__": "aiohttp.connector"}
+    exec("async def lookup(event):\n    await event.wait()\n", aiohttp_like)
+    loop_thread = signing._LoopThread()
+    spawned = {}
+
+    async def call():
+        spawned["lookup"] = asyncio.get_running_loop().create_task(
+            aiohttp_like["lookup"](asyncio.Event()))
+        spawned["own"] = asyncio.get_running_loop().create_task(_forever())
+        await asyncio.sleep(0)
+
+    loop_thread.run(call(), 5)
+
+    async def states():
+        return {name: task.done() for name, task in spawned.items()}
+
+    assert loop_thread.run(states(), 5) == {"lookup": False, "own": True}
+    loop_thread.close()
+    assert spawned["lookup"].cancelled() and spawned["own"].cancelled()
+    assert _no_warnings_after_gc(caplog) == []
+
+
 def test_loop_close_cancels_and_awaits_calls_in_flight(caplog):
     loop_thread = signing._LoopThread()
     started, cancelled = threading.Event(), threading.Event()
