@@ -13,7 +13,8 @@ import tempfile
 __all__ = ["have_pdfsig", "pdfsig", "pyhanko_check", "require_tool"]
 
 #: external tools the tests use, with the Debian package the project's setup installs them from
-TOOL_PACKAGES = {"pdfsig": "poppler-utils", "pdftotext": "poppler-utils", "openssl": "openssl"}
+TOOL_PACKAGES = {"pdfsig": "poppler-utils", "pdftotext": "poppler-utils",
+                 "pdftoppm": "poppler-utils", "openssl": "openssl"}
 
 
 def require_tool(name: str) -> str:
