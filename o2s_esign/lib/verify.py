@@ -562,7 +562,7 @@ class Verifier:
                 return
             try:
                 step()
-            except Exception as exc:  # noqa: BLE001 - a hostile input must not crash the run
+            except Exception as exc:  # a hostile input must not crash the run
                 self.report("FAIL", name, f"unexpected error: {type(exc).__name__}: {exc}")
 
     # --- stdlib checks
@@ -750,7 +750,7 @@ class Verifier:
             from pyhanko.pdf_utils.reader import PdfFileReader
             from pyhanko.sign import validation
             from pyhanko_certvalidator import ValidationContext
-        except Exception as exc:  # noqa: BLE001 - any import problem means "not available"
+        except Exception as exc:  # any import problem means "not available"
             self.ph_problem = f"pyHanko is not available ({type(exc).__name__}: {exc})"
             return
 
@@ -795,7 +795,7 @@ class Verifier:
                 try:
                     cert = ph.x509.Certificate.load(der)
                     cert.native  # noqa: B018 - forces a full parse
-                except Exception:  # noqa: BLE001, S112 - unparsable certificate: ignore it
+                except Exception:  # noqa: S112 - unparsable certificate: ignore it
                     continue
                 self_signed = cert.self_signed in ("maybe", "yes")
                 if name == COMPANY_CA or name.startswith("--trust") or self_signed:
@@ -839,11 +839,13 @@ class Verifier:
                         "SHA-256(manifest.json)")
             return
         if self.ph is None:
-            self.report("SKIP", "manifest_timestamp", f"imprint matches (time {found[2]}); {self.skip_reason()}", needs_pyhanko=True)
+            self.report("SKIP", "manifest_timestamp",
+                        f"imprint matches (time {found[2]}); {self.skip_reason()}",
+                        needs_pyhanko=True)
             return
         try:
             status = self._validate_token(token, digest)
-        except Exception as exc:  # noqa: BLE001 - report any validation error as a failure
+        except Exception as exc:  # report any validation error as a failure
             self.report("FAIL", "manifest_timestamp", f"validation error: {exc}")
             return
         if status.get("intact") and status.get("valid") and status.get("trusted"):
@@ -906,7 +908,7 @@ class Verifier:
                 if moment is not None:
                     status = asyncio.run(validate(manifest_bytes, signed_data,
                                                   signer_validation_context=self.context(moment)))
-        except Exception as exc:  # noqa: BLE001 - report any validation error as a failure
+        except Exception as exc:  # report any validation error as a failure
             self.report("FAIL", "manifest_seal", f"cannot validate: {exc}")
             return
         signer = status.signing_cert.subject.human_friendly
@@ -946,7 +948,7 @@ class Verifier:
                 continue
             try:
                 self.check_pdf(name)
-            except Exception as exc:  # noqa: BLE001 - any parsing error is a failure
+            except Exception as exc:  # any parsing error is a failure
                 self.report("FAIL", "pdf_signatures:" + name, f"cannot validate: {type(exc).__name__}: {exc}")
                 self.report("FAIL", "pdf_trust:" + name, "not evaluated")
 

@@ -101,7 +101,7 @@ def flow(signer, company, tsa, roots, pki_server, tmp_path_factory):
         documents=[ev.EvidenceDocument(
             name="Lettre de mission.pdf", original=str(folder / "original.pdf"),
             original_sha256=sha(original), prepared_sha256=sha(prepared),
-            signed=lambda: open(folder / "final.pdf", "rb"),  # noqa: SIM115
+            signed=lambda: open(folder / "final.pdf", "rb"),
             final_sha256=sha(final), steps=steps)],
         signers=evidence_signers, events=events, certificates=certificates,
         timestamps=timestamps,

@@ -136,7 +136,7 @@ def two_signer_scenario(lib, folder: Path, *, state: str = "signed", tsa_url: st
             doc_type="Mission letter", original=str(original_path),
             original_sha256=sha256(original),
             # a callable opener, as the Odoo layer passes for attachments
-            signed=(lambda p=signed_path: open(p, "rb")), final_sha256=sha256(final),  # noqa: SIM115
+            signed=(lambda p=signed_path: open(p, "rb")), final_sha256=sha256(final),
             steps=steps))
         if first_original is None:
             first_original, first_signed = original, final
