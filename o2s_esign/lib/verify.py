@@ -41,9 +41,12 @@ Checks:
 This file is a copy of o2s_esign/lib/verify.py. The canonical JSON and the hash chain are
 duplicated here on purpose (o2s_esign/lib/chain.py is the reference implementation).
 """
+# A command-line tool: its report is what it prints (pylint-odoo's print-used is for addon code).
+# pylint: disable=print-used
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -794,7 +797,7 @@ class Verifier:
                 seen.add(der)
                 try:
                     cert = ph.x509.Certificate.load(der)
-                    cert.native  # noqa: B018 - forces a full parse
+                    _ = cert.native  # forces a full parse
                 except Exception:  # noqa: S112 - unparsable certificate: ignore it
                     continue
                 self_signed = cert.self_signed in ("maybe", "yes")
@@ -1039,10 +1042,9 @@ def main(argv=None, out=None):
     parser.add_argument("--online", action="store_true", help="allow revocation fetching")
     args = parser.parse_args(argv)
     if out is None and hasattr(sys.stdout, "reconfigure"):
-        try:  # a console that cannot show a name must not abort the verification
+        # a console that cannot show a name must not abort the verification
+        with contextlib.suppress(OSError, ValueError):
             sys.stdout.reconfigure(errors="replace")
-        except (OSError, ValueError):
-            pass
     verifier = Verifier(args.path or default_target(), use_pyhanko=not args.no_pyhanko,
                         trust=args.trust, strict=args.strict, online=args.online, out=out)
     return verifier.run()
