@@ -92,6 +92,7 @@ class SigningError(EsignError):
         "sign_failed": "The signature could not be produced.",
         "chain_invalid": "The signer's certificate chain could not be validated.",
         "timeout": "Signing did not complete within {seconds} seconds.",
+        "interrupted": "Signing was interrupted because the signing service was shut down.",
     }
 
 

@@ -413,7 +413,7 @@ def _cert_summary(pem: bytes) -> list[tuple[str, str]]:
             from cryptography import x509
             cert = x509.load_der_x509_certificate(der)
             subject = cert.subject.rfc4514_string({x509.NameOID.EMAIL_ADDRESS: "E"})
-        except Exception:
+        except Exception:  # an unreadable certificate is still listed
             subject = "?"
         result.append((subject, fp))
     return result

@@ -9,7 +9,10 @@ of pyHanko 0.38's defaults:
 * the synchronous wrappers run ``asyncio.run()`` per call, so every TSA request and every
   revocation fetch builds a new aiohttp session (and a certifi SSL context): we run pyHanko's
   async API on one persistent event loop in a daemon thread with one shared
-  ``aiohttp.ClientSession``, re-created after ``os.fork()``.
+  ``aiohttp.ClientSession``, re-created after ``os.fork()``. No task outlives its call: a call
+  that passes its deadline is cancelled and awaited inside the loop, the tasks it spawned are
+  cancelled and awaited when it ends, and ``close()`` cancels and awaits what still runs,
+  closes the session and then the loop.
 
 It also reuses ``TimeStamper`` objects per TSA configuration (pyHanko fetches one dummy token
 per timestamper to size the CMS), reserves the signature space from a computed estimate rather
@@ -24,6 +27,8 @@ A TSA that is unreachable, slow or answers badly raises :class:`~.errors.TsaErro
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
 import hashlib
 import io
 import logging
@@ -319,13 +324,88 @@ def _stamp_style(appearance: Appearance):
 
 # --- event loop ------------------------------------------------------------------------------
 
+#: Loop threads a child process inherited through ``os.fork()``. They belong to the parent (its
+#: thread, event loop, HTTP session and pooled sockets do not run here): the child neither uses
+#: nor closes them, and keeps them referenced so that their finalizers never run in the child
+#: (they would report the parent's session as unclosed or its pending tasks as destroyed).
+_INHERITED: list = []
+
+#: Set of the tasks spawned (directly or not) by the call running in the current context.
+_SPAWNED: contextvars.ContextVar[set | None] = contextvars.ContextVar("o2s_pades_spawned",
+                                                                     default=None)
+
+
+class _CallTimeout(Exception):
+    """A call passed its deadline; it was cancelled and awaited."""
+
+
+class _LoopClosed(Exception):
+    """The loop thread is closing: the call was not started (``started`` False) or it was
+    cancelled by :meth:`_LoopThread.close` (``started`` True)."""
+
+    def __init__(self, started: bool):
+        super().__init__(started)
+        self.started = started
+
+
+def _owned_by_session(coro) -> bool:
+    """aiohttp's own tasks (e.g. a DNS lookup shared by concurrent requests, shielded so that
+    it outlives a cancelled requester) belong to the session, whose close() awaits them."""
+    frame = getattr(coro, "cr_frame", None)
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module == "aiohttp" or module.startswith("aiohttp.")
+
+
+def _task_factory(loop, coro, context=None):
+    """Task factory of our loop: records each task in the set of the call that spawns it."""
+    task = asyncio.Task(coro, loop=loop, context=context)
+    spawned = _SPAWNED.get() if context is None else context.get(_SPAWNED)
+    if spawned is not None and not _owned_by_session(coro):
+        spawned.add(task)
+    return task
+
+
+async def _cancel_and_wait(tasks, timeout: float) -> set:
+    """Cancel ``tasks`` and wait (bounded) until they are done; returns those still pending.
+    Exceptions of the finished ones are retrieved (nobody else will)."""
+    tasks = {task for task in tasks if not task.done()}
+    for task in tasks:
+        task.cancel()
+    pending = set()
+    if tasks:
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+    for task in tasks - pending:
+        if not task.cancelled():
+            task.exception()
+    return pending
+
+
 class _LoopThread:
-    """A persistent asyncio loop in a daemon thread, with one shared aiohttp session."""
+    """A persistent asyncio loop in a daemon thread, with one shared aiohttp session.
+
+    Each call runs as one task with its deadline enforced inside the loop (``asyncio.timeout``),
+    so a call that times out has been cancelled *and awaited* when the caller gets the error;
+    the tasks a call spawns (e.g. pyHanko's parallel OCSP fetches, which it leaves running
+    when it is cancelled) are cancelled and awaited when it ends, so no task outlives its call
+    (except aiohttp's own, which the session awaits when it closes). :meth:`close` refuses new
+    calls, cancels and awaits whatever still runs, closes the session (which waits for its
+    connections to close), shuts down async generators and the default executor, then stops
+    and closes the loop.
+    """
+
+    #: extra seconds the caller waits beyond a call's deadline (the deadline fires inside the
+    #: loop, which only notices it between two steps of CPU-bound work)
+    GRACE = 10.0
+    #: bound of each step of close()
+    SHUTDOWN_TIMEOUT = 10.0
 
     def __init__(self):
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
+        self.loop.set_task_factory(_task_factory)
         self.session = None
+        self._state_lock = threading.Lock()
+        self._closing = False
         started = threading.Event()
 
         def run():
@@ -335,9 +415,16 @@ class _LoopThread:
 
         self.thread = threading.Thread(target=run, name="o2s-esign-pades-loop", daemon=True)
         self.thread.start()
-        started.wait(10)
+        if not started.wait(10):
+            raise SigningError("sign_failed", {"detail": "the signing event loop did not start"})
+
+    @property
+    def usable(self) -> bool:
+        """True when this process owns the loop, its thread runs, and close() was not called."""
+        return self.pid == os.getpid() and self.thread.is_alive() and not self._closing
 
     async def get_session(self):
+        """The shared aiohttp session (created on first use, in the loop thread)."""
         if self.session is None or self.session.closed:
             import aiohttp
 
@@ -345,26 +432,74 @@ class _LoopThread:
                 connector=aiohttp.TCPConnector(limit=32, ttl_dns_cache=300))
         return self.session
 
-    def run(self, coro, timeout: float):
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+    async def _call(self, coro, timeout: float):
+        spawned: set = set()
+        _SPAWNED.set(spawned)  # this task runs in its own copy of the context
         try:
-            return future.result(timeout)
+            async with asyncio.timeout(timeout) as deadline:
+                return await coro
         except TimeoutError:
-            future.cancel()
+            if deadline.expired():
+                raise _CallTimeout() from None
             raise
+        finally:
+            await _cancel_and_wait(spawned, self.SHUTDOWN_TIMEOUT)
 
-    def close(self):
-        async def _close():
+    def run(self, coro, timeout: float):
+        """Run ``coro`` in the loop and return its result; raises ``_CallTimeout`` after
+        ``timeout`` seconds and ``_LoopClosed`` when the loop is (being) closed."""
+        with self._state_lock:
+            if self._closing:
+                coro.close()
+                raise _LoopClosed(started=False)
+            future = asyncio.run_coroutine_threadsafe(self._call(coro, timeout), self.loop)
+        try:
+            return future.result(timeout + self.GRACE)
+        except concurrent.futures.TimeoutError:
+            # the loop thread was blocked past the deadline: have the loop cancel the task
+            # (close() awaits it if it is still running then)
+            future.cancel()
+            raise _CallTimeout() from None
+        except concurrent.futures.CancelledError:
+            raise _LoopClosed(started=True) from None
+
+    async def _shutdown(self):
+        current = asyncio.current_task()
+        for _ in range(3):  # closing a task or the session may start another one
+            pending = await _cancel_and_wait(
+                [task for task in asyncio.all_tasks() if task is not current],
+                self.SHUTDOWN_TIMEOUT)
+            if pending:
+                _logger.warning("%d PAdES task(s) ignored cancellation: %s", len(pending),
+                                pending)
             if self.session is not None and not self.session.closed:
                 await self.session.close()
+            if not [task for task in asyncio.all_tasks() if task is not current]:
+                break
+        self.session = None
+        await self.loop.shutdown_asyncgens()
+        await self.loop.shutdown_default_executor()
 
-        if self.pid == os.getpid() and self.loop.is_running():
+    def close(self):
+        """Cancel and await every task, close the session, then stop and close the loop. In a
+        forked child, the parent's loop is left alone."""
+        with self._state_lock:
+            if self._closing:
+                return
+            self._closing = True
+        if self.pid != os.getpid():
+            _INHERITED.append(self)  # the parent's: see _INHERITED
+            return
+        if self.thread.is_alive():
             try:
-                asyncio.run_coroutine_threadsafe(_close(), self.loop).result(5)
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self.loop).result(
+                    4 * self.SHUTDOWN_TIMEOUT)
             except Exception:
-                _logger.debug("closing the PAdES session failed", exc_info=True)
+                _logger.warning("the PAdES event loop did not shut down cleanly", exc_info=True)
             self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(5)
+            self.thread.join(self.SHUTDOWN_TIMEOUT)
+        if not self.thread.is_alive() and not self.loop.is_closed():
+            self.loop.close()
 
 
 # --- the signer ------------------------------------------------------------------------------
@@ -440,23 +575,30 @@ class PadesSigner:
     # event loop / session / caches, re-created after fork
     def _loop_thread(self) -> _LoopThread:
         loop = self._loop
-        if loop is not None and loop.pid == os.getpid() and loop.thread.is_alive():
+        if loop is not None and loop.usable:
             return loop
         with self._lock:
             loop = self._loop
-            if loop is None or loop.pid != os.getpid() or not loop.thread.is_alive():
-                # after fork: the parent's loop thread and session do not exist here
+            if loop is None or not loop.usable:
+                if loop is not None:
+                    # after fork the parent's loop is only kept referenced (see _INHERITED)
+                    loop.close()
                 self._loop = loop = _LoopThread()
                 self._timestampers = {}
             return loop
 
     def _run(self, coro_factory, timeout: float | None = None):
-        loop = self._loop_thread()
-        try:
-            return loop.run(coro_factory(loop), timeout or self.call_timeout)
-        except TimeoutError:
-            raise SigningError("timeout", {"seconds": timeout or self.call_timeout},
-                               transient=True) from None
+        timeout = timeout or self.call_timeout
+        while True:
+            loop = self._loop_thread()
+            try:
+                return loop.run(coro_factory(loop), timeout)
+            except _CallTimeout:
+                raise SigningError("timeout", {"seconds": timeout}, transient=True) from None
+            except _LoopClosed as exc:
+                if exc.started:
+                    raise SigningError("interrupted", transient=True) from None
+                # closed before the call started: it runs on a fresh loop
 
     async def _timestamper(self, loop: _LoopThread, tsa: TsaConfig) -> _TimeStamper:
         """The cached timestamper of ``tsa`` (runs in the loop thread: no lock needed)."""
@@ -467,12 +609,14 @@ class PadesSigner:
         return cached[1]
 
     def close(self):
-        """Close the shared HTTP session and stop the event loop thread."""
+        """Cancel and await what still runs, close the shared HTTP session, and stop and close
+        the event loop (optional: it is a daemon thread). A call in flight then raises
+        ``SigningError("interrupted")`` (transient); a later call starts a new loop."""
         with self._lock:
-            if self._loop is not None:
-                self._loop.close()
-            self._loop = None
+            loop, self._loop = self._loop, None
             self._timestampers = {}
+        if loop is not None:
+            loop.close()
 
     def load_identity(self, key_pem: bytes, cert_pem: bytes,
                       chain_pem: bytes | None = None) -> pki.SigningIdentity:

@@ -11,12 +11,23 @@ Time of validation (the choice the spec asks us to document):
   ``time_source="claimed"``, weaker: nothing but the signer vouches for it). The report says
   which moment was used (``validated_at``). Revoked or otherwise broken chains are never
   rescued this way: only the expiry case is.
+
+Logging: pyHanko logs a WARNING for every problem it meets (a path that cannot be built, a
+broken timestamp imprint, a failed diff...). ``validate_pdf`` also serves a public verification
+page fed arbitrary PDFs, so it contains pyHanko's records: a filter on the ``pyhanko*`` loggers
+drops the records (INFO and above) emitted *by the thread running validate_pdf while it runs*
+(other threads are not affected) and the WARNING/ERROR messages go to the report of the
+signature being validated (``messages``, also appended to ``summary``). They are re-logged at
+DEBUG on this module's logger.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -35,6 +46,8 @@ from pyhanko_certvalidator import ValidationContext
 from .errors import PdfError
 
 __all__ = ["SignatureReport", "validate_pdf"]
+
+_logger = logging.getLogger(__name__)
 
 #: signer certificates need digitalSignature or nonRepudiation (seals often have only the former)
 KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"},
@@ -64,7 +77,103 @@ class SignatureReport:
     time_source: str = "now"
     summary: str = ""
     error: str | None = None
+    #: WARNING/ERROR messages pyHanko logged while validating this signature (deduplicated)
+    messages: list[str] = field(default_factory=list)
     details: dict = field(default_factory=dict)
+
+
+# --- containment of pyHanko's log records ----------------------------------------------------
+
+#: bounds of what one validation keeps from pyHanko's log records
+MAX_MESSAGES = 20
+MAX_MESSAGE_CHARS = 500
+
+_state = threading.local()
+
+
+class _Capture:
+    """pyHanko's log records of one validate_pdf call (its thread only)."""
+
+    def __init__(self):
+        self.debug = _logger.isEnabledFor(logging.DEBUG)
+        self.dropped: list[tuple[str, str, str]] = []  # (logger, level, message) for DEBUG
+        self.current: list[str] | None = None  # messages of the signature being validated
+
+    def add(self, record: logging.LogRecord):
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not break validation
+            message = str(record.msg)
+        message = message.strip()[:MAX_MESSAGE_CHARS]
+        if self.debug and len(self.dropped) < 10 * MAX_MESSAGES:
+            self.dropped.append((record.name, record.levelname, message))
+        if record.levelno >= logging.WARNING and self.current is not None \
+                and message not in self.current and len(self.current) < MAX_MESSAGES:
+            self.current.append(message)
+
+
+class _ContainPyhanko(logging.Filter):
+    """Drops (INFO and above) the records of the thread inside validate_pdf, into its capture;
+    records of other threads, and outside validate_pdf, pass untouched."""
+
+    def filter(self, record):
+        capture = getattr(_state, "capture", None)
+        if capture is None or record.levelno < logging.INFO:
+            return True
+        capture.add(record)
+        return False
+
+
+_FILTER = _ContainPyhanko()
+_filter_lock = threading.Lock()
+
+
+def _install_filter():
+    """Attach the filter to every ``pyhanko*`` logger (a logger's filters only see the
+    records created on it, not those of its children); cheap, done on every call so that
+    loggers of modules imported since are covered too."""
+    with _filter_lock:
+        for name, logger in list(logging.Logger.manager.loggerDict.items()):
+            if name.startswith("pyhanko") and isinstance(logger, logging.Logger) \
+                    and _FILTER not in logger.filters:
+                logger.addFilter(_FILTER)
+
+
+@contextmanager
+def _contain_pyhanko_logs():
+    """Capture pyHanko's records emitted by this thread inside the block."""
+    _install_filter()
+    previous = getattr(_state, "capture", None)
+    capture = _state.capture = _Capture()
+    try:
+        yield capture
+    finally:
+        _state.capture = previous
+        _install_filter()
+        for name, level, message in capture.dropped:
+            _logger.debug("pyHanko (%s, %s): %s", name, level, message)
+
+
+@contextmanager
+def _messages_of(report_messages: list[str]):
+    """Route the WARNING/ERROR messages captured inside the block to ``report_messages``."""
+    capture = getattr(_state, "capture", None)
+    if capture is None:
+        yield
+        return
+    previous, capture.current = capture.current, report_messages
+    try:
+        yield
+    finally:
+        capture.current = previous
+
+
+def _with_messages(report: SignatureReport, messages: list[str]) -> SignatureReport:
+    report.messages = messages
+    if messages:
+        report.summary = "\n".join([report.summary, *messages]) if report.summary \
+            else "\n".join(messages)
+    return report
 
 
 def _cert_identity(cert) -> tuple[str | None, str | None]:
@@ -230,15 +339,18 @@ async def _validate_all(data: bytes, trust_roots, allow_fetching: bool):
     reports = []
     try:
         for es in signatures:
+            messages: list[str] = []
             try:
-                reports.append(await _validate_one(es, contexts, now))
+                with _messages_of(messages):
+                    report = await _validate_one(es, contexts, now)
             except (ValueError, KeyError, TypeError, IndexError, PyHankoPdfError,
                     Exception) as exc:
                 kind = "doc_timestamp" if es.sig_object_type == "/DocTimeStamp" \
                     else "signature"
-                reports.append(SignatureReport(
+                report = SignatureReport(
                     field_name=es.field_name, kind=kind, revision=es.signed_revision,
-                    validated_at=now, error=f"{type(exc).__name__}: {exc}"[:500]))
+                    validated_at=now, error=f"{type(exc).__name__}: {exc}"[:500])
+            reports.append(_with_messages(report, messages))
     finally:
         if session is not None:
             await session.close()
@@ -254,11 +366,15 @@ def validate_pdf(data: bytes, *, trust_roots: list,
     Revocation data comes from the document's DSS (and from the network only when
     ``allow_fetching``). See the module docstring for the moment of validation. Raises
     ``PdfError("corrupt")`` when the file cannot be read; a signature that cannot be
-    processed is reported with ``error`` set and every flag false.
+    processed is reported with ``error`` set and every flag false. pyHanko's log records are
+    kept out of the logs: what it warned about a signature is in that report's ``messages``
+    (see the module docstring).
     """
-    try:
-        return asyncio.run(_validate_all(bytes(data), trust_roots, allow_fetching))
-    except PdfError:
-        raise
-    except (PyHankoPdfError, ValueError, KeyError) as exc:
-        raise PdfError("corrupt", {"reason": f"{type(exc).__name__}: {exc}"[:200]}) from None
+    with _contain_pyhanko_logs():
+        try:
+            return asyncio.run(_validate_all(bytes(data), trust_roots, allow_fetching))
+        except PdfError:
+            raise
+        except (PyHankoPdfError, ValueError, KeyError) as exc:
+            raise PdfError("corrupt", {"reason": f"{type(exc).__name__}: {exc}"[:200]}) \
+                from None

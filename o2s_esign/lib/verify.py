@@ -41,11 +41,12 @@ Checks:
 This file is a copy of o2s_esign/lib/verify.py. The canonical JSON and the hash chain are
 duplicated here on purpose (o2s_esign/lib/chain.py is the reference implementation).
 """
-# A command-line tool: its output is its interface.
+# A command-line tool: its report is what it prints (pylint-odoo's print-used is for addon code).
 # pylint: disable=print-used
 
 import argparse
 import base64
+import contextlib
 import hashlib
 import io
 import json
@@ -564,7 +565,7 @@ class Verifier:
                 return
             try:
                 step()
-            except Exception as exc:
+            except Exception as exc:  # a hostile input must not crash the run
                 self.report("FAIL", name, f"unexpected error: {type(exc).__name__}: {exc}")
 
     # --- stdlib checks
@@ -752,7 +753,7 @@ class Verifier:
             from pyhanko.pdf_utils.reader import PdfFileReader
             from pyhanko.sign import validation
             from pyhanko_certvalidator import ValidationContext
-        except Exception as exc:
+        except Exception as exc:  # any import problem means "not available"
             self.ph_problem = f"pyHanko is not available ({type(exc).__name__}: {exc})"
             return
 
@@ -796,7 +797,7 @@ class Verifier:
                 seen.add(der)
                 try:
                     cert = ph.x509.Certificate.load(der)
-                    _parsed = cert.native  # forces a full parse
+                    _ = cert.native  # forces a full parse
                 except Exception:  # noqa: S112 - unparsable certificate: ignore it
                     continue
                 self_signed = cert.self_signed in ("maybe", "yes")
@@ -841,12 +842,13 @@ class Verifier:
                         "SHA-256(manifest.json)")
             return
         if self.ph is None:
-            self.report("SKIP", "manifest_timestamp", f"imprint matches (time {found[2]}); {self.skip_reason()}",
+            self.report("SKIP", "manifest_timestamp",
+                        f"imprint matches (time {found[2]}); {self.skip_reason()}",
                         needs_pyhanko=True)
             return
         try:
             status = self._validate_token(token, digest)
-        except Exception as exc:
+        except Exception as exc:  # report any validation error as a failure
             self.report("FAIL", "manifest_timestamp", f"validation error: {exc}")
             return
         if status.get("intact") and status.get("valid") and status.get("trusted"):
@@ -909,7 +911,7 @@ class Verifier:
                 if moment is not None:
                     status = asyncio.run(validate(manifest_bytes, signed_data,
                                                   signer_validation_context=self.context(moment)))
-        except Exception as exc:
+        except Exception as exc:  # report any validation error as a failure
             self.report("FAIL", "manifest_seal", f"cannot validate: {exc}")
             return
         signer = status.signing_cert.subject.human_friendly
@@ -949,7 +951,7 @@ class Verifier:
                 continue
             try:
                 self.check_pdf(name)
-            except Exception as exc:
+            except Exception as exc:  # any parsing error is a failure
                 self.report("FAIL", "pdf_signatures:" + name, f"cannot validate: {type(exc).__name__}: {exc}")
                 self.report("FAIL", "pdf_trust:" + name, "not evaluated")
 
@@ -1040,10 +1042,9 @@ def main(argv=None, out=None):
     parser.add_argument("--online", action="store_true", help="allow revocation fetching")
     args = parser.parse_args(argv)
     if out is None and hasattr(sys.stdout, "reconfigure"):
-        try:  # a console that cannot show a name must not abort the verification
+        # a console that cannot show a name must not abort the verification
+        with contextlib.suppress(OSError, ValueError):
             sys.stdout.reconfigure(errors="replace")
-        except (OSError, ValueError):
-            out = None  # keep the console as it is
     verifier = Verifier(args.path or default_target(), use_pyhanko=not args.no_pyhanko,
                         trust=args.trust, strict=args.strict, online=args.online, out=out)
     return verifier.run()

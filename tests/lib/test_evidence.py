@@ -4,7 +4,6 @@ readability and escaping, privacy of attestations, refused requests."""
 import hashlib
 import io
 import json
-import shutil
 import subprocess
 import tracemalloc
 import zipfile
@@ -15,10 +14,10 @@ import o2s_esign_lib
 import o2s_esign_lib.chain
 import o2s_esign_lib.evidence as ev
 import pytest
+import sigcheck
 from o2s_esign_lib.errors import EvidenceError
 
 LIB = o2s_esign_lib
-HAVE_PDFTOTEXT = shutil.which("pdftotext") is not None
 
 
 class FakeSealer:
@@ -40,8 +39,8 @@ class FakeSealer:
 
 
 def pdf_text(data: bytes) -> str:
-    result = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                            capture_output=True, check=True, timeout=60)
+    result = subprocess.run([sigcheck.require_tool("pdftotext"), "-enc", "UTF-8", "-", "-"],
+                            input=data, capture_output=True, check=True, timeout=60)
     return result.stdout.decode("utf-8")
 
 
@@ -129,22 +128,20 @@ def test_evidence_pdf_is_sealed_and_readable(built):
         data = zf.read("evidence.pdf")
     sigs = PdfFileReader(io.BytesIO(data)).embedded_signatures
     assert [s.field_name for s in sigs] == ["CompanySeal"]
-    if HAVE_PDFTOTEXT:
-        text = pdf_text(data)
-        for expected in ("Evidence file", "ESIGN/2026/00042", factory.SIGNER_A["name"],
-                         "Paul <b>Durand</b> & Fils", "Audit trail", "Société Durand & Fils",
-                         factory.SIGNER_A["id_number"], "Code verified", "Consent given",
-                         "Hash chain"):
-            assert expected in text, expected
+    text = pdf_text(data)
+    for expected in ("Evidence file", "ESIGN/2026/00042", factory.SIGNER_A["name"],
+                     "Paul <b>Durand</b> & Fils", "Audit trail", "Société Durand & Fils",
+                     factory.SIGNER_A["id_number"], "Code verified", "Consent given",
+                     "Hash chain"):
+        assert expected in text, expected
 
 
-@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="poppler-utils missing")
 def test_evidence_pdf_renders(built, tmp_path):
     path, _ = built
     with zipfile.ZipFile(path) as zf:
         (tmp_path / "e.pdf").write_bytes(zf.read("evidence.pdf"))
-    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(tmp_path / "e.pdf"),
-                    str(tmp_path / "page")], check=True, timeout=60)
+    subprocess.run([sigcheck.require_tool("pdftoppm"), "-r", "40", "-png", "-f", "1", "-l", "1",
+                    str(tmp_path / "e.pdf"), str(tmp_path / "page")], check=True, timeout=60)
     png = next(tmp_path.glob("page*.png")).read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 2000
 
@@ -248,11 +245,10 @@ def test_refused_request(tmp_path):
     assert not any(n.startswith("signed/") for n in names)
     assert result.manifest["documents"][0]["signed"] is None
     assert result.manifest["request"]["state"] == "refused"
-    if HAVE_PDFTOTEXT:
-        text = pdf_text(report)
-        assert "This request was refused" in text
-        assert "no signed version" in text
-        assert "Je ne suis pas d'accord <avec> les & conditions" in text
+    text = pdf_text(report)
+    assert "This request was refused" in text
+    assert "no signed version" in text
+    assert "Je ne suis pas d'accord <avec> les & conditions" in text
 
 
 def test_partially_signed_documents(tmp_path):
@@ -268,14 +264,12 @@ def test_french_labels(scenario):
               "state_signed": "Signée", "signers": "Signataires"}
     bundle = ev.EvidenceBundle(**{**scenario.bundle.__dict__, "labels": labels, "lang": "fr"})
     data = ev.render_evidence_pdf(bundle)
-    if HAVE_PDFTOTEXT:
-        text = pdf_text(data)
-        for expected in ("Dossier de preuve", "Journal des événements", "Signée", "Signataires",
-                         "Lettre de mission — Dupont & Fils", "été"):
-            assert expected in text, expected
+    text = pdf_text(data)
+    for expected in ("Dossier de preuve", "Journal des événements", "Signée", "Signataires",
+                     "Lettre de mission — Dupont & Fils", "été"):
+        assert expected in text, expected
 
 
-@pytest.mark.skipif(not HAVE_PDFTOTEXT, reason="poppler-utils missing")
 @pytest.mark.parametrize("index, me, other", [(0, factory.SIGNER_A, factory.SIGNER_B),
                                               (1, factory.SIGNER_B, factory.SIGNER_A)])
 def test_attestation_has_no_other_signers_data(scenario, index, me, other):
@@ -302,7 +296,6 @@ def test_attestation_bad_index(scenario):
         assert info.value.code == "bad_signer_index"
 
 
-@pytest.mark.skipif(not HAVE_PDFTOTEXT, reason="poppler-utils missing")
 def test_escaping_of_hostile_text(scenario):
     hostile = '<para><font size="40">X</font></para> & <img src="/etc/passwd"/> \x00\x07 <br/'
     signer = ev.EvidenceSigner(**{**scenario.bundle.signers[0].__dict__, "name": hostile,

@@ -1,12 +1,12 @@
 """Tests of o2s_esign/lib/pdf.py: hashing, intake checks on hostile PDFs, preparation."""
 
 import io
-import shutil
 import subprocess
 import time
 
 import pdf_factory as pf
 import pytest
+import sigcheck
 from o2s_esign_lib import pdf
 from o2s_esign_lib.errors import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -102,9 +102,8 @@ def _fields(data):
 
 
 def _text(data):
-    if not shutil.which("pdftotext"):
-        pytest.skip("poppler-utils (pdftotext) not installed")
-    out = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
+    out = subprocess.run([sigcheck.require_tool("pdftotext"), "-", "-"], input=data,
+                         capture_output=True, check=True)
     return out.stdout.decode("utf-8")
 
 

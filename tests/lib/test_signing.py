@@ -1,8 +1,11 @@
 """Tests of o2s_esign/lib/signing.py against a real loopback TSA/OCSP/CRL (certomancer),
 checked with pyHanko's validator, poppler's pdfsig and OpenSSL."""
 
+import asyncio
+import gc
 import hashlib
 import io
+import logging
 import os
 import subprocess
 import threading
@@ -45,12 +48,13 @@ def _assert_all_valid(data, roots, expect_count=None):
         if kind == "signature":
             assert status.bottom_line, (name, status.summary())
             assert status.docmdp_ok is not False
-    if sigcheck.have_pdfsig():
-        for entry in sigcheck.pdfsig(data):
-            if entry["type"] == "ETSI.CAdES.detached":
-                assert entry["validation"] == "Signature is Valid.", entry["raw"]
-            else:  # pdfsig does not verify document timestamps (ETSI.RFC3161)
-                assert entry["field"].startswith("Timestamp"), entry["raw"]
+    entries = sigcheck.pdfsig(data)
+    assert len(entries) == len(checks), [e["raw"] for e in entries]
+    for entry in entries:
+        if entry["type"] == "ETSI.CAdES.detached":
+            assert entry["validation"] == "Signature is Valid.", entry["raw"]
+        else:  # pdfsig does not verify document timestamps (ETSI.RFC3161)
+            assert entry["field"].startswith("Timestamp"), entry["raw"]
     return checks
 
 
@@ -256,6 +260,204 @@ def test_tsa_http_error_and_timeout(company, prepared, private_pki_server):
         pades.close()
 
 
+def _loop_tasks(pades):
+    """Tasks alive on the signer's event loop, other than the probe itself."""
+
+    async def probe():
+        me = asyncio.current_task()
+        return [task for task in asyncio.all_tasks() if task is not me]
+
+    return asyncio.run_coroutine_threadsafe(probe(), pades._loop.loop).result(5)
+
+
+def _no_warnings_after_gc(caplog):
+    """Collect garbage (a pending task destroyed, an unclosed session or loop would log now)
+    and return the WARNING/ERROR records logged during the test."""
+    gc.collect()
+    return [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def _forever(started=None, cancelled=None):
+    """Wait forever; sets the ``started`` / ``cancelled`` threading events if given."""
+    try:
+        if started is not None:
+            started.set()
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        if cancelled is not None:
+            cancelled.set()
+        raise
+
+
+def test_loop_call_timeout_cancels_and_awaits_the_call_and_its_tasks(caplog):
+    loop_thread = signing._LoopThread()
+    try:
+        call_cancelled, child_cancelled = threading.Event(), threading.Event()
+
+        async def call():
+            # an orphan task, as pyHanko's parallel OCSP fetches become when their caller is
+            # cancelled
+            asyncio.get_running_loop().create_task(_forever(cancelled=child_cancelled))
+            await _forever(cancelled=call_cancelled)
+
+        with pytest.raises(signing._CallTimeout):
+            loop_thread.run(call(), 0.2)
+        # cancelled and awaited before run() returned: nothing is left on the loop
+        assert call_cancelled.is_set() and child_cancelled.is_set()
+
+        async def quick():
+            asyncio.get_running_loop().create_task(_forever())
+            return 42
+
+        assert loop_thread.run(quick(), 5) == 42  # a finished call leaves no task behind
+
+        async def count():
+            return len(asyncio.all_tasks()) - 1
+
+        assert loop_thread.run(count(), 5) == 0
+    finally:
+        loop_thread.close()
+    assert loop_thread.loop.is_closed() and not loop_thread.thread.is_alive()
+    with pytest.raises(signing._LoopClosed) as info:
+        loop_thread.run(count(), 5)
+    assert info.value.started is False
+    assert _no_warnings_after_gc(caplog) == []
+
+
+def test_session_owned_tasks_outlive_their_call_until_close(caplog):
+    """aiohttp shares a DNS lookup task between concurrent requests and shields it from a
+    cancelled requester: the call does not cancel it, closing the loop does."""
+    aiohttp_like = {"__name__": "aiohttp.connector"}
+    exec("async def lookup(event):\n    await event.wait()\n", aiohttp_like)
+    loop_thread = signing._LoopThread()
+    spawned = {}
+
+    async def call():
+        spawned["lookup"] = asyncio.get_running_loop().create_task(
+            aiohttp_like["lookup"](asyncio.Event()))
+        spawned["own"] = asyncio.get_running_loop().create_task(_forever())
+        await asyncio.sleep(0)
+
+    loop_thread.run(call(), 5)
+
+    async def states():
+        return {name: task.done() for name, task in spawned.items()}
+
+    assert loop_thread.run(states(), 5) == {"lookup": False, "own": True}
+    loop_thread.close()
+    assert spawned["lookup"].cancelled() and spawned["own"].cancelled()
+    assert _no_warnings_after_gc(caplog) == []
+
+
+def test_loop_close_cancels_and_awaits_calls_in_flight(caplog):
+    loop_thread = signing._LoopThread()
+    started, cancelled = threading.Event(), threading.Event()
+    outcome = []
+
+    def caller():
+        try:
+            loop_thread.run(_forever(started, cancelled), 60)
+        except signing._LoopClosed as exc:
+            outcome.append(exc.started)
+
+    thread = threading.Thread(target=caller)
+    thread.start()
+    assert started.wait(10)
+    loop_thread.close()
+    thread.join(10)
+    assert cancelled.is_set() and outcome == [True]
+    assert loop_thread.loop.is_closed()
+    assert _no_warnings_after_gc(caplog) == []
+
+
+def test_signer_timeout_leaves_no_task_and_close_is_clean(company, prepared, private_pki_server,
+                                                         caplog):
+    pades = signing.PadesSigner(call_timeout=0.5)
+    try:
+        tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=30)
+        private_pki_server.set_delay(30)
+        with pytest.raises(SigningError) as info:
+            pades.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_t",
+                       tsa=tsa, appearance=None, trust_roots=[])
+        assert info.value.code == "timeout" and info.value.transient
+        assert not isinstance(info.value, TsaError)  # the call's deadline, not the TSA's
+        assert private_pki_server.wait_for_request("/tsa/")
+        assert _loop_tasks(pades) == []
+        private_pki_server.set_delay(0)
+        assert pades.timestamp(b"after the timeout", tsa)  # the loop and session still work
+        loop = pades._loop.loop
+    finally:
+        pades.close()
+    assert loop.is_closed()
+    assert _no_warnings_after_gc(caplog) == []
+
+
+def test_signer_close_interrupts_a_signature_in_flight(company, prepared, private_pki_server,
+                                                       caplog):
+    pades = signing.PadesSigner()
+    tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=60)
+    errors = []
+
+    def work():
+        try:
+            pades.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_t",
+                       tsa=tsa, appearance=None, trust_roots=[])
+        except SigningError as exc:
+            errors.append(exc)
+
+    private_pki_server.set_delay(60)
+    before = len(private_pki_server.requests)
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        assert private_pki_server.wait_for_request("/tsa/", after=before)
+        loop = pades._loop.loop
+        pades.close()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert [(e.code, e.transient) for e in errors] == [("interrupted", True)]
+        assert loop.is_closed()
+        private_pki_server.set_delay(0)
+        # closed, then used again: a new loop and session
+        result = pades.sign(prepared, field_name="Sig1", identity=_one_time(company),
+                            level="b_t", tsa=tsa, appearance=None, trust_roots=[])
+        assert result.timestamp_token and pades._loop.loop is not loop
+    finally:
+        private_pki_server.set_delay(0)
+        pades.close()
+    assert _no_warnings_after_gc(caplog) == []
+
+
+def test_pki_server_stop_cancels_requests_in_progress(private_pki_server, caplog):
+    private_pki_server.set_delay(60)
+    outcome = []
+
+    def client():
+        import urllib.error
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(private_pki_server.crl_url, timeout=60).read()
+        except (urllib.error.URLError, ConnectionError) as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=client)
+    thread.start()
+    assert private_pki_server.wait_for_request("/crls/")
+    private_pki_server.stop()  # a request in progress is cancelled and awaited
+    thread.join(10)
+    assert not thread.is_alive() and len(outcome) == 1
+    loop = private_pki_server._loop
+
+    async def tasks():
+        return len(asyncio.all_tasks()) - 1
+
+    assert asyncio.run_coroutine_threadsafe(tasks(), loop).result(5) == 0
+    private_pki_server.close()
+    assert loop.is_closed()
+    assert _no_warnings_after_gc(caplog) == []
+
+
 def test_sign_detached_verified_by_openssl(signer, company, tsa, tmp_path):
     manifest = b'{"format": "o2s-esign-evidence/1", "files": {}}'
     der = signer.sign_detached(manifest, identity=company.seal, tsa=tsa)
@@ -269,7 +471,7 @@ def test_sign_detached_verified_by_openssl(signer, company, tsa, tmp_path):
     (tmp_path / "m.json").write_bytes(manifest)
     (tmp_path / "m.p7s").write_bytes(der)
     (tmp_path / "ca.pem").write_bytes(company.ca.cert_pem())
-    verify = ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", "m.p7s",
+    verify = [sigcheck.require_tool("openssl"), "cms", "-verify", "-binary", "-inform", "DER", "-in", "m.p7s",
               "-content", "m.json", "-CAfile", "ca.pem", "-purpose", "any", "-out", os.devnull]
     ok = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
@@ -294,7 +496,7 @@ def test_timestamp_response_verified_by_openssl(signer, tsa, pki_server, tmp_pat
     (tmp_path / "r.tsr").write_bytes(resp_der)
     (tmp_path / "root.pem").write_bytes(pki.SigningIdentity(None, pki_server.root_cert).cert_pem())
     (tmp_path / "tsa.pem").write_bytes(pki.SigningIdentity(None, pki_server.tsa_cert).cert_pem())
-    out = subprocess.run(["openssl", "ts", "-verify", "-in", "r.tsr", "-data", "d", "-CAfile",
+    out = subprocess.run([sigcheck.require_tool("openssl"), "ts", "-verify", "-in", "r.tsr", "-data", "d", "-CAfile",
                           "root.pem", "-untrusted", "tsa.pem"], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr
@@ -352,19 +554,33 @@ def test_signer_works_in_a_forked_child(signer, company, prepared, tsa, roots):
         code = 1
         try:
             os.close(read_fd)
+            records = []
+            handler = logging.Handler(logging.WARNING)
+            handler.emit = records.append
+            logging.getLogger().addHandler(handler)
             result = signer.sign(prepared, field_name="Sig1", identity=_one_time(company),
                                  level="b_t", tsa=tsa, appearance=APPEARANCE, trust_roots=roots)
+            signer.close()  # closes the child's own loop; the parent's is left alone
+            gc.collect()  # finalizers of anything the child dropped run now
             with os.fdopen(write_fd, "wb") as fh:
-                fh.write(result.data)
-            code = 0
+                if records:
+                    fh.write("\n".join(r.getMessage() for r in records).encode())
+                    code = 3
+                else:
+                    fh.write(result.data)
+                    code = 0
         finally:
             os._exit(code)
     os.close(write_fd)
     with os.fdopen(read_fd, "rb") as fh:
         data = fh.read()
     _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    assert os.waitstatus_to_exitcode(status) == 0, data[:2000]
     _assert_all_valid(data, roots, expect_count=1)
+    # the parent's signer is untouched by the child
+    again = signer.sign(prepared, field_name="Sig1", identity=_one_time(company), level="b_t",
+                        tsa=tsa, appearance=None, trust_roots=roots)
+    assert again.timestamp_token
 
 
 def test_b_lt_with_an_untrusted_signer_chain_is_refused(signer, company, prepared, tsa,

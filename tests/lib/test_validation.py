@@ -1,5 +1,7 @@
 """Tests of o2s_esign/lib/validation.py on documents signed through PadesSigner."""
 
+import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pdf_factory as pf
@@ -36,6 +38,7 @@ def test_report_of_a_fully_signed_document(chain_doc, roots):
                                                                           None), r.summary
         assert r.coverage == "ENTIRE_REVISION"
         assert r.timestamp_time is not None and r.time_source == "now"
+        assert r.messages == []  # pyHanko had nothing to warn about
     assert [r.signer_cn for r in reports[:3]] == ["Signer 1", "Signer 2", "Signer 3"]
     assert reports[1].signer_email == "signer2@example.fr"
     assert reports[3].signer_cn.endswith("Electronic Seal")
@@ -65,6 +68,10 @@ def test_flipped_byte_breaks_integrity(chain_doc, roots):
     tampered = chain_doc[:at] + bytes([chain_doc[at] ^ 0x01]) + chain_doc[at + 1:]
     reports = validation.validate_pdf(tampered, trust_roots=roots)
     assert reports and all(not r.intact and not r.bottom_line for r in reports)
+    # what pyHanko logged about the broken document timestamp is in its report
+    [doc_ts] = [r for r in reports if r.kind == "doc_timestamp"]
+    assert any("imprint" in m for m in doc_ts.messages), doc_ts.messages
+    assert doc_ts.messages[0] in doc_ts.summary
 
 
 def test_untrusted_root(chain_doc, pki_server):
@@ -74,6 +81,10 @@ def test_untrusted_root(chain_doc, pki_server):
     sigs = [r for r in reports if r.kind == "signature"]
     assert all(r.intact and r.valid and not r.trusted and not r.bottom_line for r in sigs)
     assert all(r.trusted for r in reports if r.kind == "doc_timestamp")
+    for r in sigs:  # the validator's complaint names each signer, in that signer's report
+        assert len(r.messages) == 1 and "Failed to build path" in r.messages[0], r.messages
+        assert r.signer_cn in r.messages[0] and r.messages[0] in r.summary
+    assert all(r.messages == [] for r in reports if r.kind == "doc_timestamp")
 
 
 def test_page_added_after_signing_is_flagged(signer, company, roots):
@@ -86,6 +97,7 @@ def test_page_added_after_signing_is_flagged(signer, company, roots):
     [report] = validation.validate_pdf(altered, trust_roots=roots)
     assert report.intact and report.valid and report.trusted
     assert report.modification_level == "OTHER" and not report.bottom_line
+    assert any("diff" in m for m in report.messages), report.messages
 
 
 def test_expired_signer_validated_as_of_the_timestamp(company, private_pki_server):
@@ -110,9 +122,60 @@ def test_expired_signer_validated_as_of_the_timestamp(company, private_pki_serve
     assert report.trusted and report.bottom_line, report.summary
     assert report.time_source == "timestamp"
     assert abs(report.validated_at - (past + timedelta(hours=1))) < timedelta(minutes=1)
+    # the first pass ("now") failed on the expiry; the report keeps that message once
+    [message] = report.messages
+    assert "expired" in message and "Ancien" in message
     # B-B: only the time claimed by the signer (now, after expiry) is available
     [report] = validation.validate_pdf(b_b, trust_roots=roots)
     assert not report.trusted and report.time_source == "claimed"
+    assert any("expired" in m for m in report.messages), report.messages
+
+
+def test_pyhanko_records_are_contained_per_thread(caplog):
+    """Inside the containment, this thread's pyHanko records go to the capture, not to the
+    logs; another thread's records and records outside it are logged as usual."""
+    caplog.set_level(logging.INFO)
+    pyhanko_logger = logging.getLogger("pyhanko.sign.validation.generic_cms")
+    certvalidator_logger = logging.getLogger("pyhanko_certvalidator.validate")
+    other_thread = threading.Thread(target=pyhanko_logger.warning, args=("other thread",))
+    report_messages = []
+    with validation._contain_pyhanko_logs():
+        with validation._messages_of(report_messages):
+            pyhanko_logger.warning("inside %s", "validation")
+            certvalidator_logger.error("certvalidator inside")
+            pyhanko_logger.info("info inside")
+            pyhanko_logger.warning("inside %s", "validation")  # kept once
+        other_thread.start()
+        other_thread.join(10)
+        logging.getLogger("o2s_esign_lib.test").warning("not pyHanko")
+    pyhanko_logger.warning("after validation")
+    logged = [(r.name, r.getMessage()) for r in caplog.records]
+    assert logged == [("pyhanko.sign.validation.generic_cms", "other thread"),
+                      ("o2s_esign_lib.test", "not pyHanko"),
+                      ("pyhanko.sign.validation.generic_cms", "after validation")]
+    assert report_messages == ["inside validation", "certvalidator inside"]
+
+
+def test_damaged_signature_is_reported_not_logged(chain_doc, roots, caplog):
+    """A public page validates arbitrary PDFs: what pyHanko thinks of them is in the reports,
+    not in the logs (not even at INFO)."""
+    caplog.set_level(logging.INFO)
+    start = chain_doc.index(b"/Contents <") + len(b"/Contents <") + 200
+    # zeros in Sig1's CMS (its signer certificate comes first: the damage hits it)
+    damaged = chain_doc[:start] + b"0" * 200 + chain_doc[start + 200:]
+    reports = validation.validate_pdf(damaged, trust_roots=roots)
+    sig1 = reports[0]
+    assert sig1.field_name == "Sig1" and not sig1.bottom_line
+    assert sig1.error or sig1.messages  # why, depending on which CMS bytes the zeros hit
+    # Sig1's own digest skips its /Contents; every later signature covers them
+    assert len(reports) == 5 and all(not r.intact and not r.bottom_line for r in reports[1:])
+    [doc_ts] = [r for r in reports if r.kind == "doc_timestamp"]
+    assert any("imprint" in m for m in doc_ts.messages), doc_ts.messages
+    with pytest.raises(PdfError) as info:
+        validation.validate_pdf(chain_doc[: len(chain_doc) // 2], trust_roots=roots)
+    assert info.value.code == "corrupt"
+    assert [(r.name, r.getMessage()) for r in caplog.records
+            if r.name.startswith("pyhanko")] == []
 
 
 def test_fetching_revocation_data_online(signer, company, tsa, roots):

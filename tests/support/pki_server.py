@@ -2,7 +2,10 @@
 served over HTTP on 127.0.0.1 from a background thread.
 
 It is certomancer's aiohttp "animator" application, configured by
-``tests/fixtures/pki/certomancer.yml`` (test keys shipped in ``tests/fixtures/pki/keys``). The
+``tests/fixtures/pki/certomancer.yml``. No private key is committed: the keys of the
+configuration's keysets are generated once per process (ECDSA P-256, RSA-2048 for labels ending
+in ``-rsa``) into a private temporary directory, removed at exit (:func:`generated_key_dir`),
+and certomancer loads them from there. The certificates are made from them at start-up. The
 server binds a free loopback port first and rewrites the configuration's ``external-url-prefix``
 to that port, so the CRL distribution points and OCSP URLs inside the issued certificates point
 at the running server.
@@ -25,34 +28,95 @@ Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import shutil
 import socket
+import tempfile
 import threading
 from pathlib import Path
 from typing import Self
 
+import yaml
 from aiohttp import web
 from certomancer.integrations._animator_shared import FAKE_TIME_HEADER
 from certomancer.integrations.aiohttp_animator import build_animator_app
 from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, ServiceLabel
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "pki"
 DEFAULT_CONFIG = FIXTURES / "certomancer.yml"
 ARCH = "o2s"
 
-__all__ = ["DEFAULT_CONFIG", "PkiServer"]
+__all__ = ["DEFAULT_CONFIG", "PkiServer", "generate_keys", "generated_key_dir"]
+
+
+def _new_key(label: str):
+    if label.endswith("-rsa"):
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def generate_keys(config_path: str | os.PathLike, directory: str | os.PathLike) -> Path:
+    """Write a fresh private key (unencrypted PKCS#8 PEM, mode 0600) for every key of every
+    keyset of the certomancer configuration ``config_path``, at the path the configuration
+    gives it under ``directory`` (its ``path-prefix`` included). Returns ``directory``, to be
+    passed as certomancer's ``key_search_dir``. Keys are ECDSA P-256, RSA-2048 when the key
+    label ends in ``-rsa``."""
+    directory = Path(directory)
+    with open(config_path, encoding="utf-8") as fh:
+        config = yaml.safe_load(fh)
+    for keyset in config["keysets"].values():
+        prefix = directory / keyset.get("path-prefix", "")
+        prefix.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for label, entry in keyset["keys"].items():
+            pem = _new_key(label).private_bytes(serialization.Encoding.PEM,
+                                                serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption())
+            fd = os.open(prefix / entry["path"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(pem)
+    return directory
+
+
+def _remove_key_dir(directory: Path, owner: int):
+    if os.getpid() == owner:  # not in a forked child that exits normally
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+_key_dirs: dict[Path, Path] = {}
+_key_dirs_lock = threading.Lock()
+
+
+def generated_key_dir(config_path: str | os.PathLike = DEFAULT_CONFIG) -> Path:
+    """The directory of this process's generated keys for ``config_path`` (made on first use,
+    in a private temporary directory removed when the process that made it exits), so every
+    PkiServer of a test session shares one PKI, as with committed keys, without any."""
+    config_path = Path(config_path).resolve()
+    with _key_dirs_lock:
+        directory = _key_dirs.get(config_path)
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="o2s-test-pki-"))
+            atexit.register(_remove_key_dir, directory, os.getpid())
+            generate_keys(config_path, directory)
+            _key_dirs[config_path] = directory
+        return directory
 
 
 class PkiServer:
     """Certomancer PKI services on a loopback port, run by a daemon thread.
 
-    :param config_path: certomancer YAML file (keys resolved relative to its folder).
+    :param config_path: certomancer YAML file.
+    :param key_dir: folder certomancer loads the keys from; by default the keys are generated
+        (:func:`generated_key_dir`) for the default configuration, and looked up next to any
+        other configuration file.
     :param arch: label of the PKI architecture to serve.
     :param host: only ``127.0.0.1`` is expected.
     """
 
     def __init__(self, config_path: str | os.PathLike = DEFAULT_CONFIG, *, arch: str = ARCH,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", key_dir: str | os.PathLike | None = None):
         self.host = host
         self.arch_label = arch
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -61,7 +125,7 @@ class PkiServer:
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self.config = CertomancerConfig.from_file(
-            str(config_path), key_search_dir=str(Path(config_path).parent),
+            str(config_path), key_search_dir=str(self._key_dir(config_path, key_dir)),
             external_url_prefix=self.url,
         )
         self.arch = self.config.get_pki_arch(ArchLabel(arch))
@@ -72,6 +136,15 @@ class PkiServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self.requests: list[str] = []  # paths served, in order (for assertions)
+        self._request_seen = threading.Condition()
+
+    @staticmethod
+    def _key_dir(config_path, key_dir) -> Path:
+        if key_dir is not None:
+            return Path(key_dir)
+        if Path(config_path).resolve() == DEFAULT_CONFIG.resolve():
+            return generated_key_dir(config_path)
+        return Path(config_path).parent
 
     # --- URLs and material -------------------------------------------------------------------
     @property
@@ -124,6 +197,14 @@ class PkiServer:
         """Make the services answer as of ``moment`` (aware datetime; ``None``: real time)."""
         self._fake_time = moment
 
+    def wait_for_request(self, path_part: str, *, after: int = 0, timeout: float = 10) -> bool:
+        """Wait until a request whose path contains ``path_part`` has arrived (among
+        ``self.requests[after:]``); False on timeout. Lets a test act while a request is in
+        progress (e.g. during :meth:`set_delay`) without sleeping."""
+        with self._request_seen:
+            return self._request_seen.wait_for(
+                lambda: any(path_part in path for path in self.requests[after:]), timeout)
+
     # --- life cycle --------------------------------------------------------------------------
     @property
     def running(self) -> bool:
@@ -161,7 +242,9 @@ class PkiServer:
 
         @web.middleware
         async def faults(request, handler):
-            self.requests.append(request.path)
+            with self._request_seen:
+                self.requests.append(request.path)
+                self._request_seen.notify_all()
             if self._delay:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
@@ -173,18 +256,22 @@ class PkiServer:
             return await handler(request)
 
         app.middlewares.insert(0, faults)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        # handler_cancellation: a request whose client went away (e.g. a client timeout
+        # during set_delay()) is cancelled instead of running on unobserved
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
+                               handler_cancellation=True)
         await runner.setup()
         site = web.SockSite(runner, self._sock)
         await site.start()
         self._runner = runner
 
     def stop(self):
-        """Stop serving: the port is closed and connections are refused ("TSA down")."""
+        """Stop serving: the port is closed and connections are refused ("TSA down"). Requests
+        still in progress are cancelled and awaited."""
         if self._runner is None:
             return
         runner, self._runner = self._runner, None
-        fut = asyncio.run_coroutine_threadsafe(runner.cleanup(), self._loop)
+        fut = asyncio.run_coroutine_threadsafe(self._stop_site(runner), self._loop)
         fut.result(timeout=30)
         # the listening socket is closed by the site; rebind on start()
         try:
@@ -193,13 +280,31 @@ class PkiServer:
             pass
         self._sock = None
 
+    @staticmethod
+    async def _stop_site(runner):
+        await runner.cleanup()
+        # aiohttp leaves a handler running when its client disconnected before the shutdown:
+        # cancel and await every task left on this loop (it serves nothing else)
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def close(self):
-        """Stop serving and end the background thread."""
+        """Stop serving and end the background thread; the loop ends with no task pending."""
         self.stop()
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            loop = self._loop
+
+            async def shutdown():
+                await loop.shutdown_asyncgens()
+                await loop.shutdown_default_executor()
+
+            asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=30)
+            loop.call_soon_threadsafe(loop.stop)
             self._thread.join(timeout=10)
-            self._loop.close()
+            loop.close()
             self._loop = None
         if self._sock is not None:
             self._sock.close()

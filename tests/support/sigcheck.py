@@ -10,24 +10,40 @@ import shutil
 import subprocess
 import tempfile
 
-__all__ = ["have_pdfsig", "pdfsig", "pyhanko_check"]
+__all__ = ["have_pdfsig", "pdfsig", "pyhanko_check", "require_tool"]
+
+#: external tools the tests use, with the Debian package the project's setup installs them from
+TOOL_PACKAGES = {"pdfsig": "poppler-utils", "pdftotext": "poppler-utils",
+                 "pdftoppm": "poppler-utils", "openssl": "openssl"}
+
+
+def require_tool(name: str) -> str:
+    """Path of the external tool ``name``; raises ``AssertionError`` (the test fails, it never
+    skips) with a clear message when it is not installed."""
+    path = shutil.which(name)
+    if path is None:
+        package = TOOL_PACKAGES.get(name, name)
+        raise AssertionError(
+            f"{name!r} is not installed, and this test needs it: the project's setup installs "
+            f"it (apt-get install -y {package}). Tests fail rather than skip without it.")
+    return path
 
 
 def have_pdfsig() -> bool:
-    """True when poppler's pdfsig is installed."""
+    """True when poppler's pdfsig is installed (tests call :func:`require_tool` instead)."""
     return shutil.which("pdfsig") is not None
 
 
 def pdfsig(data: bytes) -> list[dict]:
-    """Run ``pdfsig`` on ``data``; one dict per signed field (empty fields are skipped) with ``field``, ``type``,
-    ``validation`` (e.g. "Signature is Valid."), ``total`` (covers the whole file) and
-    ``raw`` (its block of output)."""
+    """Run ``pdfsig`` on ``data`` (failing when it is not installed); one dict per signed field
+    (empty fields are left out) with ``field``, ``type``, ``validation`` (e.g. "Signature is
+    Valid."), ``total`` (covers the whole file) and ``raw`` (its block of output)."""
     fd, path = tempfile.mkstemp(suffix=".pdf")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        proc = subprocess.run(["pdfsig", path], capture_output=True, text=True, timeout=60,
-                              check=False)
+        proc = subprocess.run([require_tool("pdfsig"), path], capture_output=True, text=True,
+                              timeout=60, check=False)
     finally:
         os.unlink(path)
     blocks = re.split(r"^Signature #\d+:\s*$", proc.stdout, flags=re.MULTILINE)[1:]
