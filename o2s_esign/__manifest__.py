@@ -21,8 +21,11 @@ evidence ZIP that can be verified without Odoo.
         "security/o2s_esign_groups.xml",
         "security/ir.model.access.csv",
         "security/o2s_esign_security.xml",
+        "security/o2s_esign_compliance_security.xml",
         "data/ir_sequence_data.xml",
         "data/o2s_esign_document_type_data.xml",
+        "wizard/o2s_esign_request_wizard_views.xml",
+        "wizard/o2s_esign_request_cancel_views.xml",
         "views/o2s_esign_request_views.xml",
         "views/o2s_esign_document_type_views.xml",
         "views/o2s_esign_id_document_views.xml",
@@ -33,6 +36,11 @@ evidence ZIP that can be verified without Odoo.
     "demo": [
         "demo/o2s_esign_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "o2s_esign/static/tests/tours/*.js",
+        ],
+    },
     "post_init_hook": "post_init_hook",
     "installable": True,
     "application": True,

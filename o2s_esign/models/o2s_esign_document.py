@@ -71,6 +71,13 @@ class O2sEsignDocument(models.Model):
                     vals["name"] = attachment.name
         documents = super().create(vals_list)
         documents._check_original_is_pdf()
+        # An uploaded file attached to nothing becomes the document's own: its access then
+        # follows the request's (an attachment attached to nothing is readable by its creator
+        # only), and it is frozen with the document once the request is sent.
+        for document in documents:
+            original = document.original_attachment_id
+            if not original.res_model and not original.res_id:
+                original.write({"res_model": self._name, "res_id": document.id})
         return documents
 
     def write(self, vals):

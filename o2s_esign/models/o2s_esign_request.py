@@ -526,6 +526,7 @@ class O2sEsignRequest(models.Model):
             vals["date_deadline"] = values["date_deadline"]
         if values.get("user_id"):
             vals["user_id"] = values["user_id"]
+        self._check_before_create(vals)  # every problem in one error, before anything is created
         request = self.create(vals)
         request.action_send()
         return request.id

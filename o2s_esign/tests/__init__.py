@@ -1,3 +1,4 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from . import test_foundation
 from . import test_esign_event
+from . import test_esign_request

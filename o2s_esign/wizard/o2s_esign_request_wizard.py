@@ -1,0 +1,383 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""“Sign electronically”: pick documents and signers from a contact, then send in one step."""
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
+from odoo.tools.misc import clean_context
+
+# The module's own attachments (documents being signed, identity scans, uploads of this
+# wizard): never offered as "other records' documents".
+INTERNAL_ATTACHMENT_MODELS = (
+    "o2s.esign.request",
+    "o2s.esign.document",
+    "o2s.esign.signer",
+    "o2s.esign.event",
+    "o2s.esign.id.document",
+    "o2s.esign.request.wizard",
+)
+# Uploads of a wizard that was never sent are removed after this long.
+UPLOAD_LIFETIME = timedelta(days=1)
+
+SIGNER_ROLES = [
+    ("signer", "Signer"),
+    ("legal_representative", "Legal representative"),
+    ("company_representative", "Company representative"),
+]
+PRESENCES = [("remote", "Remote"), ("in_person", "In person")]
+SOURCES = [
+    ("upload", "Your computer"),
+    ("client", "Client's documents"),
+    ("other", "Other records"),
+]
+
+
+class O2sEsignRequestWizard(models.TransientModel):
+    _name = "o2s.esign.request.wizard"
+    _description = "Send documents for electronic signature"
+
+    # ------------------------------------------------------------------ fields
+    partner_ids = fields.Many2many(
+        "res.partner", "o2s_esign_request_wizard_partner_rel", "wizard_id", "partner_id",
+        string="Contacts", help="The contacts the documents are sent from; their signers are "
+                                "proposed below.")
+    partner_id = fields.Many2one(
+        "res.partner", string="Client", required=True, compute="_compute_partner_id",
+        store=True, readonly=False, domain="[('id', 'in', partner_ids)]",
+        help="The client file the request belongs to (its E-signature tracking).")
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    name = fields.Char(string="Subject", help="Defaults to the documents' names.")
+    upload_attachment_ids = fields.Many2many(
+        "ir.attachment", "o2s_esign_request_wizard_upload_rel", "wizard_id", "attachment_id",
+        string="From your computer")
+    partner_attachment_ids = fields.Many2many(
+        "ir.attachment", "o2s_esign_request_wizard_client_rel", "wizard_id", "attachment_id",
+        string="From the client's documents",
+        domain="[('res_model', '=', 'res.partner'), ('res_id', 'in', partner_ids), "
+               "('mimetype', '=', 'application/pdf')]")
+    other_attachment_ids = fields.Many2many(
+        "ir.attachment", "o2s_esign_request_wizard_other_rel", "wizard_id", "attachment_id",
+        string="From other records", domain=lambda self: self._other_attachment_domain(),
+        help="PDF files attached to other records you can read.")
+    client_document_count = fields.Integer(compute="_compute_client_document_count")
+    document_type_id = fields.Many2one(
+        "o2s.esign.document.type", string="Document type",
+        default=lambda self: self._default_document_type(),
+        help="The type given to the documents you add; it can be changed per document.")
+    document_line_ids = fields.One2many(
+        "o2s.esign.request.wizard.document", "wizard_id", string="Documents",
+        compute="_compute_document_line_ids", store=True, readonly=False)
+    signer_line_ids = fields.One2many(
+        "o2s.esign.request.wizard.signer", "wizard_id", string="Signers",
+        compute="_compute_signer_line_ids", store=True, readonly=False)
+    signer_notice = fields.Text(compute="_compute_signer_notice")
+    signing_order = fields.Selection(
+        [("parallel", "All at once"), ("sequential", "One after the other")],
+        string="Signing order", required=True, default="parallel")
+    presence = fields.Selection(PRESENCES, required=True, default="remote",
+                                help="Remote: each signer gets a link by email. In person: the "
+                                     "signers sign on your device, with you.")
+    date_deadline = fields.Date(
+        string="Expires on", required=True, default=lambda self: self._default_date_deadline())
+    message = fields.Text(string="Message to the signers")
+
+    # ---------------------------------------------------------------- defaults
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        if "partner_ids" in fields_list and not values.get("partner_ids") \
+                and context.get("active_model") == "res.partner" and context.get("active_ids"):
+            values["partner_ids"] = [Command.set(context["active_ids"])]
+        return values
+
+    @api.model
+    def _default_date_deadline(self):
+        return self.env["o2s.esign.request"]._default_date_deadline()
+
+    @api.model
+    def _default_document_type(self):
+        return self.env.ref("o2s_esign.document_type_other", raise_if_not_found=False) \
+            or self.env["o2s.esign.document.type"].search([], limit=1)
+
+    @api.model
+    def _other_attachment_domain(self):
+        return [
+            ("mimetype", "=", "application/pdf"),
+            ("res_model", "!=", False),
+            ("res_model", "not in", INTERNAL_ATTACHMENT_MODELS),
+            ("res_id", "!=", 0),
+        ]
+
+    # ---------------------------------------------------------------- computes
+    @api.depends("partner_ids")
+    def _compute_partner_id(self):
+        for wizard in self:
+            if wizard.partner_id not in wizard.partner_ids:
+                wizard.partner_id = wizard.partner_ids[:1]
+            else:
+                wizard.partner_id = wizard.partner_id
+
+    @api.depends("partner_ids")
+    def _compute_client_document_count(self):
+        for wizard in self:
+            wizard.client_document_count = self.env["ir.attachment"].search_count([
+                ("res_model", "=", "res.partner"), ("res_id", "in", wizard.partner_ids._origin.ids),
+                ("mimetype", "=", "application/pdf")]) if wizard.partner_ids else 0
+
+    def _selected_attachments(self):
+        """The chosen files, each once, with where they come from: [(attachment, source)]."""
+        self.ensure_one()
+        selected, seen = [], set()
+        for source, attachments in (("upload", self.upload_attachment_ids),
+                                    ("client", self.partner_attachment_ids),
+                                    ("other", self.other_attachment_ids)):
+            for attachment in attachments:
+                attachment = attachment._origin or attachment
+                if attachment.id not in seen:
+                    seen.add(attachment.id)
+                    selected.append((attachment, source))
+        return selected
+
+    @api.depends("upload_attachment_ids", "partner_attachment_ids", "other_attachment_ids")
+    def _compute_document_line_ids(self):
+        """One line per chosen file; lines already there keep their name and type."""
+        for wizard in self:
+            selected = wizard._selected_attachments()
+            wanted = {attachment.id for attachment, _source in selected}
+            commands, kept = [], set()
+            for line in wizard.document_line_ids:
+                attachment_id = line.attachment_id._origin.id or line.attachment_id.id
+                if attachment_id in wanted and attachment_id not in kept:
+                    kept.add(attachment_id)
+                else:
+                    commands.append(Command.unlink(line.id))
+            sequence = max(wizard.document_line_ids.mapped("sequence") or [0])
+            for attachment, source in selected:
+                if attachment.id in kept:
+                    continue
+                sequence += 10
+                commands.append(Command.create({
+                    "attachment_id": attachment.id,
+                    "name": attachment.name,
+                    "source": source,
+                    "sequence": sequence,
+                    "document_type_id": wizard.document_type_id.id,
+                }))
+            wizard.document_line_ids = commands
+
+    def _default_signer_values(self):
+        """Who signs for the chosen contacts (res.partner._esign_default_signers), each once."""
+        self.ensure_one()
+        values, seen = [], set()
+        for partner in self.partner_ids:
+            try:
+                signers = partner._origin._esign_default_signers()
+            except UserError:
+                continue  # told in signer_notice; the advisor adds the signer by hand
+            for signer in signers:
+                if signer["partner_id"] not in seen:
+                    seen.add(signer["partner_id"])
+                    values.append(signer)
+        return values
+
+    @api.depends("partner_ids")
+    def _compute_signer_line_ids(self):
+        for wizard in self:
+            commands = [Command.clear()]
+            for index, signer in enumerate(wizard._default_signer_values()):
+                commands.append(Command.create(dict(
+                    signer, sequence=10 * (index + 1), presence=wizard.presence or "remote")))
+            wizard.signer_line_ids = commands
+
+    @api.depends("partner_ids")
+    def _compute_signer_notice(self):
+        for wizard in self:
+            notices = []
+            for partner in wizard.partner_ids:
+                try:
+                    partner._origin._esign_default_signers()
+                except UserError as exc:
+                    notices.append(exc.args[0])
+            wizard.signer_notice = "\n".join(notices) or False
+
+    # ------------------------------------------------------------------ onchange
+    @api.onchange("presence")
+    def _onchange_presence(self):
+        for line in self.signer_line_ids:
+            line.presence = self.presence
+
+    @api.onchange("document_type_id")
+    def _onchange_document_type_id(self):
+        """Changing the type here types every document (each can then be changed)."""
+        if self.document_type_id:
+            for line in self.document_line_ids:
+                line.document_type_id = self.document_type_id
+
+    # ------------------------------------------------------------------ actions
+    def action_send(self):
+        """Check everything, then create and send the request in one step (all or nothing)."""
+        self.ensure_one()
+        if not self.env.user.has_group("o2s_esign.group_esign_user"):
+            raise AccessError(_("You need the “E-signature access” right to send documents for signature."))
+        wizard = self.with_context(clean_context(self.env.context))
+        Request = wizard.env["o2s.esign.request"]
+        problems, readable = wizard._get_attachment_problems()
+        values = wizard._prepare_request_values(readable)
+        new_request = Request.new(values)
+        problems += new_request._get_send_problems()
+        if problems:
+            Request._raise_send_problems(problems)
+        with wizard.env.cr.savepoint():
+            # The signed copy never shares its file record with the client's file or an
+            # upload: each document gets its own attachment, frozen once sent.
+            for command in values["document_ids"]:
+                source = wizard.env["ir.attachment"].browse(command[2]["original_attachment_id"])
+                command[2]["original_attachment_id"] = wizard._copy_attachment(source).id
+            request = Request.create(values)
+            request.action_send()
+        wizard._remove_uploads()
+        return {
+            "type": "ir.actions.act_window",
+            "name": request.name,
+            "res_model": "o2s.esign.request",
+            "res_id": request.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    # ---------------------------------------------------------- send helpers
+    def _get_attachment_problems(self):
+        """Files the user may not use: unreadable, or internal to the module. Returns
+        (problems, the document lines whose file can be read)."""
+        problems = []
+        readable = self.env["o2s.esign.request.wizard.document"]
+        for line in self.document_line_ids:
+            attachment = line.attachment_id
+            if not attachment.exists():
+                problems.append(_("The file of %(name)s no longer exists.", name=line.name))
+                continue
+            try:
+                attachment.check_access("read")
+            except AccessError:
+                problems.append(_("You are not allowed to read %(name)s.", name=line.name))
+                continue
+            internal = attachment.res_model in INTERNAL_ATTACHMENT_MODELS and not (
+                attachment.res_model == self._name and attachment.create_uid == self.env.user)
+            if internal:
+                problems.append(_(
+                    "%(name)s belongs to another signature request and cannot be sent again from "
+                    "here.", name=line.name))
+                continue
+            readable |= line
+        return problems, readable
+
+    def _prepare_request_values(self, document_lines):
+        """Values of the request (documents point to the chosen files until they are copied)."""
+        self.ensure_one()
+        documents = [
+            Command.create({
+                "name": line.name or line.attachment_id.name,
+                "sequence": line.sequence,
+                "document_type_id": line.document_type_id.id,
+                "original_attachment_id": line.attachment_id.id,
+            })
+            for line in document_lines.sorted("sequence")
+        ]
+        signers = [
+            Command.create({
+                "partner_id": line.partner_id.id,
+                "role": line.role,
+                "represented_partner_id": line.represented_partner_id.id,
+                "sequence": line.sequence,
+                "presence": line.presence,
+            })
+            for line in self.signer_line_ids.sorted("sequence") if line.partner_id
+        ]
+        name = (self.name or "").strip() or ", ".join(
+            line.name for line in document_lines.sorted("sequence")) or _("Documents to sign")
+        return {
+            "name": name[:250],
+            "partner_id": self.partner_id.id,
+            "user_id": self.env.user.id,
+            "company_id": self.company_id.id,
+            "signing_order": self.signing_order,
+            "date_deadline": self.date_deadline,
+            "message": self.message or False,
+            "document_ids": documents,
+            "signer_ids": signers,
+        }
+
+    def _copy_attachment(self, source):
+        """A new attachment with the content of ``source`` (read with the user's rights)."""
+        name = self.env["o2s.esign.document"]._safe_file_name(source.name)
+        return self.env["ir.attachment"].create({
+            "name": name, "raw": source.raw, "mimetype": "application/pdf",
+        })
+
+    def _remove_uploads(self):
+        """The uploads were copied into the request: remove them."""
+        uploads = self.upload_attachment_ids.filtered(
+            lambda a: a.res_model == self._name and a.create_uid == self.env.user)
+        uploads.unlink()
+
+    @api.autovacuum
+    def _gc_abandoned_uploads(self):
+        """Remove files uploaded in a wizard that was never sent (sudo: the vacuum runs for
+        every user's uploads, which only their author can otherwise reach)."""
+        limit = fields.Datetime.now() - UPLOAD_LIFETIME
+        self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", self._name), ("create_date", "<", limit)]).unlink()
+
+
+class O2sEsignRequestWizardDocument(models.TransientModel):
+    _name = "o2s.esign.request.wizard.document"
+    _description = "Document to send for signature"
+    _order = "sequence, id"
+
+    wizard_id = fields.Many2one(
+        "o2s.esign.request.wizard", required=True, index=True, ondelete="cascade")
+    sequence = fields.Integer(default=10)
+    attachment_id = fields.Many2one("ir.attachment", string="File", required=True, ondelete="cascade")
+    name = fields.Char(required=True)
+    document_type_id = fields.Many2one("o2s.esign.document.type", string="Type", required=True)
+    source = fields.Selection(SOURCES, string="From", readonly=True)
+    file_size = fields.Integer(related="attachment_id.file_size", string="Size (bytes)")
+
+
+class O2sEsignRequestWizardSigner(models.TransientModel):
+    _name = "o2s.esign.request.wizard.signer"
+    _description = "Signer proposed in the send wizard"
+    _order = "sequence, id"
+
+    wizard_id = fields.Many2one(
+        "o2s.esign.request.wizard", required=True, index=True, ondelete="cascade")
+    sequence = fields.Integer(string="Order", default=10)
+    partner_id = fields.Many2one("res.partner", string="Contact", required=True)
+    role = fields.Selection(SIGNER_ROLES, string="Capacity", required=True, default="signer")
+    represented_partner_id = fields.Many2one(
+        "res.partner", string="On behalf of",
+        help="The company or protected person this signer signs for.")
+    presence = fields.Selection(PRESENCES, required=True, default="remote")
+    email = fields.Char(related="partner_id.email", string="Email")
+    mobile = fields.Char(compute="_compute_checks", string="Mobile")
+    id_document_valid = fields.Boolean(compute="_compute_checks", string="Valid ID")
+    problems = fields.Text(compute="_compute_checks", string="To complete")
+
+    @api.depends("partner_id", "role", "represented_partner_id")
+    def _compute_checks(self):
+        """What the contact lacks to sign (the same checks as at send time)."""
+        company = self.env.company
+        for line in self:
+            partner = line.partner_id._origin
+            if not partner:
+                line.update({"mobile": False, "id_document_valid": False, "problems": False})
+                continue
+            request = self.env["o2s.esign.request"].new({"company_id": company.id})
+            signer = self.env["o2s.esign.signer"].new({
+                "request_id": request, "partner_id": partner.id, "role": line.role or "signer"})
+            line.mobile = partner.mobile or partner.phone
+            line.id_document_valid = bool(partner._esign_valid_id_document())
+            line.problems = "\n".join(signer._get_send_problems()) or False
