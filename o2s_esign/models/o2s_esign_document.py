@@ -66,7 +66,9 @@ class O2sEsignDocument(models.Model):
                     raise UserError(_("Documents cannot be added to a request once it is sent."))
             attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
             if attachment:
-                attachment.check_access("read")
+                # ir.attachment's own check: the rights on the record the file belongs to
+                # (check_access only looks at the attachment model's rules).
+                attachment.check("read")
                 if not vals.get("name"):
                     vals["name"] = attachment.name
         documents = super().create(vals_list)
@@ -231,7 +233,7 @@ class O2sEsignDocument(models.Model):
             if not source:
                 raise UserError(_("Attachment %(id)s does not exist.", id=document["attachment_id"]))
             try:
-                source.check_access("read")
+                source.check("read")  # the rights on the record the file belongs to
             except AccessError as exc:
                 raise UserError(_("You cannot read the attachment %(name)s.", name=source.name)) from exc
             name, raw = source.name, source.raw

@@ -260,7 +260,7 @@ class O2sEsignRequestWizard(models.TransientModel):
                 problems.append(_("The file of %(name)s no longer exists.", name=line.name))
                 continue
             try:
-                attachment.check_access("read")
+                attachment.check("read")  # the rights on the record the file belongs to
             except AccessError:
                 problems.append(_("You are not allowed to read %(name)s.", name=line.name))
                 continue
@@ -294,8 +294,11 @@ class O2sEsignRequestWizard(models.TransientModel):
                 "sequence": line.sequence,
                 "presence": line.presence,
             })
-            for line in self.signer_line_ids.sorted("sequence") if line.partner_id
+            for line in self.signer_line_ids.sorted(lambda line: (line.sequence, line.id))
+            if line.partner_id
         ]
+        for index, command in enumerate(signers):  # one step per line, in the order shown
+            command[2]["sequence"] = 10 * (index + 1)
         name = (self.name or "").strip() or ", ".join(
             line.name for line in document_lines.sorted("sequence")) or _("Documents to sign")
         return {

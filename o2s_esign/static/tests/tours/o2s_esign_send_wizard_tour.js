@@ -15,8 +15,18 @@ registry.category("web_tour.tours").add("o2s_esign_send_wizard_tour", {
             run: "click",
         },
         {
+            content: "Look at the signers",
+            trigger: ".modal .o_notebook .nav-link:contains(Signers)",
+            run: "click",
+        },
+        {
             content: "The contact is proposed as the signer",
             trigger: ".modal .o_field_widget[name=signer_line_ids] .o_data_row:contains(Tour Client)",
+        },
+        {
+            content: "Back to the documents",
+            trigger: ".modal .o_notebook .nav-link:contains(Documents)",
+            run: "click",
         },
         {
             content: "Pick the mission letter in the client's documents",
