@@ -61,6 +61,7 @@ class O2sEsignCompliance(models.Model):
         ))
 
     @api.depends("partner_id", "document_type_id")
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_request_id(self):
         """The latest request of each row's contact holding a document of the row's type, among
         those the user may read (one search for the whole batch)."""

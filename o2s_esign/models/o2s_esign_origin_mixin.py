@@ -1,7 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """What another module inherits to ask for signatures from its own records (see README, “For
 integrators”)."""
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 
 
 class O2sEsignOriginMixin(models.AbstractModel):
@@ -25,6 +25,7 @@ class O2sEsignOriginMixin(models.AbstractModel):
         string="Signatures", compute="_compute_esign_request_count",
         groups="o2s_esign.group_esign_user")
 
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_request_count(self):
         counts = {}
         if self.ids:

@@ -1,5 +1,5 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 
@@ -27,6 +27,7 @@ class ResPartner(models.Model):
         "res.partner", string="Signs for the company",
         help="The person who signs on the company's behalf.")
 
+    @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_request_count(self):
         counts = {}
         if self.ids:

@@ -3,3 +3,4 @@ from . import test_foundation
 from . import test_esign_event
 from . import test_esign_request
 from . import test_esign_wizard
+from . import test_esign_security
