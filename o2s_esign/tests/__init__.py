@@ -4,3 +4,5 @@ from . import test_esign_event
 from . import test_esign_request
 from . import test_esign_wizard
 from . import test_esign_security
+from . import test_esign_compliance
+from . import test_esign_origin
