@@ -237,10 +237,10 @@ class O2sEsignDocument(models.Model):
             except AccessError as exc:
                 raise UserError(_("You cannot read the attachment %(name)s.", name=source.name)) from exc
             name, raw = source.name, source.raw
-        elif document.get("datas"):
+        elif "datas" in document:  # an empty file is refused by the PDF check, by name
             name = document.get("name") or _("Document.pdf")
             try:
-                raw = base64.b64decode(document["datas"], validate=True)
+                raw = base64.b64decode(document["datas"] or b"", validate=True)
             except (binascii.Error, ValueError) as exc:
                 raise UserError(_("The content of %(name)s is not valid base64.", name=name)) from exc
         else:

@@ -6,3 +6,4 @@ from . import test_esign_wizard
 from . import test_esign_security
 from . import test_esign_compliance
 from . import test_esign_origin
+from . import test_esign_api
