@@ -7,7 +7,7 @@ from . import o2s_esign_signer
 from . import o2s_esign_document
 from . import o2s_esign_event
 from . import res_partner
-from . import o2s_esign_request_checks
+from . import o2s_esign_request_flow
 from . import o2s_esign_compliance
 from . import o2s_esign_origin_mixin
 from . import ir_attachment

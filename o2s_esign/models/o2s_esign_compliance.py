@@ -5,10 +5,7 @@ The rows come from a SQL view (contacts x active compliance types), so every typ
 before anything was sent. The latest request of each row is computed for the whole batch at
 once, with the user's own rights: an advisor sees the status of the requests they may read.
 """
-from collections import defaultdict
-
 from odoo import api, fields, models
-from odoo.fields import Command
 from odoo.tools import SQL, drop_view_if_exists
 
 # Row ids are partner_id * ID_FACTOR + document_type_id (stable, unique while the document
@@ -106,22 +103,3 @@ class O2sEsignCompliance(models.Model):
             "view_mode": "form",
             "views": [(False, "form")],
         }
-
-
-class ResPartner(models.Model):
-    _inherit = "res.partner"
-
-    # Computed rather than a One2many: nothing ever writes the rows, so a cached one2many of a
-    # contact would never learn of a new row or of a new request.
-    esign_compliance_ids = fields.Many2many(
-        "o2s.esign.compliance", string="Compliance documents",
-        compute="_compute_esign_compliance_ids", groups="o2s_esign.group_esign_user")
-
-    @api.depends_context("uid", "allowed_company_ids")
-    def _compute_esign_compliance_ids(self):
-        rows_by_partner = defaultdict(list)
-        if self.ids:
-            for row in self.env["o2s.esign.compliance"].search([("partner_id", "in", self.ids)]):
-                rows_by_partner[row.partner_id.id].append(row.id)
-        for partner in self:
-            partner.esign_compliance_ids = [Command.set(rows_by_partner[partner._origin.id])]

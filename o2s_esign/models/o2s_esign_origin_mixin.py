@@ -82,27 +82,3 @@ class O2sEsignOriginMixin(models.AbstractModel):
 
         Called in the environment of the change, which may be a signer's portal session (then
         sudo): do only what this record's own logic needs."""
-
-
-class O2sEsignRequest(models.Model):
-    _inherit = "o2s.esign.request"
-
-    def _set_state(self, new_state, event_payload=None, **values):
-        old_states = {request.id: request.state for request in self}
-        res = super()._set_state(new_state, event_payload=event_payload, **values)
-        for request in self:
-            origin = request._get_origin_record()
-            if origin is not None:
-                origin._esign_on_request_state(request, old_states[request.id], new_state)
-        return res
-
-    def _get_origin_record(self):
-        """The record that asked for this request, when its model uses the origin mixin."""
-        self.ensure_one()
-        if not (self.origin_model and self.origin_id) or self.origin_model not in self.env:
-            return None
-        Origin = self.env[self.origin_model]
-        if not isinstance(Origin, self.env.registry["o2s.esign.origin.mixin"]):
-            return None
-        record = Origin.browse(self.origin_id).exists()
-        return record or None

@@ -1,6 +1,9 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from collections import defaultdict
+
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
 
 
 class ResPartner(models.Model):
@@ -27,6 +30,12 @@ class ResPartner(models.Model):
         "res.partner", string="Signs for the company",
         help="The person who signs on the company's behalf.")
 
+    # Computed rather than a One2many: nothing ever writes the rows, so a cached one2many of a
+    # contact would never learn of a new row or of a new request.
+    esign_compliance_ids = fields.Many2many(
+        "o2s.esign.compliance", string="Compliance documents",
+        compute="_compute_esign_compliance_ids", groups="o2s_esign.group_esign_user")
+
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_request_count(self):
         counts = {}
@@ -36,6 +45,15 @@ class ResPartner(models.Model):
             counts = {partner.id: count for partner, count in groups}
         for partner in self:
             partner.esign_request_count = counts.get(partner.id, 0)
+
+    @api.depends_context("uid", "allowed_company_ids")
+    def _compute_esign_compliance_ids(self):
+        rows_by_partner = defaultdict(list)
+        if self.ids:
+            for row in self.env["o2s.esign.compliance"].search([("partner_id", "in", self.ids)]):
+                rows_by_partner[row.partner_id.id].append(row.id)
+        for partner in self:
+            partner.esign_compliance_ids = [Command.set(rows_by_partner[partner._origin.id])]
 
     def _esign_valid_id_document(self):
         """The identity document of this contact that is valid today (the latest), if any."""

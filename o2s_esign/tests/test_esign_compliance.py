@@ -121,8 +121,9 @@ class TestEsignCompliance(O2sEsignCommon):
         row = self._rows(self.client).filtered(lambda r: r.document_type_id == self.mission)
         action = row.action_send_for_signature()
         self.assertEqual(action["res_model"], "o2s.esign.request.wizard")
-        form = Form(self.env[action["res_model"]].with_user(self.advisor).with_context(action["context"]))
-        self.assertEqual((form.partner_id, form.document_type_id, form.name), (self.client, self.mission, "Mission letter"))
+        form = Form(self.env[action["res_model"]].with_user(self.advisor).with_context(**action["context"]))
+        self.assertEqual((form.partner_id, form.document_type_id, form.name),
+                         (self.client, self.mission, "Mission letter"))
         form.partner_attachment_ids.add(self.env["ir.attachment"].search(
             [("res_model", "=", "res.partner"), ("res_id", "=", self.client.id)]))
         request = self.env["o2s.esign.request"].browse(form.save().action_send()["res_id"])

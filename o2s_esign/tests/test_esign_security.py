@@ -188,7 +188,8 @@ class TestEsignSecurity(O2sEsignCommon):
     def test_wizards_and_compliance_need_the_group(self):
         for user in (self.plain_user, self.options_user, self.subscription_user):
             with self.assertRaises(AccessError):
-                self.env["o2s.esign.request.wizard"].with_user(user).create({"partner_ids": [Command.set(self.client.ids)]})
+                self.env["o2s.esign.request.wizard"].with_user(user).create(
+                    {"partner_ids": [Command.set(self.client.ids)]})
             with self.assertRaises(AccessError):
                 self.env["o2s.esign.request.cancel"].with_user(user).create({})
             with self.assertRaises(AccessError):

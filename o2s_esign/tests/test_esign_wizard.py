@@ -257,11 +257,11 @@ class TestEsignWizard(EsignWizardCase):
 
         def failing_invitation(signers):
             original(signers)
-            raise UserError("The mail server is down")
+            raise ConnectionRefusedError("The mail server is down")
 
         Signer._send_invitation = failing_invitation
         try:
-            with self.assertRaisesRegex(UserError, "The mail server is down"):
+            with self.assertRaisesRegex(ConnectionRefusedError, "The mail server is down"):
                 wizard.action_send()
         finally:
             Signer._send_invitation = original
@@ -319,7 +319,7 @@ class TestEsignCancelWizard(EsignWizardCase):
         request = self._sent_request()
         action = request.with_user(self.advisor).action_open_cancel_wizard()
         self.assertEqual(action["res_model"], "o2s.esign.request.cancel")
-        form = Form(self.env["o2s.esign.request.cancel"].with_user(self.advisor).with_context(action["context"]))
+        form = Form(self.env["o2s.esign.request.cancel"].with_user(self.advisor).with_context(**action["context"]))
         form.reason = "Signed on paper instead"
         form.save().action_confirm()
         self.assertEqual(request.state, "cancelled")

@@ -16,7 +16,6 @@ class O2sEsignRequestCancel(models.TransientModel):
         string="Requests", required=True)
     request_count = fields.Integer(compute="_compute_request_count")
     reason = fields.Text(
-        string="Reason",
         help="Optional. Kept in the request's audit trail and given to the signers.")
 
     @api.model

@@ -221,7 +221,9 @@ class O2sEsignRequestWizard(models.TransientModel):
         self.ensure_one()
         if not self.env.user.has_group("o2s_esign.group_esign_user"):
             raise AccessError(_("You need the “E-signature access” right to send documents for signature."))
-        wizard = self.with_context(clean_context(self.env.context))
+        # Drop the default_* keys the wizard was opened with (default_name...): they must not
+        # reach the records created below. with_context(**...) would merge, not drop.
+        wizard = self.with_context(clean_context(self.env.context))  # pylint: disable=context-overridden
         Request = wizard.env["o2s.esign.request"]
         problems, readable = wizard._get_attachment_problems()
         values = wizard._prepare_request_values(readable)
@@ -364,8 +366,8 @@ class O2sEsignRequestWizardSigner(models.TransientModel):
         "res.partner", string="On behalf of",
         help="The company or protected person this signer signs for.")
     presence = fields.Selection(PRESENCES, required=True, default="remote")
-    email = fields.Char(related="partner_id.email", string="Email")
-    mobile = fields.Char(compute="_compute_checks", string="Mobile")
+    email = fields.Char(related="partner_id.email")
+    mobile = fields.Char(compute="_compute_checks")
     id_document_valid = fields.Boolean(compute="_compute_checks", string="Valid ID")
     problems = fields.Text(compute="_compute_checks", string="To complete")
 

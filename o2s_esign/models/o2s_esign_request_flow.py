@@ -1,10 +1,11 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""Checks made before a request is created and sent: who must sign for a company or a protected
-person, and the pre-check that lets the wizard and ``create_and_send`` refuse bad input with one
-error listing every problem, before anything is created."""
+"""The request's flow around the core: checks made before a request is created and sent (who must
+sign for a company or a protected person; the pre-check that lets the wizard and
+``create_and_send`` refuse bad input with one error listing every problem, before anything is
+created), all-or-nothing ``create_and_send``, and the origin record told of each state change."""
 from odoo import _, api, models
-from odoo.fields import Command
 from odoo.exceptions import UserError
+from odoo.fields import Command
 
 
 class O2sEsignRequest(models.Model):
@@ -103,3 +104,24 @@ class O2sEsignRequest(models.Model):
         # created (attachments, request, events) before a failure is rolled back.
         with self.env.cr.savepoint():
             return super().create_and_send(values)
+
+    # ---------------------------------------------------------------- origin
+    def _set_state(self, new_state, event_payload=None, **values):
+        old_states = {request.id: request.state for request in self}
+        res = super()._set_state(new_state, event_payload=event_payload, **values)
+        for request in self:
+            origin = request._get_origin_record()
+            if origin is not None:
+                origin._esign_on_request_state(request, old_states[request.id], new_state)
+        return res
+
+    def _get_origin_record(self):
+        """The record that asked for this request, when its model uses the origin mixin."""
+        self.ensure_one()
+        if not (self.origin_model and self.origin_id) or self.origin_model not in self.env:
+            return None
+        Origin = self.env[self.origin_model]
+        if not isinstance(Origin, self.env.registry["o2s.esign.origin.mixin"]):
+            return None
+        record = Origin.browse(self.origin_id).exists()
+        return record or None
