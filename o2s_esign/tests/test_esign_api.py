@@ -29,7 +29,9 @@ class TestEsignExternalApi(HttpCase):
         cls.env = env
         env.company.country_id = env.ref("base.fr")
         groups = "base.group_user,base.group_partner_manager,"
-        # English users: the API answers in the user's language, and the test reads the messages.
+        # English users: the API answers in the user's language, and the test reads the messages
+        # (the test database may have French only).
+        env["res.lang"]._activate_lang("en_US")
         cls.advisor = new_test_user(env, login="api_advisor", name="Ada Advisor", lang="en_US",
                                     email="ada@advisor.example.com", groups=groups + "o2s_esign.group_esign_user")
         cls.advisor2 = new_test_user(env, login="api_advisor2", name="Ben Advisor", lang="en_US",

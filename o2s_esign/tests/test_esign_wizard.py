@@ -359,7 +359,8 @@ class TestEsignSendTour(HttpCase):
     def test_send_wizard_tour(self):
         env = self.env(context=dict(self.env.context, no_reset_password=True))
         env.company.country_id = env.ref("base.fr")
-        advisor = new_test_user(  # in English: the tour reads the labels
+        env["res.lang"]._activate_lang("en_US")  # the tour reads English labels
+        advisor = new_test_user(
             env, login="tour_advisor", name="Tom Tour", email="tom@advisor.example.com", lang="en_US",
             groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
         client = env["res.partner"].create({
