@@ -407,6 +407,25 @@ class TestEsignSend(EsignRequestCase):
         self.assertEqual(activity.summary, "Signature request in error")
         self.assertIn("The timestamp authority did not answer", activity.note)
 
+    def test_tracking_from_the_contact(self):
+        first, second = self._sent_request(), self._sent_request()
+        self._sent_request(partner=self.client2)
+        client = self.client.with_user(self.advisor)
+        self.assertEqual(client.esign_request_count, 2)
+        action = client.action_view_esign_requests()
+        self.assertEqual(action["res_model"], "o2s.esign.request")
+        self.assertIn("Jeanne Martin", action["name"])
+        self.assertEqual(self.env["o2s.esign.request"].with_user(self.advisor).search(action["domain"]),
+                         first | second)
+        # The list shows the status, the signers and the dates, and cancels from the row.
+        arch = self.env["o2s.esign.request"].with_user(self.advisor).get_view(view_type="list")["arch"]
+        for marker in ('name="state"', 'name="signer_ids"', 'name="date_sent"', 'name="date_deadline"',
+                       'name="action_open_cancel_wizard"'):
+            self.assertIn(marker, arch)
+        action = client.action_esign_sign()
+        self.assertEqual((action["res_model"], action["target"]), ("o2s.esign.request.wizard", "new"))
+        self.assertEqual(action["context"]["default_partner_ids"], self.client.ids)
+
     def test_create_and_send_in_one_call(self):
         attachment = self._attachment(name="mission.pdf", user=self.advisor)
         mission = self.env.ref("o2s_esign.document_type_mission_letter")
