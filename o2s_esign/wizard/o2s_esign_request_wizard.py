@@ -232,8 +232,8 @@ class O2sEsignRequestWizard(models.TransientModel):
         if problems:
             Request._raise_send_problems(problems)
         with wizard.env.cr.savepoint():
-            # The signed copy never shares its file record with the client's file or an
-            # upload: each document gets its own attachment, frozen once sent.
+            # Each document gets its own copy of the file (frozen once sent): the client's file,
+            # the other record's file and the upload stay independent of the request.
             for command in values["document_ids"]:
                 source = wizard.env["ir.attachment"].browse(command[2]["original_attachment_id"])
                 command[2]["original_attachment_id"] = wizard._copy_attachment(source).id
