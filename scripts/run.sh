@@ -23,7 +23,7 @@ module_hash() { (cd "$REPO" && find o2s_esign -type f ! -name '*.pyc' -print0 | 
 
 if ! db_exists "$DB"; then
     log "creating database $DB with o2s_esign and its demo data (about a minute)"
-    odoo_bin -d "$DB" -i o2s_esign --load-language=fr_FR --stop-after-init \
+    odoo_bin -d "$DB" -i o2s_esign --load-language=en_US,fr_FR --stop-after-init \
         --logfile="$RUN_DIR/logs/install-$DB.log" || die "installation failed: see $RUN_DIR/logs/install-$DB.log"
     module_hash > "$RUN_DIR/$DB.module-hash"
 elif [ "$(module_hash)" != "$(cat "$RUN_DIR/$DB.module-hash" 2>/dev/null)" ]; then

@@ -41,7 +41,7 @@ else
     rm -rf "$RUN_DIR/data/filestore/$DB"
     log "installing o2s_esign (with demo data and French) in the throwaway database $DB"
     start=$(date +%s)
-    odoo_bin -d "$DB" -i o2s_esign --load-language=fr_FR --stop-after-init \
+    odoo_bin -d "$DB" -i o2s_esign --load-language=en_US,fr_FR --stop-after-init \
         --logfile="$RUN_DIR/logs/install-$DB.log" || {
         tail -n 40 "$RUN_DIR/logs/install-$DB.log" >&2
         die "installation failed: see $RUN_DIR/logs/install-$DB.log"
