@@ -24,6 +24,8 @@ evidence ZIP that can be verified without Odoo.
         "security/o2s_esign_compliance_security.xml",
         "data/ir_sequence_data.xml",
         "data/o2s_esign_document_type_data.xml",
+        "data/mail_template_invite.xml",
+        "data/sms_template_data.xml",
         "wizard/o2s_esign_request_wizard_views.xml",
         "wizard/o2s_esign_request_cancel_views.xml",
         "views/o2s_esign_request_views.xml",
@@ -31,12 +33,17 @@ evidence ZIP that can be verified without Odoo.
         "views/o2s_esign_id_document_views.xml",
         "views/o2s_esign_event_views.xml",
         "views/res_partner_views.xml",
+        "views/o2s_esign_request_views_portal.xml",
+        "views/o2s_esign_portal_templates.xml",
         "views/o2s_esign_menus.xml",
     ],
     "demo": [
         "demo/o2s_esign_demo.xml",
     ],
     "assets": {
+        "web.assets_frontend": [
+            "o2s_esign/static/src/portal/**/*",
+        ],
         "web.assets_tests": [
             "o2s_esign/static/tests/tours/*.js",
         ],

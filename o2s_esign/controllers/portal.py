@@ -1,0 +1,335 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The signing page: reached through each signer's personal link, no account needed.
+
+Security: every route checks the link token in constant time (``_get_signer_sudo``) before
+anything else; nothing changes on GET (pages and documents only log the visit); the JSON
+actions check the CSRF token and lock the request row before any side effect, so Odoo's
+retry on a serialization failure re-runs the whole action cleanly; a signer reaches only
+their own request and documents.
+"""
+import logging
+
+from werkzeug.exceptions import NotFound
+
+from odoo import _, fields, http
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import content_disposition, request
+
+from odoo.addons.portal.controllers.portal import CustomerPortal
+from odoo.addons.portal.controllers.portal import pager as portal_pager
+
+from ..lib import otp as lib_otp
+from ..models.o2s_esign_otp import AFTER_SIGNING_TTL, OTP_POLICY
+from . import log_redaction  # noqa: F401 - installs the log filter
+
+_logger = logging.getLogger(__name__)
+
+SESSION_VERIFIED = "o2s_esign_verified"
+SESSION_IN_PERSON = "o2s_esign_in_person"
+#: validity codes whose page shows the documents and the signing panel
+SIGNING_PAGE_TEMPLATE = "o2s_esign.portal_signer_page"
+STATUS_PAGE_TEMPLATE = "o2s_esign.portal_signer_status"
+INVALID_PAGE_TEMPLATE = "o2s_esign.portal_signer_invalid"
+PRIVATE_HEADERS = [
+    ("Cache-Control", "no-store"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Robots-Tag", "noindex, nofollow"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+
+
+class O2sEsignSigningPage(http.Controller):
+
+    # ------------------------------------------------------------- helpers
+    def _get_signer_sudo(self, signer_id, token):
+        """The signer whose link this is, or None: the token is checked in constant time.
+
+        sudo: the visitor has no account; the token is their access right."""
+        if not isinstance(token, str):
+            return None
+        signer_sudo = request.env["o2s.esign.signer"].sudo().browse(signer_id).exists()
+        if not signer_sudo or not signer_sudo._check_signing_token(token):
+            return None
+        return signer_sudo
+
+    def _client_info(self):
+        httprequest = request.httprequest
+        user_agent = httprequest.user_agent.string if httprequest.user_agent else ""
+        return httprequest.remote_addr, (user_agent or "")[:512]
+
+    def _is_in_person(self, signer_sudo):
+        return signer_sudo.id in (request.session.get(SESSION_IN_PERSON) or [])
+
+    def _session_secret(self, signer_sudo):
+        return (request.session.get(SESSION_VERIFIED) or {}).get(str(signer_sudo.id))
+
+    def _store_session_secret(self, signer_sudo, secret):
+        secrets_by_signer = dict(request.session.get(SESSION_VERIFIED) or {})
+        secrets_by_signer[str(signer_sudo.id)] = secret
+        request.session[SESSION_VERIFIED] = secrets_by_signer
+
+    def _lock_request(self, signer_sudo):
+        """Lock the request row first: a concurrent action on the same request waits, then
+        fails with a serialization error and Odoo re-runs it from the start."""
+        request.env.cr.execute(
+            "SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE",
+            [signer_sudo.request_id.id])
+        signer_sudo.invalidate_recordset()
+        signer_sudo.request_id.invalidate_recordset()
+
+    def _use_signer_lang(self, signer_sudo):
+        lang = signer_sudo._esign_lang()
+        request.update_context(lang=lang)
+        request.lang = request.env["res.lang"]._get_data(code=lang)
+        return signer_sudo.with_context(lang=lang)
+
+    def _render(self, template, values, status=200):
+        response = request.render(template, values, status=status)
+        response.headers.update(PRIVATE_HEADERS)
+        return response
+
+    def _render_invalid_link(self):
+        return self._render(INVALID_PAGE_TEMPLATE, {"no_header": False}, status=404)
+
+    def _may_read_documents(self, signer_sudo, validity):
+        if validity in ("ok", "signed", "sign_pending", "error"):
+            return True
+        if validity == "completed":
+            # After completion only the browser session that signed keeps access, for a while.
+            return signer_sudo._otp_check_session(self._session_secret(signer_sudo),
+                                                   max_age=AFTER_SIGNING_TTL)
+        return False
+
+    def _document_urls(self, signer_sudo, token):
+        base = signer_sudo._get_signing_path(token)
+        return {
+            document.id: {
+                "view": "%s/document/%s" % (base, document.id),
+                "download": "%s/document/%s?download=1" % (base, document.id),
+            }
+            for document in signer_sudo.request_id.document_ids
+        }
+
+    def _prepare_page_values(self, signer_sudo, token, validity, **kwargs):
+        request_sudo = signer_sudo.request_id
+        lang = signer_sudo._esign_lang()
+        text, text_sha256 = signer_sudo._get_signing_page_text()
+        now = fields.Datetime.now()
+        code_live = bool(signer_sudo.otp_issued_at and not signer_sudo.otp_used
+                         and signer_sudo.otp_attempts < OTP_POLICY.max_attempts
+                         and lib_otp.expires_at(signer_sudo.otp_issued_at, OTP_POLICY) > now)
+        verified = signer_sudo._otp_check_session(self._session_secret(signer_sudo))
+        cooldown = 0
+        if signer_sudo.otp_issued_at:
+            elapsed = (now - signer_sudo.otp_issued_at).total_seconds()
+            cooldown = max(0, int(OTP_POLICY.resend_cooldown - elapsed))
+        return {
+            "signer": signer_sudo,
+            "esign_request": request_sudo,
+            "res_company": request_sudo.company_id,
+            "validity": validity,
+            "token": token,
+            "page_text": text,
+            "page_text_sha256": text_sha256,
+            "documents": request_sudo.document_ids,
+            "document_urls": self._document_urls(signer_sudo, token),
+            "show_documents": self._may_read_documents(signer_sudo, validity),
+            "masked_mobile": signer_sudo._masked_mobile(),
+            "code_live": code_live,
+            "verified": verified,
+            "cooldown": cooldown,
+            "html_data": {"lang": lang.replace("_", "-")},
+            "page_name": "esign_signer",
+            "no_breadcrumbs": True,
+            "esign_error": kwargs.get("error"),
+        }
+
+    def _json_prepare_action(self, signer_id, token, csrf_token):
+        """Common checks of the JSON actions: link, CSRF, lock, validity.
+
+        Returns ``(signer_sudo, None)`` or ``(None, error_dict)``."""
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            return None, {"error": _("This link is not valid."), "reload": True}
+        if not request.validate_csrf(csrf_token):
+            return None, {"error": _("Your session has expired. Please reload the page."),
+                          "reload": True}
+        self._lock_request(signer_sudo)
+        signer_sudo = self._use_signer_lang(signer_sudo)
+        if signer_sudo._get_signing_validity() != "ok":
+            return None, {"error": _("This request cannot be signed any more."), "reload": True}
+        return signer_sudo, None
+
+    # --------------------------------------------------------------- pages
+    @http.route("/esign/sign/<int:signer_id>/<string:token>", type="http", auth="public",
+                methods=["GET"], website=True, multilang=False, sitemap=False)
+    def esign_signer_page(self, signer_id, token, error=None, **kwargs):
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            return self._render_invalid_link()
+        signer_sudo = self._use_signer_lang(signer_sudo)
+        validity = signer_sudo._get_signing_validity()
+        ip_address, user_agent = self._client_info()
+        signer_sudo._log_page_view(validity, ip_address=ip_address, user_agent=user_agent,
+                                   in_person=self._is_in_person(signer_sudo))
+        values = self._prepare_page_values(
+            signer_sudo, token, validity, error=error if error in ("refuse",) else None)
+        template = SIGNING_PAGE_TEMPLATE if validity == "ok" else STATUS_PAGE_TEMPLATE
+        return self._render(template, values)
+
+    @http.route("/esign/sign/<int:signer_id>/<string:token>/document/<int:document_id>",
+                type="http", auth="public", methods=["GET"], sitemap=False)
+    def esign_document(self, signer_id, token, document_id, download=None, **kwargs):
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            raise NotFound()
+        document_sudo = signer_sudo.request_id.document_ids.filtered(lambda d: d.id == document_id)
+        validity = signer_sudo._get_signing_validity()
+        if not document_sudo or not self._may_read_documents(signer_sudo, validity):
+            raise NotFound()
+        attachment_sudo = document_sudo.signed_attachment_id or document_sudo.prepared_attachment_id
+        data = attachment_sudo.raw or b""
+        download = bool(download)
+        ip_address, user_agent = self._client_info()
+        signer_sudo._log_portal_event(
+            "document_downloaded" if download else "document_viewed",
+            {"document_id": document_sudo.id, "document": document_sudo.name,
+             "sha256": document_sudo.signed_sha256, "size": len(data),
+             "in_person": self._is_in_person(signer_sudo)},
+            ip_address=ip_address, user_agent=user_agent)
+        filename = document_sudo.name if document_sudo.name.lower().endswith(".pdf") \
+            else "%s.pdf" % document_sudo.name
+        headers = [
+            ("Content-Type", "application/pdf"),
+            ("Content-Length", str(len(data))),
+            ("Content-Disposition", content_disposition(filename, "attachment" if download else "inline")),
+            *PRIVATE_HEADERS,
+        ]
+        return request.make_response(data, headers)
+
+    # ------------------------------------------------------------- actions
+    @http.route("/esign/sign/<int:signer_id>/code/send", type="json", auth="public",
+                methods=["POST"])
+    def esign_send_code(self, signer_id, token=None, csrf_token=None, **kwargs):
+        signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
+        if error:
+            return error
+        ip_address, user_agent = self._client_info()
+        return signer_sudo._otp_send(ip_address=ip_address, user_agent=user_agent)
+
+    @http.route("/esign/sign/<int:signer_id>/code/verify", type="json", auth="public",
+                methods=["POST"])
+    def esign_verify_code(self, signer_id, token=None, csrf_token=None, code=None, **kwargs):
+        signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
+        if error:
+            return error
+        ip_address, user_agent = self._client_info()
+        result = signer_sudo._otp_verify(code, ip_address=ip_address, user_agent=user_agent)
+        if result.get("ok"):
+            self._store_session_secret(signer_sudo, result.pop("secret"))
+        return result
+
+    @http.route("/esign/sign/<int:signer_id>/sign", type="json", auth="public", methods=["POST"])
+    def esign_sign(self, signer_id, token=None, csrf_token=None, consent=None,
+                   consent_sha256=None, name=None, signature=None, signature_type=None, **kwargs):
+        signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
+        if error:
+            return error
+        if not signer_sudo._otp_check_session(self._session_secret(signer_sudo)):
+            return {"error": _("Please confirm your identity with a new SMS code before signing."),
+                    "reset_code": True}
+        ip_address, user_agent = self._client_info()
+        result = signer_sudo._portal_sign({
+            "consent": consent, "consent_sha256": consent_sha256, "name": name,
+            "signature": signature, "signature_type": signature_type,
+        }, ip_address=ip_address, user_agent=user_agent, in_person=self._is_in_person(signer_sudo))
+        if not result.get("error"):
+            result["reload"] = True
+        return result
+
+    @http.route("/esign/sign/<int:signer_id>/refuse", type="http", auth="public",
+                methods=["POST"], website=True, multilang=False, sitemap=False)
+    def esign_refuse(self, signer_id, token=None, reason=None, **kwargs):
+        # CSRF: checked by Odoo for this POST route (csrf_token form field).
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            return self._render_invalid_link()
+        self._lock_request(signer_sudo)
+        signer_sudo = self._use_signer_lang(signer_sudo)
+        ip_address, user_agent = self._client_info()
+        error = signer_sudo._portal_refuse(reason, ip_address=ip_address, user_agent=user_agent)
+        path = signer_sudo._get_signing_path(token)
+        if error:
+            path += "?error=refuse"
+        return request.redirect(path, code=303, local=True)
+
+    # ----------------------------------------------------------- in person
+    @http.route("/esign/in_person/<int:signer_id>", type="http", auth="user", methods=["GET"],
+                sitemap=False)
+    def esign_in_person(self, signer_id, **kwargs):
+        """The advisor opens a signer's page on their own screen for a client who is present
+        (the SMS code is still required)."""
+        signer = request.env["o2s.esign.signer"].browse(signer_id)
+        try:
+            signer.check_access("write")
+            signer = signer.exists()
+            if not signer:
+                raise MissingError(_("This signer does not exist."))
+        except (AccessError, MissingError):
+            raise NotFound() from None
+        if signer.request_id.state not in ("in_progress", "error") or signer.state != "pending":
+            raise NotFound()
+        ip_address, user_agent = self._client_info()
+        signer.request_id._log_event("in_person_opened", signer=signer, payload={
+            "user_id": request.env.user.id, "user": request.env.user.name,
+        }, ip_address=ip_address, user_agent=user_agent)
+        in_person = list(request.session.get(SESSION_IN_PERSON) or [])
+        if signer.id not in in_person:
+            in_person.append(signer.id)
+            request.session[SESSION_IN_PERSON] = in_person
+        return request.redirect(signer._get_signing_path(), code=303, local=True)
+
+
+class O2sEsignCustomerPortal(CustomerPortal):
+    """Signers who have a portal account also find their requests under /my."""
+
+    def _esign_my_signers_domain(self):
+        return [
+            ("partner_id", "=", request.env.user.partner_id.id),
+            ("request_id.state", "!=", "draft"),
+            ("state", "!=", "waiting"),
+        ]
+
+    def _esign_my_signers_sudo(self, limit=None, offset=0):
+        """The signer entries of the logged-in user's contact.
+
+        sudo: portal users have no access right on the module's models (their access is the
+        link of each request); the domain restricts the search to their own entries."""
+        Signer_sudo = request.env["o2s.esign.signer"].sudo()
+        domain = self._esign_my_signers_domain()
+        if limit is None:
+            return Signer_sudo.search_count(domain)
+        return Signer_sudo.search(domain, order="id desc", limit=limit, offset=offset)
+
+    def _prepare_home_portal_values(self, counters):
+        values = super()._prepare_home_portal_values(counters)
+        if "esign_count" in counters:
+            values["esign_count"] = self._esign_my_signers_sudo()
+        return values
+
+    @http.route(["/my/signatures", "/my/signatures/page/<int:page>"], type="http",
+                auth="user", website=True)
+    def portal_my_esign(self, page=1, **kwargs):
+        values = self._prepare_portal_layout_values()
+        count = self._esign_my_signers_sudo()
+        pager = portal_pager(url="/my/signatures", total=count, page=page,
+                             step=self._items_per_page)
+        signers_sudo = self._esign_my_signers_sudo(limit=self._items_per_page,
+                                                   offset=pager["offset"])
+        values.update({
+            "esign_signers": signers_sudo,
+            "pager": pager,
+            "page_name": "esign",
+            "default_url": "/my/signatures",
+        })
+        return request.render("o2s_esign.portal_my_signatures", values)

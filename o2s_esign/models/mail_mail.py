@@ -1,0 +1,59 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import logging
+
+import psycopg2
+
+from odoo import _, models
+
+_logger = logging.getLogger(__name__)
+
+
+class MailMail(models.Model):
+    _inherit = "mail.mail"
+
+    def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
+        # Before super(): auto_delete removes the sent mails there.
+        signer_mails = self.filtered(lambda mail: mail.model == "o2s.esign.signer" and mail.res_id)
+        if signer_mails:
+            signer_mails._esign_track_delivery(failure_reason, failure_type)
+        return super()._postprocess_sent_message(
+            success_pids, failure_reason=failure_reason, failure_type=failure_type)
+
+    def _esign_track_delivery(self, failure_reason, failure_type):
+        """Log each signer mail's delivery in the audit trail. A mail that could not be sent to
+        a signer who still has to sign puts the request in error (retrying sends the invitation
+        again).
+
+        sudo: the mail queue runs for any user; the events and the request state are written by
+        the signature process itself."""
+        from ..tools import internal_write
+
+        for mail in self:
+            signer_sudo = self.env["o2s.esign.signer"].sudo().browse(mail.res_id).exists()
+            if not signer_sudo:
+                continue
+            request_sudo = signer_sudo.request_id
+            failed = bool(failure_type) or mail.state == "exception"
+            reason = failure_reason or mail.failure_reason or failure_type or ""
+            try:
+                with self.env.cr.savepoint():
+                    if not failed:
+                        request_sudo._log_event("email_sent", signer=signer_sudo, payload={
+                            "mail_id": mail.id, "subject": mail.subject, "to": signer_sudo.email})
+                        continue
+                    request_sudo._log_event("email_failed", signer=signer_sudo, payload={
+                        "mail_id": mail.id, "subject": mail.subject, "to": signer_sudo.email,
+                        "failure_type": failure_type or None, "reason": reason[:500] or None})
+                    if signer_sudo.state == "pending" and request_sudo.state in ("in_progress", "error"):
+                        with internal_write():
+                            signer_sudo.write({"invitation_failed": True})
+                        request_sudo._set_error(
+                            _("The email to %(name)s (%(email)s) could not be sent: %(reason)s",
+                              name=signer_sudo.name, email=signer_sudo.email,
+                              reason=reason[:300] or _("unknown error")),
+                            transient=failure_type not in ("mail_email_invalid", "mail_email_missing"),
+                            signer=signer_sudo)
+            except psycopg2.errors.SerializationFailure:
+                # A signer acted on the same request at this very moment: the mail state is
+                # kept, only this audit entry is lost.
+                _logger.info("o2s_esign: delivery of mail %s not logged (concurrent update)", mail.id)

@@ -1,0 +1,134 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Sending the SMS of the module through the transport chosen in the company settings.
+
+``twilio``, ``webhook`` and ``outbox`` go through ``lib.sms``; ``iap`` through Odoo's SMS
+service (``sms`` module), called directly so that no ``sms.sms`` row keeps the text (it holds
+the code).
+"""
+import logging
+import uuid
+
+from odoo import _, models
+from odoo.exceptions import AccessError, UserError
+
+from ..lib import errors as lib_errors
+from ..lib import sms as lib_sms
+
+_logger = logging.getLogger(__name__)
+
+IAP_SUCCESS_STATES = ("success", "processing", "delivered", "sent")
+
+
+class ResCompany(models.Model):
+    _inherit = "res.company"
+
+    def _esign_sms_config(self):
+        """The company's SMS settings, as ``lib.sms`` expects them per transport.
+
+        sudo: the settings fields are restricted to the options-management group, and a code is
+        sent for any visitor of a signing page. The one place that reads them (their storage
+        may change)."""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        sender = (company_sudo.esign_sms_sender or "").strip()
+        return {
+            "transport": company_sudo.esign_sms_transport or "iap",
+            "sender": sender,
+            "twilio": {
+                "base_url": company_sudo.esign_twilio_base_url or lib_sms.TWILIO_BASE_URL,
+                "account_sid": company_sudo.esign_twilio_account_sid or "",
+                "auth_token": company_sudo.esign_twilio_auth_token or "",
+                "from": company_sudo.esign_twilio_from or sender,
+            },
+            "webhook": {
+                "url": company_sudo.esign_webhook_url or "",
+                "token": company_sudo.esign_webhook_token or "",
+                "sender": sender,
+            },
+            "outbox": {},
+        }
+
+
+class O2sEsignSigner(models.Model):
+    _inherit = "o2s.esign.signer"
+
+    def _get_otp_sms_body(self, code):
+        """The text of the code SMS, from the editable template, in the signer's language.
+
+        The code reaches the template through the rendering context only. A template whose
+        text lost the code falls back to the default text."""
+        self.ensure_one()
+        lang = self._esign_lang()
+        template = self.env.ref("o2s_esign.sms_template_esign_otp", raise_if_not_found=False)
+        body = ""
+        if template:
+            rendered = template.sudo().with_context(esign_otp_code=code)._render_field(
+                "body", self.ids, set_lang=lang)
+            body = (rendered.get(self.id) or "").strip()
+        if code not in body:
+            signer = self.with_context(lang=lang)
+            body = signer.env._(
+                "%(code)s is your code to sign the documents of %(company)s. Valid 10 minutes. "
+                "Never share it: nobody will ever ask you for it.",
+                code=code, company=self.request_id.company_id.name)
+        return body
+
+    def _esign_send_sms(self, body):
+        """Send ``body`` to the signer's mobile. Returns ``(transport, provider_id)``; raises
+        ``lib.errors.SmsError`` when the SMS did not leave."""
+        self.ensure_one()
+        config = self.request_id.company_id._esign_sms_config()
+        transport = config["transport"]
+        if transport == "iap":
+            return transport, self._esign_send_sms_iap(body)
+        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "", body)
+
+    def _esign_send_sms_iap(self, body):
+        """Send through Odoo's SMS service (IAP) without storing the text in ``sms.sms``."""
+        from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
+        from odoo.addons.sms.tools.sms_api import SmsApi
+
+        number = (self.mobile or "").strip()
+        if not number:
+            raise lib_errors.SmsError("invalid_number", {"transport": "iap"})
+        message_uuid = uuid.uuid4().hex
+        try:
+            # sudo: the IAP account is read with superuser rights, as sms.sms._send does.
+            results = SmsApi(self.sudo().env)._send_sms_batch([{
+                "content": body, "numbers": [{"uuid": message_uuid, "number": number}],
+            }], delivery_reports_url=False)
+        except InsufficientCreditError as exc:
+            raise lib_errors.SmsError("iap_insufficient_credit", {"transport": "iap"},
+                                      transient=False) from exc
+        except (AccessError, UserError) as exc:
+            # iap_tools reports timeouts and connection errors as AccessError
+            raise lib_errors.SmsError("connection", {"transport": "iap"}, transient=True) from exc
+        result = next((r for r in results or [] if r.get("uuid") == message_uuid), None)
+        state = (result or {}).get("state")
+        if state in IAP_SUCCESS_STATES:
+            return message_uuid
+        if state is None:
+            raise lib_errors.SmsError("bad_response", {"transport": "iap"})
+        raise lib_errors.SmsError("iap_%s" % state, {"transport": "iap", "state": state},
+                                  transient=state == "server_error")
+
+    def _esign_sms_error_reason(self, exc):
+        """A translated reason for a ``lib.errors.SmsError``, for the advisor."""
+        code = exc.code
+        if code.startswith("http_"):
+            return _("the SMS gateway refused the message (HTTP %(status)s)", status=code[5:])
+        reasons = {
+            "timeout": _("the SMS gateway did not answer in time"),
+            "connection": _("the SMS gateway cannot be reached"),
+            "bad_response": _("the SMS gateway gave an unexpected answer"),
+            "config_missing": _("the SMS settings are incomplete (%(missing)s)",
+                                missing=exc.params.get("missing", "")),
+            "transport_unknown": _("the SMS transport is unknown"),
+            "invalid_number": _("the mobile number is missing or not in international format"),
+            "iap_insufficient_credit": _("the Odoo SMS account has no credit left"),
+            "iap_unregistered": _("the Odoo SMS account is not registered"),
+            "iap_wrong_number_format": _("the mobile number is not valid"),
+            "iap_country_not_supported": _("the destination country is not supported"),
+            "iap_server_error": _("the Odoo SMS service had an error"),
+        }
+        return reasons.get(code, _("the SMS could not be sent (%(code)s)", code=code))
