@@ -54,8 +54,7 @@ class O2sEsignSigningPage(http.Controller):
 
     def _client_info(self):
         httprequest = request.httprequest
-        user_agent = httprequest.user_agent.string if httprequest.user_agent else ""
-        return httprequest.remote_addr, (user_agent or "")[:512]
+        return httprequest.remote_addr, (httprequest.headers.get("User-Agent") or "")[:512]
 
     def _is_in_person(self, signer_sudo):
         return signer_sudo.id in (request.session.get(SESSION_IN_PERSON) or [])
@@ -202,13 +201,14 @@ class O2sEsignSigningPage(http.Controller):
         headers = [
             ("Content-Type", "application/pdf"),
             ("Content-Length", str(len(data))),
-            ("Content-Disposition", content_disposition(filename, "attachment" if download else "inline")),
+            ("Content-Disposition", content_disposition(filename) if download
+             else content_disposition(filename).replace("attachment", "inline", 1)),
             *PRIVATE_HEADERS,
         ]
         return request.make_response(data, headers)
 
     # ------------------------------------------------------------- actions
-    @http.route("/esign/sign/<int:signer_id>/code/send", type="json", auth="public",
+    @http.route("/esign/action/<int:signer_id>/send_code", type="json", auth="public",
                 methods=["POST"])
     def esign_send_code(self, signer_id, token=None, csrf_token=None, **kwargs):
         signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
@@ -217,7 +217,7 @@ class O2sEsignSigningPage(http.Controller):
         ip_address, user_agent = self._client_info()
         return signer_sudo._otp_send(ip_address=ip_address, user_agent=user_agent)
 
-    @http.route("/esign/sign/<int:signer_id>/code/verify", type="json", auth="public",
+    @http.route("/esign/action/<int:signer_id>/verify_code", type="json", auth="public",
                 methods=["POST"])
     def esign_verify_code(self, signer_id, token=None, csrf_token=None, code=None, **kwargs):
         signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
@@ -229,7 +229,7 @@ class O2sEsignSigningPage(http.Controller):
             self._store_session_secret(signer_sudo, result.pop("secret"))
         return result
 
-    @http.route("/esign/sign/<int:signer_id>/sign", type="json", auth="public", methods=["POST"])
+    @http.route("/esign/action/<int:signer_id>/sign", type="json", auth="public", methods=["POST"])
     def esign_sign(self, signer_id, token=None, csrf_token=None, consent=None,
                    consent_sha256=None, name=None, signature=None, signature_type=None, **kwargs):
         signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
@@ -247,7 +247,7 @@ class O2sEsignSigningPage(http.Controller):
             result["reload"] = True
         return result
 
-    @http.route("/esign/sign/<int:signer_id>/refuse", type="http", auth="public",
+    @http.route("/esign/action/<int:signer_id>/refuse", type="http", auth="public",
                 methods=["POST"], website=True, multilang=False, sitemap=False)
     def esign_refuse(self, signer_id, token=None, reason=None, **kwargs):
         # CSRF: checked by Odoo for this POST route (csrf_token form field).

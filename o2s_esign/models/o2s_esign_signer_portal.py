@@ -245,7 +245,8 @@ class O2sEsignSigner(models.Model):
                 return match.group(0)
             return str(escape(values[key]))
 
-        html = Markup(_PLACEHOLDER.sub(replace, str(source)))
+        # The source is the sanitized Html field (or our own Markup); every value is escaped.
+        html = Markup(_PLACEHOLDER.sub(replace, str(source)))  # noqa: S704
         return html, hashlib.sha256(str(html).encode("utf-8")).hexdigest()
 
     # ----------------------------------------------------------------- events
@@ -306,7 +307,7 @@ class O2sEsignSigner(models.Model):
                         or not (0 < height <= MAX_SIGNATURE_PIXELS):
                     return None
                 image.verify()
-        except Exception:  # noqa: BLE001 - any decoding problem means "not a usable image"
+        except Exception:
             return None
         return raw
 

@@ -1,10 +1,16 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Shared set-up of the signer-side tests: the SMS gateway stand-in, sent requests, codes."""
+import base64
 import importlib.util
+import io
 import json
 import re
 import sys
 from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from odoo.tests import HttpCase
 
 from .common import O2sEsignCommon
 
@@ -39,13 +45,13 @@ class BrowserSmsGateway(SmsGateway):
                 self.send_header("Access-Control-Allow-Origin", "*")
                 self.send_header("Access-Control-Allow-Methods", "GET, OPTIONS")
 
-            def do_OPTIONS(self):  # noqa: N802 - http.server naming
+            def do_OPTIONS(self):
                 self.send_response(204)
                 self._cors()
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def do_GET(self):  # noqa: N802 - http.server naming
+            def do_GET(self):
                 if not self.path.startswith("/last-sms"):
                     return super().do_GET()
                 wanted = None
@@ -74,6 +80,8 @@ class EsignPortalCommon(O2sEsignCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        cls.env["res.lang"]._activate_lang("en_US")
+        (cls.client | cls.client2).lang = "en_US"
         cls.gateway = cls.gateway_class(bearer="webhook-secret").start()
         cls.addClassCleanup(cls.gateway.stop)
         cls.company.sudo().write({
@@ -121,3 +129,68 @@ class EsignPortalCommon(O2sEsignCommon):
 
     def _payload(self, event):
         return json.loads(event.payload or "{}")
+
+
+def signature_png(text="Jeanne Martin", size=(300, 100)):
+    image = Image.new("RGBA", size, (255, 255, 255, 0))
+    ImageDraw.Draw(image).text((10, 40), text, fill=(0, 0, 0, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+class EsignHttpCommon(EsignPortalCommon, HttpCase):
+
+    def _path(self, signer, token=None):
+        return "/esign/sign/%s/%s" % (signer.id, token or signer._get_signing_token())
+
+    def _fetch(self, path, **kwargs):
+        self.env.flush_all()
+        response = self.url_open(path, **kwargs)
+        self.env.invalidate_all()
+        return response
+
+    def _csrf(self, response):
+        match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+        self.assertTrue(match, "no CSRF token in the page")
+        return match.group(1)
+
+    def _call(self, signer, action, **params):
+        self.env.flush_all()
+        response = self.url_open(
+            "/esign/action/%s/%s" % (signer.id, action),
+            data=json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}),
+            headers={"Content-Type": "application/json"})
+        self.env.invalidate_all()
+        self.assertEqual(response.status_code, 200, response.text[:300])
+        body = response.json()
+        self.assertNotIn("error", body, body)  # JSON-RPC level errors are bugs here
+        return body["result"]
+
+    def _open(self, signer):
+        """Open the signer's page; returns (csrf token, link token)."""
+        response = self._fetch(self._path(signer))
+        self.assertEqual(response.status_code, 200)
+        return self._csrf(response), signer._get_signing_token()
+
+    def _verify(self, signer):
+        csrf, token = self._open(signer)
+        result = self._call(signer, "send_code", token=token, csrf_token=csrf)
+        self.assertTrue(result.get("ok"), result)
+        result = self._call(signer, "verify_code", token=token, csrf_token=csrf,
+                            code=self._last_code(signer))
+        self.assertTrue(result.get("ok"), result)
+        self.assertNotIn("secret", result, "the verified secret stays in the server session")
+        return csrf, token
+
+    def _sign_values(self, signer, **values):
+        return dict({
+            "consent": True, "consent_sha256": signer._get_signing_page_text()[1],
+            "name": "Jeanne Martin", "signature": signature_png(), "signature_type": "typed",
+        }, **values)
+
+    def _sign(self, signer):
+        csrf, token = self._verify(signer)
+        result = self._call(signer, "sign", token=token, csrf_token=csrf, **self._sign_values(signer))
+        self.assertEqual(result.get("state"), "signed", result)
+        return csrf, token

@@ -23,7 +23,7 @@ class _Capture(logging.Handler):
     def emit(self, record):
         try:
             self.lines.append(record.getMessage())
-        except Exception:  # noqa: BLE001
+        except Exception:
             self.lines.append(str(record.msg))
 
 

@@ -41,7 +41,7 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
     //--------------------------------------------------------------------------
 
     _url(action) {
-        return `/esign/sign/${this.signerId}/${action}`;
+        return `/esign/action/${this.signerId}/${action}`;
     },
 
     async _call(action, params, button) {
@@ -140,7 +140,7 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
 
     async _onSendCode(ev) {
         const button = ev.currentTarget;
-        const result = await this._call("code/send", {}, button);
+        const result = await this._call("send_code", {}, button);
         if (result.error) {
             this._handleFailure(result);
             if (result.retry_after) {
@@ -164,7 +164,7 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
             return;
         }
         const result = await this._call(
-            "code/verify",
+            "verify_code",
             { code: input.value },
             form.querySelector(".o_esign_verify")
         );

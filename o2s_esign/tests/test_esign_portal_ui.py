@@ -1,0 +1,137 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The signing page in a real browser (headless Chromium), on a desktop and on a phone, and
+end to end from a mail received by a real SMTP server."""
+import email
+import re
+import socket
+import threading
+from email import policy
+from unittest.mock import patch
+from urllib.parse import quote, urlsplit
+
+from aiosmtpd.controller import Controller
+
+import odoo
+from odoo.tests import tagged
+
+from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
+
+_LINK = re.compile(r'href="(https?://[^"]+/esign/sign/\d+/[A-Za-z0-9_-]{43})"')
+
+
+class _TourCases(EsignHttpCommon):
+    """The tours, for each screen size of the subclasses."""
+
+    gateway_class = BrowserSmsGateway
+
+    def _tour_url(self, signer, path=None):
+        return "%s#gw=%s&to=%s" % (path or self._path(signer), self.gateway.port,
+                                   quote(signer.mobile, safe=""))
+
+    def _check_signed(self, request):
+        self.env.invalidate_all()
+        signer = request.signer_ids
+        self.assertEqual(signer.state, "signed")
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(signer.signature_type, "typed")
+        self.assertEqual(signer.signature_name, "Jeanne Martin")
+        types = self._events(request).mapped("event_type")
+        for event_type in ("page_viewed", "document_viewed", "otp_sent", "otp_verified",
+                           "consent_given", "signed"):
+            self.assertIn(event_type, types)
+        self.assertIn("Mozilla", self._events(request, "signed").user_agent)
+
+    def test_sign(self):
+        request = self._sent_request(message="Merci !").sudo()
+        self.start_tour(self._tour_url(request.signer_ids), "o2s_esign_portal_sign")
+        self._check_signed(request)
+
+    def test_refuse(self):
+        request = self._sent_request().sudo()
+        self.start_tour(self._tour_url(request.signer_ids), "o2s_esign_portal_refuse")
+        self.env.invalidate_all()
+        self.assertEqual(request.signer_ids.state, "refused")
+        self.assertEqual(request.signer_ids.refusal_reason, "The amount is wrong")
+        self.assertEqual(request.state, "refused")
+
+
+@tagged("post_install", "-at_install")
+class TestEsignPortalDesktop(_TourCases):
+    browser_size = "1366x768"
+
+
+@tagged("post_install", "-at_install")
+class TestEsignPortalPhone(_TourCases):
+    browser_size = "375x667"
+    touch_enabled = True
+
+
+class _Mailbox:
+    """aiosmtpd handler keeping the received messages."""
+
+    def __init__(self):
+        self.envelopes = []
+        self.received = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.received:
+            self.envelopes.append(envelope)
+            self.received.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count, timeout=10):
+        with self.received:
+            return self.received.wait_for(lambda: len(self.envelopes) >= count, timeout)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignEndToEnd(EsignHttpCommon):
+    """Real parts: the invitation goes through a real SMTP server, the browser follows the link
+    of the received mail, reads the code the SMS gateway stand-in received, and signs."""
+
+    gateway_class = BrowserSmsGateway
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mailbox = _Mailbox()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        cls.smtp = Controller(cls.mailbox, hostname="127.0.0.1", port=port)
+        cls.smtp.start()
+        cls.addClassCleanup(cls.smtp.stop)
+        cls.env["ir.mail_server"].sudo().search([]).active = False
+        cls.env["ir.mail_server"].sudo().create({
+            "name": "in-test SMTP", "smtp_host": "127.0.0.1", "smtp_port": port,
+            "smtp_encryption": "none", "sequence": 1,
+        })
+
+    def test_from_the_mail_to_the_signature(self):
+        request = self._sent_request(message="Voici la lettre de mission.").sudo()
+        signer = request.signer_ids
+        mails = self.env["mail.mail"].sudo().search([
+            ("model", "=", "o2s.esign.signer"), ("res_id", "=", signer.id)])
+        self.assertEqual(len(mails), 1)
+        with patch.object(odoo.modules.module, "current_test", False):
+            mails.send(raise_exception=True)
+        self.assertTrue(self.mailbox.wait_for(1), "the SMTP server received nothing")
+        envelope = self.mailbox.envelopes[0]
+        self.assertEqual(envelope.rcpt_tos, ["jeanne@example.com"])
+        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.assertIn("asks you to sign: Test request", message["Subject"])
+        html = message.get_body(("html",)).get_content()
+        links = set(_LINK.findall(html))
+        self.assertEqual(len(links), 1, "one personal link in the mail")
+        link = links.pop()
+        self.assertTrue(link.startswith(self.base_url()))
+        self.assertEqual(self._payload(self._events(request, "email_sent"))["to"], "jeanne@example.com")
+        # the browser follows the link of the mail (not the one the test could compute)
+        self.start_tour(self._tour_url(signer, path=urlsplit(link).path), "o2s_esign_portal_sign")
+        self.env.invalidate_all()
+        self.assertEqual(signer.state, "signed")
+        self.assertEqual(request.state, "signed")
+        sms = self._sms_to(signer.mobile)
+        self.assertEqual(len(sms), 1)
+        self.assertEqual(sms[0].bearer, "webhook-secret")
+        self.assertIn("Cabinet Patrimoine", sms[0].json["body"])
