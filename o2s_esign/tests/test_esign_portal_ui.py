@@ -19,14 +19,16 @@ from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
 _LINK = re.compile(r'href="(https?://[^"]+/esign/sign/\d+/[A-Za-z0-9_-]{43})"')
 
 
+def tour_url(case, signer, path=None):
+    """The signer's page, telling the tour where the SMS gateway stand-in listens."""
+    return "%s#gw=%s&to=%s" % (path or case._path(signer), case.gateway.port,
+                               quote(signer.mobile, safe=""))
+
+
 class _TourCases(EsignHttpCommon):
     """The tours, for each screen size of the subclasses."""
 
     gateway_class = BrowserSmsGateway
-
-    def _tour_url(self, signer, path=None):
-        return "%s#gw=%s&to=%s" % (path or self._path(signer), self.gateway.port,
-                                   quote(signer.mobile, safe=""))
 
     def _check_signed(self, request):
         self.env.invalidate_all()
@@ -43,12 +45,12 @@ class _TourCases(EsignHttpCommon):
 
     def test_sign(self):
         request = self._sent_request(message="Merci !").sudo()
-        self.start_tour(self._tour_url(request.signer_ids), "o2s_esign_portal_sign")
+        self.start_tour(tour_url(self, request.signer_ids), "o2s_esign_portal_sign")
         self._check_signed(request)
 
     def test_refuse(self):
         request = self._sent_request().sudo()
-        self.start_tour(self._tour_url(request.signer_ids), "o2s_esign_portal_refuse")
+        self.start_tour(tour_url(self, request.signer_ids), "o2s_esign_portal_refuse")
         self.env.invalidate_all()
         self.assertEqual(request.signer_ids.state, "refused")
         self.assertEqual(request.signer_ids.refusal_reason, "The amount is wrong")
@@ -127,7 +129,7 @@ class TestEsignEndToEnd(EsignHttpCommon):
         self.assertTrue(link.startswith(self.base_url()))
         self.assertEqual(self._payload(self._events(request, "email_sent"))["to"], "jeanne@example.com")
         # the browser follows the link of the mail (not the one the test could compute)
-        self.start_tour(self._tour_url(signer, path=urlsplit(link).path), "o2s_esign_portal_sign")
+        self.start_tour(tour_url(self, signer, path=urlsplit(link).path), "o2s_esign_portal_sign")
         self.env.invalidate_all()
         self.assertEqual(signer.state, "signed")
         self.assertEqual(request.state, "signed")
