@@ -155,8 +155,15 @@ class O2sEsignSigningPage(http.Controller):
                           "reload": True}
         self._lock_request(signer_sudo)
         signer_sudo = self._use_signer_lang(signer_sudo)
-        if signer_sudo._get_signing_validity() != "ok":
-            return None, {"error": _("This request cannot be signed any more."), "reload": True}
+        validity = signer_sudo._get_signing_validity()
+        if validity != "ok":
+            messages = {
+                "error": _("This signature request is paused because of a technical problem. "
+                           "Please try again later."),
+                "not_your_turn": _("It is not your turn to sign yet."),
+            }
+            return None, {"error": messages.get(validity, _("This request cannot be signed any more.")),
+                          "reload": True}
         return signer_sudo, None
 
     # --------------------------------------------------------------- pages

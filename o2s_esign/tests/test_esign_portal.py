@@ -61,6 +61,8 @@ class TestEsignPortal(EsignHttpCommon):
                       "Reason"):
             self.assertIn(label, html)
         self.assertIn('html lang="en-US"', html)
+        self.assertIn("<title>Test request</title>", html)
+        self.assertIn("o_esign_signer_wrap", html, "the login menu is hidden on signer pages")
         self.assertIn("no-referrer", response.headers["Referrer-Policy"])
         self.assertEqual(response.headers["Cache-Control"], "no-store")
         views = self._events(self.request, "page_viewed")
@@ -363,6 +365,20 @@ class TestEsignPortal(EsignHttpCommon):
         self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", html)
         self.assertNotIn("<script>alert(1)", html)
 
+    def test_refuse_while_the_request_is_paused(self):
+        csrf, token = self._open(self.signer)
+        self.request._set_error("The SMS gateway is down", transient=True, signer=self.signer)
+        html = self._fetch(self._path(self.signer)).text
+        self.assertIn("This signature request is paused", html)
+        self.assertNotIn("Verification code", html)
+        self.assertIn("Refuse", html)
+        result = self._call(self.signer, "send_code", token=token, csrf_token=csrf)
+        self.assertIn("paused", result["error"])
+        self._fetch("/esign/action/%s/refuse" % self.signer.id, allow_redirects=False,
+                    data={"csrf_token": csrf, "token": token, "reason": "Changed my mind"})
+        self.assertEqual(self.signer.state, "refused")
+        self.assertEqual(self.request.state, "refused")
+
     def test_refuse_needs_a_bounded_reason(self):
         csrf, token = self._open(self.signer)
         for reason in ("", "   ", "x" * 2001):
@@ -388,7 +404,7 @@ class TestEsignPortal(EsignHttpCommon):
         self.assertEqual(self._fetch(self._path(second) + "/document/%s" % request.document_ids.id).status_code, 404)
         csrf = self._csrf(self._fetch(self._path(first)))
         result = self._call(second, "send_code", token=second._get_signing_token(), csrf_token=csrf)
-        self.assertIn("cannot be signed", result["error"])
+        self.assertIn("not your turn", result["error"])
         self.assertFalse(self._sms_to(second.mobile))
         self._sign(first)
         self.assertEqual(second.state, "pending")

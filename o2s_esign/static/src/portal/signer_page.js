@@ -16,7 +16,6 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         "click .o_esign_send_code": "_onSendCode",
         "submit .o_esign_code_form": "_onVerify",
         "click .o_esign_sign": "_onSign",
-        "submit .o_esign_refuse_form": "_onRefuse",
     },
 
     start() {
@@ -219,6 +218,17 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         }
         this._showAlert(result.message || this._text(".o_esign_msg_signed"), "success");
         window.location.reload();
+    },
+});
+
+/**
+ * Refusing: the first click shows the reason field, the next one sends the form (a plain
+ * POST with its CSRF token) once a reason is given.
+ */
+publicWidget.registry.O2sEsignRefuseForm = publicWidget.Widget.extend({
+    selector: ".o_esign_refuse_form",
+    events: {
+        submit: "_onRefuse",
     },
 
     _onRefuse(ev) {
