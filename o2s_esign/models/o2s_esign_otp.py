@@ -35,8 +35,13 @@ OTP_PROTECTED_FIELDS = {
 }
 
 
-class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
+class O2sEsignOtpMixin(models.AbstractModel):
+    """SMS codes of a signer (mixed into ``o2s.esign.signer``, which provides ``request_id``,
+    ``mobile``, ``name``, ``_esign_dbuuid``, ``_log_portal_event`` and the SMS sending of
+    ``o2s.esign.sms.mixin``)."""
+
+    _name = "o2s.esign.otp.mixin"
+    _description = "Signer SMS codes"
 
     otp_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
     otp_nonce = fields.Char(readonly=True, copy=False, groups="base.group_system")

@@ -47,7 +47,8 @@ PORTAL_PROTECTED_FIELDS = {
 
 
 class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
+    _name = "o2s.esign.signer"
+    _inherit = ["o2s.esign.signer", "o2s.esign.otp.mixin", "o2s.esign.sms.mixin"]
 
     access_nonce = fields.Char(
         readonly=True, copy=False, groups="base.group_system",

@@ -19,38 +19,11 @@ _logger = logging.getLogger(__name__)
 IAP_SUCCESS_STATES = ("success", "processing", "delivered", "sent")
 
 
-class ResCompany(models.Model):
-    _inherit = "res.company"
+class O2sEsignSmsMixin(models.AbstractModel):
+    """Sending a signer's SMS (mixed into ``o2s.esign.signer``)."""
 
-    def _esign_sms_config(self):
-        """The company's SMS settings, as ``lib.sms`` expects them per transport.
-
-        sudo: the settings fields are restricted to the options-management group, and a code is
-        sent for any visitor of a signing page. The one place that reads them (their storage
-        may change)."""
-        self.ensure_one()
-        company_sudo = self.sudo()
-        sender = (company_sudo.esign_sms_sender or "").strip()
-        return {
-            "transport": company_sudo.esign_sms_transport or "iap",
-            "sender": sender,
-            "twilio": {
-                "base_url": company_sudo.esign_twilio_base_url or lib_sms.TWILIO_BASE_URL,
-                "account_sid": company_sudo.esign_twilio_account_sid or "",
-                "auth_token": company_sudo.esign_twilio_auth_token or "",
-                "from": company_sudo.esign_twilio_from or sender,
-            },
-            "webhook": {
-                "url": company_sudo.esign_webhook_url or "",
-                "token": company_sudo.esign_webhook_token or "",
-                "sender": sender,
-            },
-            "outbox": {},
-        }
-
-
-class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
+    _name = "o2s.esign.sms.mixin"
+    _description = "Signer SMS sending"
 
     def _get_otp_sms_body(self, code):
         """The text of the code SMS, from the editable template, in the signer's language.

@@ -1,6 +1,8 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from odoo import fields, models
 
+from ..lib import sms as lib_sms
+
 OPTIONS_GROUP = "o2s_esign.group_esign_options"
 
 
@@ -46,3 +48,29 @@ class ResCompany(models.Model):
         """Run at install for every company. The signing part of the module creates each
         company's signing identity here."""
         return True
+
+    def _esign_sms_config(self):
+        """The company's SMS settings, as ``lib.sms`` expects them per transport.
+
+        sudo: the settings fields are restricted to the options-management group, and a code is
+        sent for any visitor of a signing page. The one place that reads them (their storage
+        may change)."""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        sender = (company_sudo.esign_sms_sender or "").strip()
+        return {
+            "transport": company_sudo.esign_sms_transport or "iap",
+            "sender": sender,
+            "twilio": {
+                "base_url": company_sudo.esign_twilio_base_url or lib_sms.TWILIO_BASE_URL,
+                "account_sid": company_sudo.esign_twilio_account_sid or "",
+                "auth_token": company_sudo.esign_twilio_auth_token or "",
+                "from": company_sudo.esign_twilio_from or sender,
+            },
+            "webhook": {
+                "url": company_sudo.esign_webhook_url or "",
+                "token": company_sudo.esign_webhook_token or "",
+                "sender": sender,
+            },
+            "outbox": {},
+        }
