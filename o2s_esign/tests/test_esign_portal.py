@@ -445,6 +445,8 @@ class TestEsignPortal(EsignHttpCommon):
 
     # -------------------------------------------------------------- in person
     def test_in_person_opening_by_the_advisor(self):
+        views = self.env["o2s.esign.request"].with_user(self.advisor).get_views([(False, "form")])
+        self.assertIn('name="action_esign_open_in_person"', views["views"]["form"]["arch"])
         action = self.signer.with_user(self.advisor).action_esign_open_in_person()
         self.assertEqual(action["url"], "/esign/in_person/%s" % self.signer.id)
         self.authenticate("esign_advisor2", "esign_advisor2")
