@@ -179,10 +179,10 @@ class O2sEsignSigner(models.Model):
             return "sign_pending"
         if request.date_deadline and request.date_deadline < fields.Date.context_today(self):
             return "expired"
-        if state == "error":
-            return "error"
         if self.state == "waiting":
             return "not_your_turn"
+        if state == "error":
+            return "error"
         return "ok"
 
     def _esign_lang(self):

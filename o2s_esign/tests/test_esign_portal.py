@@ -406,6 +406,13 @@ class TestEsignPortal(EsignHttpCommon):
         result = self._call(second, "send_code", token=second._get_signing_token(), csrf_token=csrf)
         self.assertIn("not your turn", result["error"])
         self.assertFalse(self._sms_to(second.mobile))
+        # a pause of the request does not open the page of a later signer either
+        request._set_error("The SMS gateway is down", transient=True)
+        self.assertEqual(second._get_signing_validity(), "not_your_turn")
+        html = self._fetch(self._path(second)).text
+        self.assertIn("It is not your turn to sign yet", html)
+        self.assertNotIn("Refuse", html)
+        request.with_user(self.advisor).action_retry()
         self._sign(first)
         self.assertEqual(second.state, "pending")
         self.assertTrue(self.env["mail.mail"].sudo().search([

@@ -2,6 +2,7 @@
 """The signing page in a real browser (headless Chromium), on a desktop and on a phone, and
 end to end from a mail received by a real SMTP server."""
 import email
+import logging
 import re
 import socket
 import threading
@@ -96,6 +97,10 @@ class TestEsignEndToEnd(EsignHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # aiosmtpd reports each connection at INFO level: keep the test output quiet
+        smtp_logger = logging.getLogger("mail.log")
+        cls.addClassCleanup(smtp_logger.setLevel, smtp_logger.level)
+        smtp_logger.setLevel(logging.WARNING)
         cls.mailbox = _Mailbox()
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -137,3 +142,11 @@ class TestEsignEndToEnd(EsignHttpCommon):
         self.assertEqual(len(sms), 1)
         self.assertEqual(sms[0].bearer, "webhook-secret")
         self.assertIn("Cabinet Patrimoine", sms[0].json["body"])
+
+
+@tagged("post_install", "-at_install")
+class TestEsignEndToEndPhone(TestEsignEndToEnd):
+    """The same, on a phone-sized screen."""
+
+    browser_size = "375x667"
+    touch_enabled = True
