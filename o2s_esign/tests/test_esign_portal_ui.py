@@ -26,8 +26,8 @@ def tour_url(case, signer, path=None):
                                quote(signer.mobile, safe=""))
 
 
-class _TourCases(EsignHttpCommon):
-    """The tours, for each screen size of the subclasses."""
+class _TourCases:
+    """The tours, mixed into a test class per screen size."""
 
     gateway_class = BrowserSmsGateway
 
@@ -59,12 +59,12 @@ class _TourCases(EsignHttpCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestEsignPortalDesktop(_TourCases):
+class TestEsignPortalDesktop(_TourCases, EsignHttpCommon):
     browser_size = "1366x768"
 
 
 @tagged("post_install", "-at_install")
-class TestEsignPortalPhone(_TourCases):
+class TestEsignPortalPhone(_TourCases, EsignHttpCommon):
     browser_size = "375x667"
     touch_enabled = True
 
