@@ -49,6 +49,16 @@ class _TourCases:
         self.start_tour(tour_url(self, request.signer_ids), "o2s_esign_portal_sign")
         self._check_signed(request)
 
+    def test_sign_in_french(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.client.lang = "fr_FR"
+        request = self._sent_request().sudo()
+        self.assertEqual(request.signer_ids.lang, "fr_FR")
+        self.start_tour(tour_url(self, request.signer_ids), "o2s_esign_portal_sign_fr")
+        self.env.invalidate_all()
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(self._payload(self._events(request, "consent_given"))["lang"], "fr_FR")
+
     def test_refuse(self):
         request = self._sent_request().sudo()
         self.start_tour(tour_url(self, request.signer_ids), "o2s_esign_portal_refuse")

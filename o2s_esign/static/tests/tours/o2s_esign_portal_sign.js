@@ -103,6 +103,45 @@ registry.category("web_tour.tours").add("o2s_esign_portal_sign", {
     steps: () => [...documentSteps(), ...signSteps()],
 });
 
+/**
+ * A French signer: the same path by the controls' classes (their French labels come with the
+ * module's translation), and the page's scripts speak French too (Odoo's own terms).
+ */
+registry.category("web_tour.tours").add("o2s_esign_portal_sign_fr", {
+    steps: () => [
+        {
+            content: "The page is in the signer's language",
+            trigger: "html[lang=fr-FR] .o_esign_pdf_viewer.o_esign_pdf_ready canvas.o_esign_pdf_page",
+        },
+        { content: "Ask for the code", trigger: "button.o_esign_send_code", run: "click" },
+        {
+            content: "Type the code",
+            trigger: ".o_esign_code_form:not(.d-none) input#o_esign_code",
+            async run(helpers) {
+                await helpers.edit(await readCodeFromGateway());
+            },
+        },
+        { content: "Verify", trigger: "button.o_esign_verify", run: "click" },
+        {
+            content: "The signature form speaks French",
+            trigger: ".o_esign_step_sign:not(.d-none) .o_web_sign_name_group label:contains(Nom complet)",
+        },
+        {
+            content: "Accept",
+            trigger: ".o_esign_step_sign:not(.d-none) #o_esign_consent",
+            run() {
+                document.querySelector("#o_esign_consent").click();
+            },
+        },
+        {
+            content: "The typed name is ready",
+            trigger: ".o_esign_signature_pad.o_esign_signature_ready canvas.o_web_sign_signature",
+        },
+        { content: "Sign", trigger: ".o_esign_step_sign button.o_esign_sign", run: "click" },
+        { content: "Done", trigger: "html[lang=fr-FR] .o_esign_status[data-validity=completed]" },
+    ],
+});
+
 registry.category("web_tour.tours").add("o2s_esign_portal_refuse", {
     steps: () => [
         ...documentSteps(),
