@@ -14,5 +14,4 @@ from . import ir_attachment
 from . import o2s_esign_otp
 from . import o2s_esign_sms
 from . import o2s_esign_signer_portal
-from . import o2s_esign_request_portal
 from . import mail_mail

@@ -2,7 +2,8 @@
 """The request's flow around the core: checks made before a request is created and sent (who must
 sign for a company or a protected person; the pre-check that lets the wizard and
 ``create_and_send`` refuse bad input with one error listing every problem, before anything is
-created), all-or-nothing ``create_and_send``, and the origin record told of each state change."""
+created), all-or-nothing ``create_and_send``, the origin record told of each state change, and
+the signatures kept while a service was down applied first on retry."""
 from odoo import _, api, models
 from odoo.exceptions import UserError
 from odoo.fields import Command
@@ -125,3 +126,15 @@ class O2sEsignRequest(models.Model):
             return None
         record = Origin.browse(self.origin_id).exists()
         return record or None
+
+    # ------------------------------------------------------------ retry (portal)
+    def _resume_after_retry(self):
+        """Apply first the signatures that signers made while a service was down (without
+        asking them again); stop there if one still cannot be applied (back in error)."""
+        self.ensure_one()
+        for signer in self.signer_ids.filtered("sign_pending").sorted("sequence"):
+            if not signer._apply_pending_signature():
+                return False
+        if self.state not in ("in_progress", "error"):
+            return True  # the signatures completed (or closed) the request
+        return super()._resume_after_retry()
