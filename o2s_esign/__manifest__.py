@@ -31,6 +31,8 @@ evidence ZIP that can be verified without Odoo.
         "views/o2s_esign_id_document_views.xml",
         "views/o2s_esign_event_views.xml",
         "views/res_partner_views.xml",
+        "views/o2s_esign_signing_views.xml",
+        "views/o2s_esign_verify_templates.xml",
         "views/o2s_esign_menus.xml",
     ],
     "demo": [

@@ -11,3 +11,9 @@ from . import o2s_esign_request_flow
 from . import o2s_esign_compliance
 from . import o2s_esign_origin_mixin
 from . import ir_attachment
+from . import o2s_esign_signing_identity
+from . import res_company_signing
+from . import o2s_esign_document_signing
+from . import o2s_esign_signer_signing
+from . import o2s_esign_request_sealing
+from . import ir_attachment_esign
