@@ -8,3 +8,4 @@ from . import test_esign_compliance
 from . import test_esign_origin
 from . import test_esign_api
 from . import test_esign_signing
+from . import test_esign_evidence

@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 
 from ..lib import validation
 from ..tools import internal_write
-from .common import O2sEsignCommon
+from .common import O2sEsignCommon, make_pdf
 
 SUPPORT = Path(__file__).resolve().parents[2] / "tests" / "support"
 if str(SUPPORT) not in sys.path:
@@ -51,18 +51,35 @@ class O2sEsignSigningCommon(O2sEsignCommon):
         return "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % "\n".join(
             body[i:i + 64] for i in range(0, len(body), 64))
 
-    def _configure(self, level, tsa=True):
+    @classmethod
+    def _configure(cls, level, tsa=True):
         """The company signs at ``level``, with the test TSA (or none)."""
-        self.company.sudo().write({
-            "esign_tsa_url": self.pki.tsa_url if tsa else False,
-            "esign_tsa_ca_cert": self.tsa_root_pem if tsa else False,
+        cls.company.sudo().write({
+            "esign_tsa_url": cls.pki.tsa_url if tsa else False,
+            "esign_tsa_ca_cert": cls.tsa_root_pem if tsa else False,
             "esign_pades_level": level,
         })
 
-    def _send(self, documents=2):
-        return self._sent_request(documents=documents, signers=self.signer_vals)
+    @classmethod
+    def _send(cls, documents=2):
+        """A request of ``documents`` PDFs for the two clients, sent by the advisor."""
+        env = cls.env(user=cls.advisor)
+        docs = []
+        for index in range(documents):
+            attachment = env["ir.attachment"].create({
+                "name": "doc%d.pdf" % index, "raw": make_pdf("Document %d" % index),
+                "mimetype": "application/pdf"})
+            docs.append(fields.Command.create({"name": "doc%d.pdf" % index,
+                                               "original_attachment_id": attachment.id}))
+        request = env["o2s.esign.request"].create({
+            "name": "Test request", "partner_id": cls.client.id, "document_ids": docs,
+            "signer_ids": [fields.Command.create(vals) for vals in cls.signer_vals],
+        })
+        request.action_send()
+        return request
 
-    def _portal_sign(self, signer, signature=None):
+    @classmethod
+    def _portal_sign(cls, signer, signature=None):
         """What the signing page does once the SMS code and the consent are checked."""
         signer_sudo = signer.sudo()
         signer_sudo._sign_documents(signature)
@@ -73,9 +90,10 @@ class O2sEsignSigningCommon(O2sEsignCommon):
         signer_sudo._on_signed()
         signer_sudo.request_id._check_completion()
 
-    def _sign_all(self, request):
+    @classmethod
+    def _sign_all(cls, request):
         for signer in request.signer_ids.sorted("sequence"):
-            self._portal_sign(signer)
+            cls._portal_sign(signer)
 
     def _validate(self, data):
         with mute_logger(*PYHANKO_LOGGERS):
