@@ -9,3 +9,5 @@ from . import test_esign_origin
 from . import test_esign_api
 from . import test_esign_signing
 from . import test_esign_evidence
+from . import test_esign_keys
+from . import test_esign_verify_page
