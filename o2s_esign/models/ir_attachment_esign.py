@@ -2,6 +2,8 @@
 from odoo import _, models
 from odoo.exceptions import UserError
 
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
+
 from ..tools import is_internal_write
 
 #: attachments of these kinds are append-only: signed revisions (and prepared copies) of the
@@ -50,7 +52,7 @@ class IrAttachment(models.Model):
         return self._compute_checksum(raw)
 
     def unlink(self):
-        if not is_internal_write() and not self.env.context.get("module_uninstall") \
+        if not is_internal_write() and not self.env.context.get(MODULE_UNINSTALL_FLAG) \
                 and self._esign_protected():
             raise UserError(_("The signed documents and evidence files of a signature request "
                               "are kept as evidence and cannot be deleted."))

@@ -20,6 +20,12 @@ class O2sEsignDocument(models.Model):
         string="Sealed on", readonly=True, copy=False,
         help="When the company seal (and, at B-LTA, the document timestamp) was added.")
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal_write() and any(DOCUMENT_SIGNING_FIELDS.intersection(v) for v in vals_list):
+            raise UserError(_("The hashes and signed files of a document are set by the signature process."))
+        return super().create(vals_list)
+
     def write(self, vals):
         if DOCUMENT_SIGNING_FIELDS.intersection(vals) and not is_internal_write():
             raise UserError(_("The hashes and signed files of a document are set by the signature process."))

@@ -64,6 +64,12 @@ class O2sEsignRequest(models.Model):
         for request in self:
             request.evidence_available = request.state in EVIDENCE_STATES
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal_write() and any(REQUEST_SIGNING_FIELDS.intersection(v) for v in vals_list):
+            raise UserError(_("The evidence file of a request is built by the signature process."))
+        return super().create(vals_list)
+
     def write(self, vals):
         if REQUEST_SIGNING_FIELDS.intersection(vals) and not is_internal_write():
             raise UserError(_("The evidence file of a request is built by the signature process."))
@@ -271,7 +277,7 @@ class O2sEsignRequest(models.Model):
         when it is there, so big files are streamed)."""
         def opener():
             if attachment_sudo.store_fname:
-                return open(attachment_sudo._full_path(attachment_sudo.store_fname), "rb")  # noqa: SIM115
+                return open(attachment_sudo._full_path(attachment_sudo.store_fname), "rb")
             return io.BytesIO(attachment_sudo.raw or b"")
         return opener
 
@@ -291,7 +297,7 @@ class O2sEsignRequest(models.Model):
         events = request_sudo.event_ids.sorted("sequence")
         exported = [event._export_record() for event in events]
         steps = {}
-        for event, record in zip(events, exported):
+        for event, record in zip(events, exported, strict=True):
             if event.event_type not in ("document_signature", "document_seal"):
                 continue
             payload = record["payload"]
@@ -333,7 +339,7 @@ class O2sEsignRequest(models.Model):
                 exclude=[context.material.ca.cert, context.material.seal.cert]), start=1):
             certificates["chain-%d.pem" % number] = cert
         consents = []
-        for event, record in zip(events, exported):
+        for event, record in zip(events, exported, strict=True):
             if event.event_type == "consent_given":
                 text = _consent_text(record["payload"])
                 if text and text not in [c.text for c in consents]:
@@ -484,41 +490,50 @@ class O2sEsignRequest(models.Model):
         "O2S – Signature électronique".
 
         Odoo 18 Community has no Documents app: the folder is the attachment's description
-        (and the prefix of its name), so the file shows in the contact's attachments, and
-        searching or grouping attachments by description gives the folder. The copy is made
-        with the user's rights on the contact (they must be allowed to attach files to it);
-        saving the same evidence twice returns the existing copy."""
+        and the prefix of its name, so the file shows in the contact's attachments (chatter),
+        and searching or grouping the contact's attachments by description gives the folder.
+        Saving the same evidence twice keeps one copy."""
         self.ensure_one()
         self.check_access("read")
+        self.partner_id.check_access("read")
         evidence = self._esign_ensure_evidence()
-        partner = self.partner_id
-        Attachment = self.env["ir.attachment"]
-        name = "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
-                                     self.env._("evidence file"))
-        existing = Attachment.search([
-            ("res_model", "=", "res.partner"), ("res_id", "=", partner.id),
-            ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence.checksum)], limit=1)
-        attachment = existing or Attachment.create({
-            "name": name,
-            "raw": evidence.raw,
-            "mimetype": "application/zip",
-            "res_model": "res.partner",
-            "res_id": partner.id,
-            "description": PARTNER_FOLDER,
-        })
-        if not existing:
+        attachment, created = self._esign_attach_to_partner_sudo(evidence)
+        if created:
             self._log_event("evidence_saved", payload=dict(
                 self._actor_payload(), sha256=self.sudo().evidence_sha256,
-                attachment_id=attachment.id, partner_id=partner.id))
+                attachment_id=attachment.id, partner_id=self.partner_id.id))
         return {
             "type": "ir.actions.client", "tag": "display_notification",
             "params": {
                 "type": "success", "sticky": False,
                 "message": _("The evidence file is saved in the documents of %(partner)s "
-                             "(folder “%(folder)s”).", partner=partner.display_name,
+                             "(folder “%(folder)s”).", partner=self.partner_id.display_name,
                              folder=PARTNER_FOLDER),
             },
         }
+
+    def _esign_attach_to_partner_sudo(self, evidence_sudo):
+        """Copy the evidence to the client contact as an attachment: ``(attachment, created)``.
+        sudo: filing the evidence of a request one can read with the client it was sent from
+        needs no right to edit the contact itself (advisors often have none)."""
+        self.ensure_one()
+        partner = self.partner_id
+        attachments_sudo = self.env["ir.attachment"].sudo()
+        existing = attachments_sudo.search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", partner.id),
+            ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence_sudo.checksum)],
+            limit=1)
+        if existing:
+            return existing, False
+        return attachments_sudo.create({
+            "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
+                                          self.env._("evidence file")),
+            "raw": evidence_sudo.raw,
+            "mimetype": "application/zip",
+            "res_model": "res.partner",
+            "res_id": partner.id,
+            "description": PARTNER_FOLDER,
+        }), True
 
     def _esign_build_attestation(self, signer):
         """The sealed attestation of one signer (no other signer's personal data), stored as an
@@ -557,31 +572,6 @@ class O2sEsignRequest(models.Model):
             self._actor_payload(), sha256=hashlib.sha256(data).hexdigest(),
             attachment_id=attachment.id))
         return attachment
-
-
-class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
-
-    attestation_attachment_id = fields.Many2one(
-        "ir.attachment", string="Attestation", readonly=True, copy=False, ondelete="restrict")
-
-    def write(self, vals):
-        if "attestation_attachment_id" in vals and not is_internal_write():
-            raise UserError(_("The status of a signer follows the signature process."))
-        return super().write(vals)
-
-    def action_download_attestation(self):
-        """Download this signer's sealed attestation (their own data only)."""
-        self.ensure_one()
-        self.check_access("read")
-        request = self.request_id
-        request.check_access("read")
-        request._esign_build_attestation(self)
-        return {
-            "type": "ir.actions.act_url",
-            "url": "/esign/evidence/%d/attestation/%d" % (request.id, self.id),
-            "target": "download",
-        }
 
 
 # ------------------------------------------------------------------ helpers

@@ -6,7 +6,7 @@ import logging
 
 from asn1crypto import cms
 
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import format_date
 
@@ -15,7 +15,8 @@ from ..tools import internal_write, is_internal_write
 
 _logger = logging.getLogger(__name__)
 
-SIGNER_SIGNING_FIELDS = {"signing_certificate", "signing_certificate_chain", "date_signature_applied"}
+SIGNER_SIGNING_FIELDS = {"signing_certificate", "signing_certificate_chain", "date_signature_applied",
+                         "attestation_attachment_id"}
 OPEN_STATES = ("in_progress", "error")
 NO_TSA_NOTE = "none: B-B only"
 
@@ -47,11 +48,34 @@ class O2sEsignSigner(models.Model):
     date_signature_applied = fields.Datetime(
         string="Signature applied on", readonly=True, copy=False,
         help="When the signer's PAdES signature was added to every document.")
+    attestation_attachment_id = fields.Many2one(
+        "ir.attachment", string="Attestation", readonly=True, copy=False, ondelete="restrict",
+        help="The latest attestation of this signer (their own data only, sealed).")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal_write() and any(SIGNER_SIGNING_FIELDS.intersection(v) for v in vals_list):
+            raise UserError(_("The status of a signer follows the signature process."))
+        return super().create(vals_list)
 
     def write(self, vals):
         if SIGNER_SIGNING_FIELDS.intersection(vals) and not is_internal_write():
             raise UserError(_("The status of a signer follows the signature process."))
         return super().write(vals)
+
+    def action_download_attestation(self):
+        """Download this signer's sealed attestation (their own data only); built now and
+        logged in the audit trail."""
+        self.ensure_one()
+        self.check_access("read")
+        request = self.request_id
+        request.check_access("read")
+        request._esign_build_attestation(self)
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/esign/evidence/%d/attestation/%d" % (request.id, self.id),
+            "target": "download",
+        }
 
     # ------------------------------------------------------------------ labels
     def _esign_field_name(self):

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
+
 from ..lib import crypto, pki
 from ..lib.errors import PkiError
 from ..tools import get_master_key, internal_write, is_internal_write
@@ -55,11 +57,6 @@ class SigningMaterial:
         """A fresh CRL of our CA (no certificate is ever revoked: keys are destroyed instead),
         embedded as validation data in B-LT and B-LTA signatures."""
         return [pki.make_crl(self.ca)]
-
-
-def _pem(cert):
-    return cert.cert_pem().decode("ascii") if isinstance(cert, pki.SigningIdentity) else \
-        pki.SigningIdentity(key=None, cert=cert).cert_pem().decode("ascii")
 
 
 def _fingerprint(cert):
@@ -101,6 +98,13 @@ class O2sEsignSigningIdentity(models.Model):
     ca_fingerprint = fields.Char(string="Signing CA SHA-256 fingerprint")
     seal_valid_until = fields.Datetime(string="Seal valid until")
 
+    def init(self):
+        # One active identity per company, even with two workers creating it at once.
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS o2s_esign_signing_identity_active_company_uniq
+                ON o2s_esign_signing_identity (company_id) WHERE active
+        """)
+
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):
@@ -114,7 +118,7 @@ class O2sEsignSigningIdentity(models.Model):
         return super().write(vals)
 
     def unlink(self):
-        if not is_internal_write() and not self.env.context.get("module_uninstall"):
+        if not is_internal_write() and not self.env.context.get(MODULE_UNINSTALL_FLAG):
             raise AccessError(_("Signing identities cannot be deleted."))
         return super().unlink()
 
@@ -187,6 +191,7 @@ class O2sEsignSigningIdentity(models.Model):
         with internal_write():
             identities.search([("company_id", "=", company.id), ("active", "=", True)]).write(
                 {"active": False})
+            identities.flush_model(["active"])  # before the INSERT (one active per company)
             identity = identities.create(self._values_for(company, ca, seal, source))
         return identity
 

@@ -24,7 +24,7 @@ _pades_lock = threading.Lock()
 def pades_signer():
     """The process-wide ``lib.signing.PadesSigner`` (one event loop, one HTTP session, cached
     timestampers; it re-creates them itself after a fork of the Odoo worker)."""
-    global _pades  # noqa: PLW0603 - one signer per process, by design
+    global _pades  # one signer per process, by design
     if _pades is None:
         with _pades_lock:
             if _pades is None:
@@ -50,7 +50,8 @@ class SigningContext:
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    # A file of its own: the signing settings, apart from the core's res_company.py.
+    _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
 
     esign_tsa_ca_cert = fields.Text(
         string="Timestamp authority root certificate", groups=OPTIONS_GROUP,

@@ -105,6 +105,7 @@ class TestEsignKeys(O2sEsignSigningCommon):
             [("company_id", "=", self.company.id), ("active", "=", True)])
         self.assertEqual(len(identities), 1)
         identity = identities
+        self.assertLess(identity.create_date, self.env.cr.now(), "made at install, not by the test")
         self.assertEqual(identity.source, "generated")
         self.assertIn("BEGIN CERTIFICATE", identity.ca_cert_pem)
         for blob in (identity.ca_key_encrypted, identity.seal_key_encrypted):

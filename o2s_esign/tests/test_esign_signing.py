@@ -1,9 +1,11 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """PAdES signatures through the models, at every level, validated by pdfsig and pyHanko."""
+from odoo import fields
 from odoo.tests import tagged
 
 from ..lib import pdf as lib_pdf
 from ..lib.errors import TsaError
+from ..tools import internal_write
 from .common_signing import O2sEsignSigningCommon, sha256
 
 
@@ -178,8 +180,6 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         signed = {d.id: d.signed_sha256 for d in request.document_ids}
         self.pki.stop()
         try:
-            from ..tools import internal_write
-            from odoo import fields
             with internal_write():
                 second.sudo().write({"state": "signed", "date_signed": fields.Datetime.now()})
             request._check_completion()

@@ -27,7 +27,7 @@ class O2sEsignIdentityImport(models.TransientModel):
         "res.company", required=True, default=lambda self: self.env.company)
     pkcs12_file = fields.Binary(string="Certificate file (.p12, .pfx)", attachment=False)
     pkcs12_filename = fields.Char(string="File name")
-    password = fields.Char(string="Password")
+    password = fields.Char()
     summary = fields.Text(readonly=True)
 
     @api.model_create_multi
