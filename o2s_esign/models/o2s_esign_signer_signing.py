@@ -37,6 +37,20 @@ def timestamp_time(token_der):
         return None
 
 
+def _signature_sha256(signature):
+    """SHA-256 of the signature image the signing page kept (dict from the portal part), or of
+    raw bytes/text; None without one."""
+    if isinstance(signature, dict):
+        if signature.get("image_sha256"):
+            return signature["image_sha256"]
+        signature = signature.get("image")
+    if isinstance(signature, str):
+        signature = signature.encode("utf-8")
+    if isinstance(signature, bytes) and signature:
+        return hashlib.sha256(signature).hexdigest()
+    return None
+
+
 class O2sEsignSigner(models.Model):
     _inherit = "o2s.esign.signer"
 
@@ -123,13 +137,15 @@ class O2sEsignSigner(models.Model):
         """Sign every document of the request for this signer: one incremental PAdES signature
         per document (ETSI.CAdES.detached, SHA-256, signing-certificate-v2) in the signer's
         field, at the company's level, with a one-time certificate in the signer's name issued
-        by the company CA now; its private key is dropped right after.
+        by the company CA now; its private key is dropped right after. Then super() (the
+        signing page's part: the ``signed`` event with the documents' new hashes).
 
         All or nothing: every document's new bytes are computed first and stored only when
         all succeeded, so a timestamp authority that fails (``lib.errors.TsaError``, transient,
         raised to the caller) leaves every document unchanged. Calling it again once applied
-        does nothing (retries). ``signature`` is what the signing page submitted (e.g. a drawn
-        signature image); only its SHA-256 is recorded.
+        does nothing (retries). ``signature`` is what the signing page kept (a dict with
+        ``image_sha256``, ``name``, ``date``...; see the portal part): its image hash is
+        recorded with each document signature.
 
         Works on sudo'ed records: the signing page calls it for a signer without any access
         right, after its own token, SMS code and consent checks.
@@ -170,11 +186,7 @@ class O2sEsignSigner(models.Model):
         chain_pem = one_time.chain_pem().decode("ascii")
         cert_der = one_time.cert.dump()
         del one_time
-        signature_sha256 = None
-        if signature:
-            raw = signature.encode("utf-8") if isinstance(signature, str) else signature
-            if isinstance(raw, bytes):
-                signature_sha256 = hashlib.sha256(raw).hexdigest()
+        signature_sha256 = _signature_sha256(signature)
         for document, result in results:
             document._append_signed_revision(result.data, "signature", signer=signer_sudo, payload={
                 "signer": signer_sudo.name,
@@ -198,4 +210,7 @@ class O2sEsignSigner(models.Model):
                 "signing_certificate_chain": chain_pem,
                 "date_signature_applied": fields.Datetime.now(),
             })
+        parent = getattr(super(), "_sign_documents", None)
+        if parent is not None:  # the signing page's part (its ``signed`` event)
+            parent(signature)
         return True

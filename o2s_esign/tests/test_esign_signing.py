@@ -1,5 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """PAdES signatures through the models, at every level, validated by pdfsig and pyHanko."""
+from unittest.mock import patch
+
 from odoo import fields
 from odoo.tests import tagged
 
@@ -84,6 +86,9 @@ class TestEsignSigningLevels(O2sEsignSigningCommon):
             lambda e: e.event_type == "document_signature")[:1].payload
         self.assertIn(self.pki.tsa_url, payload)
         self.assertIn('"timestamp_token_sha256":"', payload)
+        first = request.signer_ids.sorted("sequence")[0]
+        self.assertIn('"signature_image_sha256":"%s"' % self._signature(first)["image_sha256"],
+                      payload)
 
     def test_level_b_lt(self):
         self._check_flow("b_lt")
@@ -103,6 +108,21 @@ class TestEsignSigningLevels(O2sEsignSigningCommon):
         self.assertEqual(request.state, "signed")
         self.assertAllValid(document.signed_attachment_id.raw, 3)
 
+    def test_tsa_credentials_are_read_through_one_method(self):
+        self.company.sudo().write({"esign_tsa_url": " %s " % self.pki.tsa_url,
+                                   "esign_tsa_username": "o2s", "esign_tsa_password": "s3cret"})
+        config = self.company._esign_tsa_config()
+        self.assertEqual((config.url, config.username, config.password),
+                         (self.pki.tsa_url, "o2s", "s3cret"))
+        self.assertNotIn("s3cret", repr(config))
+        # the settings' encrypted secret store wins when it exists
+        with patch.object(type(self.company), "_esign_get_secret", create=True,
+                          new=lambda company, name: "from-store:" + name):
+            self.assertEqual(self.company._esign_tsa_config().password, "from-store:tsa_password")
+        self.company.sudo().write({"esign_tsa_url": False, "esign_pades_level": "b_b"})
+        self.assertIsNone(self.company._esign_tsa_config())
+        self.assertEqual(self.company._esign_effective_level("b_lta"), ("b_b", None))
+
     def test_level_needs_tsa(self):
         self._configure("b_b", tsa=False)
         with self.assertRaisesRegex(Exception, "timestamp authority"):
@@ -121,7 +141,7 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         self.pki.stop()
         try:
             with self.assertRaises(TsaError) as caught:
-                first.sudo()._sign_documents(None)
+                first.sudo()._sign_documents(self._signature(first))
             self.assertTrue(caught.exception.transient)
             # what the signing page does with a transient error
             request._set_error(request._esign_error_message(caught.exception), transient=True)
@@ -164,9 +184,8 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
             finally:
                 self.pki.fail_with(None)
 
-        from unittest.mock import patch
         with patch.object(type(signer), "sign", flaky_sign), self.assertRaises(TsaError):
-            first.sudo()._sign_documents(None)
+            first.sudo()._sign_documents(self._signature(first))
         self.assertEqual(len(calls), 2)
         self.assertEqual(before, {d.id: d.signed_sha256 for d in request.document_ids})
         self.assertFalse(first.date_signature_applied)
@@ -176,7 +195,7 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         request = self._send()
         first, second = request.signer_ids.sorted("sequence")
         self._portal_sign(first)
-        second.sudo()._sign_documents(None)
+        second.sudo()._sign_documents(self._signature(second))
         signed = {d.id: d.signed_sha256 for d in request.document_ids}
         self.pki.stop()
         try:
@@ -204,11 +223,11 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         first, second = request.signer_ids.sorted("sequence")
         self._portal_sign(first)
         revision = request.document_ids.signed_sha256
-        self.assertFalse(first.sudo()._sign_documents(None), "already applied: nothing done")
+        self.assertFalse(first.sudo()._sign_documents(self._signature(first)), "already applied: nothing done")
         self.assertEqual(request.document_ids.signed_sha256, revision)
         request.with_user(self.advisor).action_cancel()
         with self.assertRaisesRegex(Exception, "no longer open"):
-            second.sudo()._sign_documents(None)
+            second.sudo()._sign_documents(self._signature(second))
 
     def test_signer_fields_are_not_writable(self):
         self._configure("b_b", tsa=False)
