@@ -194,6 +194,7 @@ class O2sEsignSigner(models.Model):
                 "level": result.level,
                 "level_requested": request_sudo.pades_level or result.level,
                 "tsa": context.tsa_url or NO_TSA_NOTE,
+                "timestamped": bool(result.timestamp_token),
                 "signing_time": _iso(result.signing_time.replace(tzinfo=None)),
                 "timestamp_time": _iso(timestamp_time(result.timestamp_token)),
                 "timestamp_token_sha256": hashlib.sha256(result.timestamp_token).hexdigest()
