@@ -6,20 +6,20 @@ from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..tools import is_internal_write
 
-#: attachments of these kinds are append-only: signed revisions (and prepared copies) of the
-#: documents, evidence ZIPs and attestations
+#: attachments of these kinds are append-only: evidence ZIPs and signer attestations (the
+#: documents' own files are frozen by ir_attachment.py)
 PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
 LINK_FIELDS = {"res_model", "res_id", "res_field", "description"}
 CONTENT_FIELDS = {"raw", "datas", "db_datas"}
 
 
 class IrAttachment(models.Model):
-    _inherit = "ir.attachment"
+    # Apart from ir_attachment.py (the documents' files): the evidence part of the module.
+    _inherit = "ir.attachment"  # pylint: disable=consider-merging-classes-inherited
 
     def _esign_protected(self):
-        """The attachments among ``self`` that the signature process keeps append-only."""
-        return self.sudo().filtered(
-            lambda a: a.res_model == "o2s.esign.document" or a.description in PROTECTED_MARKS)
+        """The evidence files and attestations among ``self`` (kept append-only)."""
+        return self.sudo().filtered(lambda a: a.description in PROTECTED_MARKS)
 
     def write(self, vals):
         if not is_internal_write() and (LINK_FIELDS | CONTENT_FIELDS).intersection(vals):
@@ -30,13 +30,13 @@ class IrAttachment(models.Model):
                         != (vals.get("res_model", a.res_model), vals.get("res_id", a.res_id),
                             vals.get("res_field", a.res_field),
                             vals.get("description", a.description)) for a in protected):
-                    raise UserError(_("The signed documents and evidence files of a signature "
-                                      "request cannot be changed or moved."))
+                    raise UserError(_("The evidence files of a signature request cannot be "
+                                      "changed or moved."))
                 if CONTENT_FIELDS.intersection(vals):
                     new_checksum = self._esign_new_checksum(vals)
                     if any(a.checksum != new_checksum for a in protected):
-                        raise UserError(_("The signed documents and evidence files of a "
-                                          "signature request cannot be changed or moved."))
+                        raise UserError(_("The evidence files of a signature request cannot be "
+                                          "changed or moved."))
         return super().write(vals)
 
     def _esign_new_checksum(self, vals):
@@ -54,6 +54,6 @@ class IrAttachment(models.Model):
     def unlink(self):
         if not is_internal_write() and not self.env.context.get(MODULE_UNINSTALL_FLAG) \
                 and self._esign_protected():
-            raise UserError(_("The signed documents and evidence files of a signature request "
-                              "are kept as evidence and cannot be deleted."))
+            raise UserError(_("The evidence files of a signature request are kept and cannot be "
+                              "deleted."))
         return super().unlink()

@@ -14,7 +14,7 @@ DOCUMENT_SIGNING_FIELDS = {"date_sealed"}
 
 
 class O2sEsignDocument(models.Model):
-    _inherit = "o2s.esign.document"
+    _inherit = "o2s.esign.document"  # pylint: disable=consider-merging-classes-inherited
 
     date_sealed = fields.Datetime(
         string="Sealed on", readonly=True, copy=False,
@@ -69,7 +69,8 @@ class O2sEsignDocument(models.Model):
     @api.model
     def _esign_match_content(self, data):
         """Is ``data`` exactly one of the files stored for a document (the copy sent for
-        signature, a revision after a signature, the sealed final file)? Candidates are found
+        signature, a revision after a signature, the sealed final file; never the file as
+        uploaded, which carries nothing of ours)? Candidates are found
         by Odoo's attachment checksum, then confirmed by SHA-256 of the stored bytes.
 
         Returns ``{"sha256", "document" (sudo record or empty), "revision"}`` where revision is
@@ -83,7 +84,9 @@ class O2sEsignDocument(models.Model):
             if hashlib.sha256(attachment.raw or b"").hexdigest() != sha256:
                 continue
             document = self.sudo().browse(attachment.res_id).exists()
-            if not document:
+            if not document or attachment == document.original_attachment_id:
+                # the file as uploaded is not one of ours (and the same template may be sent
+                # to many clients: recognising it would show other clients' signers)
                 continue
             if attachment == document.signed_attachment_id:
                 revision = "final" if document.date_sealed else "current"

@@ -28,7 +28,7 @@ PARTNER_FOLDER = "O2S – Signature électronique"
 
 
 class O2sEsignEvent(models.Model):
-    _inherit = "o2s.esign.event"
+    _inherit = "o2s.esign.event"  # pylint: disable=consider-merging-classes-inherited
 
     event_type = fields.Selection(
         selection_add=[("evidence_saved", "Evidence file saved to the client's documents"),
@@ -37,7 +37,7 @@ class O2sEsignEvent(models.Model):
 
 
 class O2sEsignRequest(models.Model):
-    _inherit = "o2s.esign.request"
+    _inherit = "o2s.esign.request"  # pylint: disable=consider-merging-classes-inherited
 
     evidence_attachment_id = fields.Many2one(
         "ir.attachment", string="Evidence file", readonly=True, copy=False, ondelete="restrict",

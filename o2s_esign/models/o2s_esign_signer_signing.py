@@ -52,7 +52,7 @@ def _signature_sha256(signature):
 
 
 class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
+    _inherit = "o2s.esign.signer"  # pylint: disable=consider-merging-classes-inherited
 
     signing_certificate = fields.Text(
         string="Signature certificate", readonly=True, copy=False,
