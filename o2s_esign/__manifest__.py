@@ -35,6 +35,8 @@ evidence ZIP that can be verified without Odoo.
         "views/res_partner_views.xml",
         "views/o2s_esign_request_views_portal.xml",
         "views/o2s_esign_portal_templates.xml",
+        "views/o2s_esign_signing_views.xml",
+        "views/o2s_esign_verify_templates.xml",
         "views/o2s_esign_menus.xml",
     ],
     "demo": [

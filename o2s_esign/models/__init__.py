@@ -15,3 +15,9 @@ from . import o2s_esign_otp
 from . import o2s_esign_sms
 from . import o2s_esign_signer_portal
 from . import mail_mail
+from . import o2s_esign_signing_identity
+from . import res_company_signing
+from . import o2s_esign_document_signing
+from . import o2s_esign_signer_signing
+from . import o2s_esign_request_sealing
+from . import ir_attachment_esign

@@ -11,3 +11,7 @@ from . import test_esign_otp
 from . import test_esign_sms
 from . import test_esign_portal
 from . import test_esign_portal_ui
+from . import test_esign_signing
+from . import test_esign_evidence
+from . import test_esign_keys
+from . import test_esign_verify_page

@@ -1,0 +1,103 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""Public verification page (/esign/verify), the target of the QR code on every signature.
+
+It tells whether an uploaded PDF is exactly one of the files this database produced (any
+stored revision: sent for signature, after a signature, final), and for a document's token the
+status of the request with the signers' names and signing dates. No other personal data.
+"""
+import collections
+import re
+import threading
+import time
+
+from odoo import http
+from odoo.http import request
+from odoo.tools import consteq
+
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
+DEFAULT_MAX_MB = 25
+DEFAULT_RATE = 20          # uploads per IP address ...
+RATE_WINDOW = 60.0         # ... per this many seconds
+
+
+class _RateLimiter:
+    """Sliding-window counter per client address (per Odoo worker process)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._hits = collections.defaultdict(collections.deque)
+
+    def allow(self, key, limit, window=RATE_WINDOW):
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits[key]
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            if len(hits) >= limit:
+                return False
+            hits.append(now)
+            if len(self._hits) > 10000:  # forget idle addresses
+                for address in [k for k, v in self._hits.items() if not v]:
+                    del self._hits[address]
+            return True
+
+
+rate_limiter = _RateLimiter()
+
+
+class O2sEsignVerify(http.Controller):
+
+    def _limits(self):
+        params = request.env["ir.config_parameter"].sudo()
+        max_mb = int(params.get_param("o2s_esign.verify_max_mb") or DEFAULT_MAX_MB)
+        rate = int(params.get_param("o2s_esign.verify_rate_limit") or DEFAULT_RATE)
+        return max_mb * 1024 * 1024, rate
+
+    def _render(self, values, status=200):
+        max_bytes, _rate = self._limits()
+        values = dict(values, max_mb=max_bytes // (1024 * 1024))
+        response = request.render("o2s_esign.verify_page", values)
+        response.status_code = status
+        return response
+
+    @http.route("/esign/verify", type="http", auth="public", methods=["GET", "POST"],
+                sitemap=False)
+    def verify(self, **kwargs):
+        """GET: the upload form. POST (with CSRF token): is the uploaded PDF one of ours?"""
+        if request.httprequest.method != "POST":
+            return self._render({})
+        max_bytes, rate = self._limits()
+        address = request.httprequest.remote_addr or "?"
+        if not rate_limiter.allow(address, rate):
+            return self._render({"error": "rate"}, status=429)
+        length = request.httprequest.content_length
+        if length is not None and length > max_bytes + 65536:
+            return self._render({"error": "too_large"}, status=413)
+        upload = request.httprequest.files.get("pdf")
+        if not upload:
+            return self._render({"error": "missing"}, status=400)
+        data = upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            return self._render({"error": "too_large"}, status=413)
+        if not data:
+            return self._render({"error": "missing"}, status=400)
+        match = request.env["o2s.esign.document"].sudo()._esign_match_content(data)
+        values = {"checked": True, "sha256": match["sha256"]}
+        if match["document"]:
+            values.update(self._document_values(match["document"]), revision=match["revision"])
+        return self._render(values)
+
+    @http.route("/esign/verify/<string:token>", type="http", auth="public", methods=["GET"],
+                sitemap=False)
+    def verify_token(self, token, **kwargs):
+        """The page the QR code of a signature opens: that document's status."""
+        document_sudo = request.env["o2s.esign.document"].sudo()
+        found = document_sudo.browse()
+        if TOKEN_RE.match(token or ""):
+            found = document_sudo.search([("verification_token", "=", token)], limit=1)
+        if not found or not consteq(found.verification_token or "", token):
+            return self._render({"error": "unknown_token"}, status=404)
+        return self._render(dict(self._document_values(found), from_token=True))
+
+    def _document_values(self, document_sudo):
+        return {"document": document_sudo._esign_public_summary()}
