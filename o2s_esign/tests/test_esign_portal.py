@@ -237,7 +237,9 @@ class TestEsignPortal(EsignHttpCommon):
         self.assertEqual(signed.ip_address, "127.0.0.1")
         payload = self._payload(signed)
         self.assertEqual(payload["consent_sha256"], text_sha)
-        self.assertEqual(payload["documents"][0]["sha256"], self.request.document_ids.signed_sha256)
+        # the signed event names the document as this signature left it (the seal comes after)
+        signature_step = self._events(self.request, "document_signature")
+        self.assertEqual(payload["documents"][0]["sha256"], self._payload(signature_step)["sha256_after"])
         order = [e.event_type for e in self._events(self.request)]
         self.assertLess(order.index("otp_verified"), order.index("consent_given"))
         self.assertLess(order.index("consent_given"), order.index("signed"))
