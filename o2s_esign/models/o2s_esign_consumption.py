@@ -119,8 +119,12 @@ class O2sEsignConsumption(models.Model):
     # ------------------------------------------------------------- recording
     @api.model
     def _record_signature(self, signer):
-        """Record ``signer``'s completed signature (once: a second call returns the first row)."""
+        """Record ``signer``'s completed signature (once: a second call returns the first row).
+
+        Reads the request as superuser: the signature is billed whoever completes it (the
+        signer's portal session has no right on the request)."""
         signer.ensure_one()
+        signer = signer.sudo()
         existing = self._existing_signature(signer)
         if existing:
             return existing
@@ -134,8 +138,10 @@ class O2sEsignConsumption(models.Model):
 
     @api.model
     def _record_sms(self, signer, transport, provider_id=None):
-        """Record one SMS sent to ``signer`` through ``transport``."""
+        """Record one SMS sent to ``signer`` through ``transport`` (the request is read as
+        superuser, as for signatures: the SMS leaves from the signer's portal session)."""
         signer.ensure_one()
+        signer = signer.sudo()
         return self._create_units([dict(
             self._base_values(signer), kind="sms", sms_count=1,
             sms_transport=transport or False,

@@ -73,6 +73,22 @@ class TestEsignConsumption(O2sEsignCommon):
             self.assertTrue(row.date)
         self.assertIn(request.reference, sig2.display_name)
 
+    def test_recorded_from_the_signers_portal_session(self):
+        """The signing page runs as the public user, who may read nothing of the request."""
+        request = self._sent_request()
+        public = self.env.ref("base.public_user")
+        signer = request.signer_ids.with_user(public)
+        self.env.invalidate_all()  # nothing read through the cache: access rights apply
+        signer._on_sms_sent("outbox", "msg-public")
+        with internal_write():
+            request.signer_ids.write({"state": "signed"})
+        self.env.invalidate_all()
+        signer._on_signed()
+        rows = self._rows(request)
+        self.assertEqual(rows.mapped("kind"), ["sms", "signature"])
+        self.assertEqual(rows[1].document_count, 1)
+        self.assertEqual(rows.mapped("advisor_id"), self.advisor)
+
     def test_a_refused_request_counts_signatures_but_no_document(self):
         request = self._two_signer_request()
         first, second = request.signer_ids.sorted("sequence")
