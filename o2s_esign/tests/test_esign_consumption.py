@@ -1,7 +1,8 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg2
+from freezegun import freeze_time
 from lxml import etree
 
 from odoo import fields
@@ -11,6 +12,7 @@ from odoo.tools import SQL, mute_logger
 
 from ..tools import internal_write
 from .common import O2sEsignCommon
+from .esign_portal_common import EsignHttpCommon
 
 MEASURES = ("document_count", "signature_count", "sms_count")
 
@@ -246,3 +248,43 @@ class TestEsignConsumption(O2sEsignCommon):
             self.assertEqual(
                 tuple(sum(group[key] for group in web["groups"])
                       for key in ("__count",) + MEASURES), raw_total, groupby)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignConsumptionOverTheSigningPage(EsignHttpCommon):
+    """The real flow: codes sent through the SMS gateway stand-in, signatures applied by the
+    signing page over HTTP, the request sealed at the end."""
+
+    def test_codes_and_signatures_are_billed(self):
+        request = self._sent_request(
+            documents=2, signers=[{"partner_id": self.client.id, "sequence": 10},
+                                  {"partner_id": self.client2.id, "sequence": 20}]).sudo()
+        first, second = request.signer_ids.sorted("sequence")
+        # The first signer asks for a code, then for another one after the cooldown, and signs
+        # with the last one.
+        csrf, token = self._open(first)
+        self.assertTrue(self._call(first, "send_code", token=token, csrf_token=csrf).get("ok"))
+        with freeze_time(fields.Datetime.now() + timedelta(minutes=2)):
+            self.assertTrue(self._call(first, "send_code", token=token, csrf_token=csrf).get("ok"))
+        self.assertTrue(self._call(first, "verify_code", token=token, csrf_token=csrf,
+                                   code=self._last_code(first)).get("ok"))
+        result = self._call(first, "sign", token=token, csrf_token=csrf, **self._sign_values(first))
+        self.assertEqual(result.get("state"), "signed", result)
+        consumption = self.env["o2s.esign.consumption"].sudo()
+        rows = consumption.search([("request_id", "=", request.id)], order="id")
+        self.assertEqual(rows.mapped("kind"), ["sms", "sms", "signature"])
+        self.assertEqual(rows.mapped("sms_transport"), ["webhook", "webhook", False])
+        self.assertEqual(sum(rows.mapped("document_count")), 0)
+        self._sign(second)
+        self.assertEqual(request.state, "signed")
+        rows = consumption.search([("request_id", "=", request.id)], order="id")
+        self.assertEqual(rows.mapped("kind"), ["sms", "sms", "signature", "sms", "signature"])
+        self.assertEqual(len(self._sms_to(first.mobile)) + len(self._sms_to(second.mobile)),
+                         sum(rows.mapped("sms_count")))
+        self.assertEqual(sum(rows.mapped("signature_count")), 2)
+        self.assertEqual(sum(rows.mapped("document_count")), 2)
+        self.assertEqual(rows.filtered(lambda r: r.document_count).signer_id, second)
+        self.assertEqual(rows.mapped("user_id"), self.advisor)
+        self.assertEqual(rows.mapped("advisor_id"), self.advisor)
+        self.assertEqual(rows.mapped("partner_id"), self.client)
+        self.assertEqual(rows.mapped("signer_partner_id"), self.client | self.client2)
