@@ -21,3 +21,4 @@ from . import test_esign_home_ui
 from . import test_esign_i18n
 from . import test_esign_cron
 from . import test_esign_mail
+from . import test_esign_smtp
