@@ -10,6 +10,7 @@ Secrets are write-only: the form shows whether each is set, never its value.
 """
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import html_sanitize
 
 from .res_company_esign import OPTIONS_GROUP, SECRET_FIELDS
 
@@ -183,8 +184,29 @@ class O2sEsignSettings(models.TransientModel):
         company_sudo = self.company_id.sudo()
         company_sudo.write(values)
         if self.signing_page_lang:
-            company_sudo.with_context(lang=self.signing_page_lang).write(
-                {"esign_signing_page_text": self.esign_signing_page_text or False})
+            self._save_signing_page_text(company_sudo)
+
+    def _save_signing_page_text(self, company_sudo):
+        """Odoo translates sanitized HTML term by term: the English text is the source (its
+        layout is shared by every language), other languages translate its sentences. A text
+        typed in another language is saved as the translation of the source's sentences, in
+        order, which needs the same layout; without any source yet, it becomes the source."""
+        field_name = "esign_signing_page_text"
+        field = company_sudo._fields[field_name]
+        lang = self.signing_page_lang
+        text = html_sanitize(self.esign_signing_page_text or "") or False
+        source = company_sudo.with_context(lang="en_US")[field_name]
+        if lang == "en_US" or not source or not text:
+            company_sudo.with_context(lang=lang).write({field_name: text})
+            return
+        source_terms, new_terms = field.get_trans_terms(source), field.get_trans_terms(text)
+        if field.translate(lambda term: "#", str(source)) != field.translate(lambda term: "#", text) \
+                or len(source_terms) != len(new_terms):
+            raise UserError(_(
+                "In a translation, change the wording only: the layout of the signing page text "
+                "(paragraphs, lists, bold...) is the one of the English text. Change the layout in "
+                "English first."))
+        company_sudo.update_field_translations(field_name, {lang: dict(zip(source_terms, new_terms))})
 
     def _reopen(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_settings_action")

@@ -22,3 +22,4 @@ from . import test_esign_i18n
 from . import test_esign_cron
 from . import test_esign_mail
 from . import test_esign_smtp
+from . import test_esign_settings

@@ -19,6 +19,7 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
         # The test database is installed in French only: these tests need both languages.
         cls.env["res.lang"]._activate_lang("en_US")
         cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.env.flush_all()  # res.lang reads the active languages with SQL
         cls.company.write({
             "esign_reminder_first_days": 2,
             "esign_reminder_interval_days": 3,
