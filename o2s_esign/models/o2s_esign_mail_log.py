@@ -39,9 +39,9 @@ class O2sEsignMailLog(models.Model):
     _rec_name = "subject"
 
     request_id = fields.Many2one(
-        "o2s.esign.request", string="Request", required=True, index=True, ondelete="cascade",
+        "o2s.esign.request", required=True, index=True, ondelete="cascade",
         readonly=True)
-    signer_id = fields.Many2one("o2s.esign.signer", string="Signer", index=True, readonly=True,
+    signer_id = fields.Many2one("o2s.esign.signer", index=True, readonly=True,
                                 ondelete="set null")
     # Copied from the request when the mail is queued (the record rules use them).
     company_id = fields.Many2one("res.company", readonly=True, index=True)
@@ -55,7 +55,8 @@ class O2sEsignMailLog(models.Model):
                            default=fields.Datetime.now)
     date_sent = fields.Datetime(string="Sent on", readonly=True)
     state = fields.Selection(
-        [("queued", "Queued"), ("sent", "Sent"), ("bounced", "Bounced"), ("failed", "Failed")],
+        [("queued", "Queued"), ("sent", "Sent"), ("bounced", "Bounced"), ("failed", "Failed"),
+         ("cancelled", "Not sent")],
         string="Status", required=True, default="queued", readonly=True, index=True)
     failure_type = fields.Char(readonly=True)
     failure_reason = fields.Text(string="Failure reason", readonly=True)
@@ -107,6 +108,13 @@ class O2sEsignMailLog(models.Model):
             log.write({"state": "queued", "failure_type": False, "failure_reason": False,
                        "transient": False, "send_count": log.send_count + 1})
         self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
+
+    def _cancel_queued(self, reason):
+        """Withdraw mails still waiting in the queue (sudo: the queue belongs to administrators;
+        called by the request's own state changes)."""
+        queued = self.filtered(lambda log: log.state == "queued")
+        queued.mail_id.sudo().filtered(lambda mail: mail.state == "outgoing").cancel()
+        queued.sudo().write({"state": "cancelled", "failure_reason": reason})
 
     @api.model
     def _create_from_mails(self, mails, kind):
@@ -228,7 +236,8 @@ class MailThread(models.AbstractModel):
 
     @api.model
     def _routing_handle_bounce(self, email_message, message_dict):
-        super()._routing_handle_bounce(email_message, message_dict)
+        res = super()._routing_handle_bounce(email_message, message_dict)
         bounced_message = message_dict.get("bounced_message")
         if bounced_message:
             self.env["o2s.esign.mail.log"].sudo()._on_bounce(bounced_message, message_dict)
+        return res

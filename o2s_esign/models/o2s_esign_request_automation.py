@@ -80,10 +80,11 @@ class O2sEsignRequest(models.Model):
     esign_mail_refusal_sentence = fields.Char(string="Refusal (mails)", compute="_compute_esign_mail_texts")
 
     def init(self):
-        super().init()
+        res = super().init()
         # The expiry cron looks for open requests past their deadline.
         create_index(self.env.cr, "o2s_esign_request_open_deadline_idx", self._table,
                      ["date_deadline"], where="state IN ('in_progress', 'error')")
+        return res
 
     # ---------------------------------------------------------------- computes
     @api.depends("company_id")
@@ -186,19 +187,30 @@ class O2sEsignRequest(models.Model):
     def _notify_signed(self):
         """Everyone signed: the signers get the signed documents, the advisor too (and the
         evidence, once the evidence part adds it to _get_confirmation_attachments)."""
-        super()._notify_signed()
+        res = super()._notify_signed()
         self.signer_ids._notify_confirmation(self._get_confirmation_attachments())
         self._esign_send_advisor_mail(
             "o2s_esign.mail_template_esign_confirmation_advisor", "confirmation",
             attachments=self._get_confirmation_attachments(for_advisor=True))
+        return res
 
     def _on_refused(self, signer):
-        super()._on_refused(signer)
+        res = super()._on_refused(signer)
         self._esign_send_advisor_mail("o2s_esign.mail_template_esign_refused_advisor", "refusal")
+        return res
+
+    def _set_state(self, new_state, event_payload=None, **values):
+        """Once a request is over, the invitations and reminders still queued stay unsent."""
+        res = super()._set_state(new_state, event_payload=event_payload, **values)
+        if new_state in ("signed", "refused", "cancelled", "expired"):
+            # sudo: the mails of the request, whoever (a signer on the portal, say) ended it
+            self.sudo().mail_log_ids.filtered(lambda log: log.kind in ("invitation", "reminder"))._cancel_queued(
+                _("Not sent: the request was over before the mail left."))
+        return res
 
     def _set_error(self, message, transient=True, signer=None):
         """Schedule the automatic retry of a passing error (none for a lasting one)."""
-        super()._set_error(message, transient=transient, signer=signer)
+        res = super()._set_error(message, transient=transient, signer=signer)
         max_attempts = self._esign_retry_max_attempts()
         now = fields.Datetime.now()
         for request in self.filtered(lambda r: r.state == "error"):
@@ -207,10 +219,12 @@ class O2sEsignRequest(models.Model):
                 next_retry = now + RETRY_FIRST_DELAY * (2 ** request.retry_count)
             with internal_write():
                 request.write({"next_retry_date": next_retry})
+        return res
 
     def _resume_after_retry(self):
         """Send again the mails that failed for a passing reason, then the core's steps."""
-        self.mail_log_ids.filtered(lambda log: log.state == "failed" and log.transient)._requeue()
+        # sudo: the mails of the request, whoever retries it (access was checked by the caller)
+        self.sudo().mail_log_ids.filtered(lambda log: log.state == "failed" and log.transient)._requeue()
         return super()._resume_after_retry()
 
     # ------------------------------------------------------------------ expiry
@@ -298,7 +312,7 @@ class O2sEsignRequest(models.Model):
             try:
                 with self.env.cr.savepoint():
                     process(unit)
-            except Exception:  # noqa: BLE001 - any failure of one unit must spare the others
+            except Exception:  # any failure of one unit must spare the others
                 _logger.exception("o2s_esign: %s failed on %s", cron_xmlid, unit)
                 mark_failure(unit)
             done += 1

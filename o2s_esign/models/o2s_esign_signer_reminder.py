@@ -164,7 +164,7 @@ class O2sEsignSigner(models.Model):
     def _send_reminder(self, manual=False):
         """Send the reminder, log it in the audit trail and move the watermark (an automatic
         reminder counts towards the maximum; a manual one only pushes the next one away)."""
-        super()._send_reminder(manual=manual)
+        res = super()._send_reminder(manual=manual)
         now = fields.Datetime.now()
         for signer in self:
             values = {"last_reminder_date": now}
@@ -174,6 +174,7 @@ class O2sEsignSigner(models.Model):
                 signer.write(values)
             signer.request_id._log_event("reminder_sent", signer=signer, payload={
                 "manual": manual, "count": signer.reminder_count})
+        return res
 
     def _notify_cancel(self, refused=False):
         """When another signer refused, the signers left are told with the refusal template."""

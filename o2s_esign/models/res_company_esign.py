@@ -1,5 +1,10 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""Company e-signature settings: who may change them, and the secrets kept encrypted at rest."""
+"""Company e-signature settings: who may change them, and the secrets kept encrypted at rest.
+
+The fields themselves are declared in res_company.py (the core); this file, owned by the
+automation part, adds their access rule and the secrets' encryption.
+"""
+# pylint: disable=consider-merging-classes-inherited
 import base64
 import binascii
 
@@ -28,8 +33,9 @@ SECRET_FIELDS = {
     "webhook_token": "esign_webhook_token",
     "tsa_password": "esign_tsa_password",
 }
-SECRET_PREFIX = "o2s-enc:"
-SECRET_KEY_PURPOSE = "o2s_esign/company-secrets"
+# Markers, not secrets.
+SECRET_PREFIX = "o2s-enc:"  # noqa: S105
+SECRET_KEY_PURPOSE = "o2s_esign/company-secrets"  # noqa: S105
 
 
 class ResCompany(models.Model):
@@ -43,7 +49,7 @@ class ResCompany(models.Model):
             self._esign_check_settings_access(vals)
             secrets_list.append({f: vals.pop(f) for f in SECRET_FIELDS.values() if f in vals})
         companies = super().create(vals_list)
-        for company, secrets in zip(companies, secrets_list):
+        for company, secrets in zip(companies, secrets_list, strict=True):
             if secrets:
                 super(ResCompany, company).write(company._esign_encrypt_secrets(secrets))
         return companies

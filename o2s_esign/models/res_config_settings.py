@@ -206,7 +206,7 @@ class O2sEsignSettings(models.TransientModel):
                 "In a translation, change the wording only: the layout of the signing page text "
                 "(paragraphs, lists, bold...) is the one of the English text. Change the layout in "
                 "English first."))
-        company_sudo.update_field_translations(field_name, {lang: dict(zip(source_terms, new_terms))})
+        company_sudo.update_field_translations(field_name, {lang: dict(zip(source_terms, new_terms, strict=True))})
 
     def _reopen(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_settings_action")

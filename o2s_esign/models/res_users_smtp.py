@@ -63,7 +63,7 @@ class ResUsers(models.Model):
     def create(self, vals_list):
         passwords = [vals.pop("esign_smtp_password", None) for vals in vals_list]
         users = super().create(vals_list)
-        for user, vals, password in zip(users, vals_list, passwords):
+        for user, vals, password in zip(users, vals_list, passwords, strict=True):
             if vals.get("esign_smtp_use_own"):
                 user._esign_sync_mail_server_sudo(password)
         return users

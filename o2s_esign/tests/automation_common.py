@@ -81,7 +81,7 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
         self.env["ir.config_parameter"].sudo().set_param("o2s_esign.cron_batch_size", size)
 
     # ------------------------------------------------------------------- bulk
-    def _bulk_due_requests(self, count, day0=DAY0):
+    def _bulk_due_requests(self, count, day0=DAY0, validity_days=30):
         """``count`` requests in progress, each for its own client with one signer invited on
         ``day0``, written with plain SQL (creating them one by one would take minutes).
         Returns the ids of the requests."""
@@ -107,11 +107,12 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
                                            reminder_first_days, reminder_interval_days, reminder_max,
                                            retry_count, create_uid, write_uid, create_date, write_date)
             SELECT 'Bulk request ' || p.n, 'BULK/' || p.n, p.id, %(advisor)s, %(company)s, 'in_progress',
-                   'parallel', %(day0)s, %(day0)s::date + 30, 2, 3, 3, 0, %(advisor)s, %(advisor)s,
+                   'parallel', %(day0)s, %(day0)s::date + %(validity)s, 2, 3, 3, 0, %(advisor)s, %(advisor)s,
                    %(day0)s, %(day0)s
               FROM unnest(%(partners)s) WITH ORDINALITY AS p(id, n)
             RETURNING id, partner_id
-        """, {"advisor": advisor, "company": company, "day0": day0, "partners": partner_ids})
+        """, {"advisor": advisor, "company": company, "day0": day0, "partners": partner_ids,
+              "validity": validity_days})
         rows = cr.fetchall()
         cr.execute("""
             INSERT INTO o2s_esign_signer (request_id, partner_id, company_id, name, email, mobile, lang,
@@ -125,5 +126,8 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
               JOIN res_partner p ON p.id = r.partner_id
         """, {"company": company, "day0": day0, "advisor": advisor,
               "requests": [r[0] for r in rows], "partners": [r[1] for r in rows]})
+        # Fresh statistics, as autovacuum keeps them in production (the planner would otherwise
+        # take these tables for empty ones and join them the slow way).
+        cr.execute("ANALYZE res_partner, o2s_esign_request, o2s_esign_signer")
         self.env.invalidate_all()
         return [r[0] for r in rows]

@@ -1,6 +1,8 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Scheduled actions: reminders, expiry and retries, with time moved forward."""
 import json
+import logging
+import time
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -11,6 +13,9 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 
 from .automation_common import DAY0, O2sEsignAutomationCommon
+
+_logger = logging.getLogger(__name__)
+AUTOMATION_LOGGER = "odoo.addons.o2s_esign.models.o2s_esign_request_automation"
 
 START = datetime(2026, 3, 2, 10, 0, 0)
 
@@ -169,7 +174,7 @@ class TestEsignReminders(O2sEsignAutomationCommon):
             return original(signers, manual=manual)
 
         with patch.object(Signer, "_send_reminder", send_reminder), \
-                self.assertLogs("odoo.addons.o2s_esign.models.o2s_esign_request_automation", "ERROR") as logs:
+                self.assertLogs(AUTOMATION_LOGGER, "ERROR") as logs:
             self.assertEqual(self._remind(at(2)), 3)
         self.assertIn("template exploded", "\n".join(logs.output))
         self.assertEqual(len(self._logs("reminder", requests[0] | requests[2])), 2)
@@ -265,7 +270,7 @@ class TestEsignExpiry(O2sEsignAutomationCommon):
             return original(request)
 
         with patch.object(Request, "_esign_expire", expire), \
-                self.assertLogs("odoo.addons.o2s_esign.models.o2s_esign_request_automation", "ERROR"):
+                self.assertLogs(AUTOMATION_LOGGER, "ERROR"):
             self.assertEqual(self._expire(at(4)), 2)
         self.assertEqual(broken.state, "in_progress")
         self.assertEqual(requests[1].state, "expired")
@@ -322,8 +327,106 @@ class TestEsignRetry(O2sEsignAutomationCommon):
         with freeze_time(at(0, 11)):
             request._set_error("Mail server down", transient=True)
         with patch.object(type(request), "_resume_after_retry", side_effect=RuntimeError("still down")), \
-                self.assertLogs("odoo.addons.o2s_esign.models.o2s_esign_request_automation", "ERROR"):
+                self.assertLogs(AUTOMATION_LOGGER, "ERROR"):
             self.assertEqual(self._retry(at(1)), 1)
         self.assertEqual(request.state, "error")
         self.assertEqual(request.retry_count, 1)
         self.assertEqual(request.next_retry_date, START.replace(hour=8) + timedelta(days=1, minutes=20))
+
+
+@tagged("post_install", "-at_install")
+class TestEsignCronScale(O2sEsignAutomationCommon):
+    """10,000 due requests: bounded batches whose number of queries does not depend on how
+    much work is left, progress reported, one broken unit spared by the others."""
+
+    BACKLOG = 10_000
+
+    def _batches(self, cron_xmlid, method, count, when, broken=None):
+        """Run ``count`` batches of the cron method as the cron runner would (a progress record
+        in the context, a fresh cache per batch); returns (done, queries, remaining, triggers)."""
+        cron = self.env.ref(cron_xmlid).sudo()
+        runs = []
+        with patch("odoo.fields.Datetime.now", return_value=when):
+            for index in range(count):
+                _cron, progress = cron._add_progress()
+                triggers = self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)])
+                self.env.invalidate_all()
+                before = self.env.cr.sql_log_count
+                if broken and index == 0:
+                    with broken(), self.assertLogs(AUTOMATION_LOGGER, "ERROR"):
+                        done = getattr(self.Request.sudo().with_context(ir_cron_progress_id=progress.id), method)()
+                else:
+                    done = getattr(self.Request.sudo().with_context(ir_cron_progress_id=progress.id), method)()
+                queries = self.env.cr.sql_log_count - before
+                new_triggers = self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)]) - triggers
+                runs.append((done, queries, progress.remaining, new_triggers))
+        return runs
+
+    def test_ten_thousand_due_reminders(self):
+        request_ids = self._bulk_due_requests(self.BACKLOG)
+        batch = 40
+        self._set_batch_size(batch)
+        signers = self.env["o2s.esign.signer"].search([("request_id", "in", request_ids)], order="id")
+        victim = signers[7]
+        Signer = type(victim)
+        original = Signer._send_reminder
+
+        def broken():
+            def send_reminder(records, manual=False):
+                if victim in records:
+                    raise RuntimeError("unexpected failure in one unit")
+                return original(records, manual=manual)
+            return patch.object(Signer, "_send_reminder", send_reminder)
+
+        runs = self._batches("o2s_esign.ir_cron_esign_send_reminders", "_cron_send_reminders", 4,
+                             datetime(2026, 3, 4, 8), broken=broken)
+        self.assertEqual([r[0] for r in runs], [batch] * 4, "bounded batches")
+        self.assertEqual([r[2] for r in runs], [self.BACKLOG - batch * (i + 1) for i in range(4)],
+                         "the progress reported counts down the backlog")
+        self.assertEqual([r[3] for r in runs], [1] * 4, "each batch re-triggers the cron")
+        queries = [r[1] for r in runs[1:]]
+        self.assertEqual(len(set(queries)), 1, "same number of queries per batch: %s" % queries)
+        self.assertLess(queries[0], batch * 25, "a bounded number of queries per unit: %s" % queries)
+        self.assertEqual(len(self._logs("reminder")), batch * 4 - 1, "the broken unit spared the others")
+        self.assertTrue(victim.reminder_blocked_until)
+        self.assertEqual(victim.reminder_count, 0)
+
+    def test_ten_thousand_expired_requests(self):
+        request_ids = self._bulk_due_requests(self.BACKLOG, validity_days=1)
+        batch = 20
+        self._set_batch_size(batch)
+        runs = self._batches("o2s_esign.ir_cron_esign_expire_requests", "_cron_expire_requests", 3,
+                             datetime(2026, 3, 4, 1))
+        self.assertEqual([r[0] for r in runs], [batch] * 3)
+        self.assertEqual([r[2] for r in runs], [self.BACKLOG - batch * (i + 1) for i in range(3)])
+        queries = [r[1] for r in runs[1:]]
+        self.assertEqual(len(set(queries)), 1, "same number of queries per batch: %s" % queries)
+        expired = self.Request.search([("id", "in", request_ids), ("state", "=", "expired")])
+        self.assertEqual(len(expired), batch * 3)
+        self.assertEqual(len(self._logs("expiry", expired)), batch * 3 * 2, "signer and advisor told")
+
+
+@tagged("-standard", "o2s_esign_scale", "post_install", "-at_install")
+class TestEsignCronDrain(O2sEsignAutomationCommon):
+    """Opt-in (``--odoo-nonstandard -k Drain``): drain 10,000 due reminders to the end, as
+    the cron runner would, and log the time and the queries it took."""
+
+    def test_drain_ten_thousand_reminders(self):
+        self._bulk_due_requests(10_000)
+        self._set_batch_size(500)
+        calls, total_queries = 0, 0
+        started = time.monotonic()
+        with patch("odoo.fields.Datetime.now", return_value=datetime(2026, 3, 4, 8)):
+            while True:
+                self.env.invalidate_all()
+                before = self.env.cr.sql_log_count
+                done = self.Request.sudo()._cron_send_reminders()
+                total_queries += self.env.cr.sql_log_count - before
+                if not done:
+                    break
+                calls += 1
+        elapsed = time.monotonic() - started
+        self.assertEqual(len(self._logs("reminder")), 10_000)
+        self.assertEqual(calls, 20)
+        _logger.info("drained 10,000 reminders in %d batches, %.1f s, %d queries (%.1f per reminder)",
+                     calls, elapsed, total_queries, total_queries / 10_000)

@@ -290,3 +290,18 @@ class TestEsignMailOnTime(O2sEsignAutomationCommon):
         with internal_write():
             request.date_deadline = False
         self.assertFalse(request.signer_ids.esign_mail_deadline_sentence)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignQueuedMailsWithdrawn(O2sEsignAutomationCommon):
+
+    def test_reminder_still_queued_when_the_request_is_signed_stays_unsent(self):
+        request = self._send_on()
+        request.with_user(self.advisor).action_remind()
+        log = self._logs("reminder", request)
+        self.assertEqual(log.state, "queued")
+        self._sign(request.signer_ids)
+        self.assertEqual(log.state, "cancelled")
+        self.assertEqual(log.mail_id.sudo().state, "cancel")
+        self.assertEqual(self._logs("confirmation", request).mapped("state"), ["queued", "queued"],
+                         "the confirmations still leave")

@@ -198,10 +198,12 @@ class TestEsignTemplateRights(SettingsUsersMixin, O2sEsignAutomationCommon):
 
     def test_options_group_edits_the_esign_templates_with_placeholders(self):
         body = '<p>Dear <t t-out="object.name"/>, sign here: <t t-out="object.esign_mail_sign_button"/></p>'
-        self.reminder.with_user(self.options_user).write({"body_html": body, "subject": "Sign {{ object.request_id.name }}"})
+        self.reminder.with_user(self.options_user).write(
+            {"body_html": body, "subject": "Sign {{ object.request_id.name }}"})
         self.assertIn("esign_mail_sign_button", self.reminder.body_html)
         # French text too (the template editor's translation dialog).
-        self.reminder.with_user(self.options_user).with_context(lang="fr_FR").write({"subject": "Signez {{ object.request_id.name }}"})
+        self.reminder.with_user(self.options_user).with_context(lang="fr_FR").write(
+            {"subject": "Signez {{ object.request_id.name }}"})
         self.assertEqual(self.reminder.with_context(lang="fr_FR").subject, "Signez {{ object.request_id.name }}")
         # The placeholders stay the offered ones: no arbitrary code for a non-editor.
         with self.assertRaises(AccessError):
@@ -270,7 +272,8 @@ class TestEsignSettingsWebClient(SettingsUsersMixin, HttpCase):
         self.authenticate("esign_options", "esign_options")
         self._save_settings()
         self.assertEqual(self.env.company.esign_reminder_max, 7)
-        self._call("mail.template", "web_save", [[self.reminder.id], {"subject": "Reminder {{ object.request_id.name }}"}],
+        self._call("mail.template", "web_save",
+                   [[self.reminder.id], {"subject": "Reminder {{ object.request_id.name }}"}],
                    {"specification": {"subject": {}}})
         self.assertEqual(self.reminder.subject, "Reminder {{ object.request_id.name }}")
 

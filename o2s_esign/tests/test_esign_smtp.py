@@ -40,7 +40,7 @@ class SmtpSink:
               and auth_data.password.decode() == self.password)
         if ok:
             self.logins.append(self.login)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 itself
 
     def wait(self, count, timeout=10):
         """Wait (without sleeping blindly) until ``count`` messages arrived."""
