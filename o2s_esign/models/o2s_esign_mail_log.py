@@ -109,6 +109,12 @@ class O2sEsignMailLog(models.Model):
                        "transient": False, "send_count": log.send_count + 1})
         self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
+    def _cancel_failed(self, reason):
+        """Close failed mails that another mail replaces (they stay in the report)."""
+        for log in self.sudo():
+            log.write({"state": "cancelled", "transient": False,
+                       "failure_reason": "\n".join(filter(None, [reason, log.failure_reason]))})
+
     def _cancel_queued(self, reason):
         """Withdraw mails still waiting in the queue (sudo: the queue belongs to administrators;
         called by the request's own state changes)."""
@@ -184,9 +190,13 @@ class O2sEsignMailLog(models.Model):
                 log._on_failure(_("The mail to %(email)s could not be sent: %(reason)s",
                                   email=log.email_to, reason=reason), transient)
 
-    def _on_failure(self, message, transient):
+    def _on_failure(self, message, transient, bounced=False):
+        """A mail failed: the contacts' chatter says so, and the open request goes in error.
+        For a mail to a signer that could not be sent, the signer page part's delivery tracking
+        (mail_mail.py) does the latter (and flags the signer for a new invitation)."""
         self.ensure_one()
-        self.request_id._set_error(message, transient=transient, signer=self.signer_id or None)
+        if bounced or not self.signer_id:
+            self.request_id._set_error(message, transient=transient, signer=self.signer_id or None)
         if self.signer_id:
             self._post_on_contacts(message)
 
@@ -199,11 +209,11 @@ class O2sEsignMailLog(models.Model):
             log.write({"state": "bounced", "failure_type": "mail_bounce", "transient": False,
                        "failure_reason": reason or _("The recipient's mail server returned the mail.")})
             log._on_failure(_("The mail to %(email)s bounced: the address does not receive mail.",
-                              email=log.email_to), transient=False)
+                              email=log.email_to), transient=False, bounced=True)
 
 
 class MailMail(models.Model):
-    _inherit = "mail.mail"
+    _inherit = "mail.mail"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model_create_multi
     def create(self, vals_list):

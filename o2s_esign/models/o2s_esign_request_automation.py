@@ -48,7 +48,7 @@ REQUEST_MAIL_EXPRESSIONS = (
 
 
 class O2sEsignRequest(models.Model):
-    _inherit = "o2s.esign.request"
+    _inherit = "o2s.esign.request"  # pylint: disable=consider-merging-classes-inherited
 
     reminder_first_days = fields.Integer(
         string="First reminder after (days)", compute="_compute_reminder_settings", store=True,
@@ -222,9 +222,19 @@ class O2sEsignRequest(models.Model):
         return res
 
     def _resume_after_retry(self):
-        """Send again the mails that failed for a passing reason, then the core's steps."""
+        """Send again, as they were, the mails that failed for a passing reason; then the other
+        steps. A failed invitation is not sent again: the signer gets a new one (the signer page
+        part flags the signer, and the core invites flagged signers). Signers flagged because
+        another of their mails failed (a reminder, say) get that mail again, not an invitation."""
         # sudo: the mails of the request, whoever retries it (access was checked by the caller)
-        self.sudo().mail_log_ids.filtered(lambda log: log.state == "failed" and log.transient)._requeue()
+        failed = self.sudo().mail_log_ids.filtered(lambda log: log.state == "failed" and log.transient)
+        invitations = failed.filtered(lambda log: log.kind == "invitation" and log.signer_id.invitation_failed)
+        invitations._cancel_failed(_("Not sent again: a new invitation replaces it."))
+        (failed - invitations)._requeue()
+        flagged = (failed - invitations).signer_id.filtered("invitation_failed") - invitations.signer_id
+        if flagged:
+            with internal_write():
+                flagged.write({"invitation_failed": False})
         return super()._resume_after_retry()
 
     # ------------------------------------------------------------------ expiry

@@ -46,6 +46,8 @@ SIGNER_MAIL_EXPRESSIONS = (
     "object.esign_mail_deadline_sentence",
     "object.esign_mail_cancel_reason_sentence",
     "object.esign_mail_refused_by",
+    "object.esign_mail_mobile_hint",
+    "object.esign_sms_code",
 )
 
 BUTTON_STYLE = ("display: inline-block; padding: 10px 16px; text-decoration: none; font-size: 13px; "
@@ -58,7 +60,7 @@ def mail_button(url, label):
 
 
 class O2sEsignSigner(models.Model):
-    _inherit = "o2s.esign.signer"
+    _inherit = "o2s.esign.signer"  # pylint: disable=consider-merging-classes-inherited
 
     reminder_count = fields.Integer(
         string="Reminders sent", readonly=True, copy=False, default=0,
@@ -85,6 +87,12 @@ class O2sEsignSigner(models.Model):
     esign_mail_cancel_reason_sentence = fields.Char(string="Cancellation reason (mails)",
                                                     compute="_compute_esign_mail_texts")
     esign_mail_refused_by = fields.Char(string="Refused by (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_mobile_hint = fields.Char(string="Mobile hint (mails)", compute="_compute_esign_mail_texts",
+                                         help="e.g. “ending in 78”: which phone the code goes to.")
+    esign_sms_code = fields.Char(
+        string="Code (SMS)", compute="_compute_esign_sms_code",
+        help="The one-time code, in the SMS template only (it exists only while the SMS is "
+             "rendered, never stored).")
 
     # ---------------------------------------------------------------- computes
     @api.depends("state", "date_invited", "last_reminder_date", "reminder_count", "request_id.state",
@@ -139,7 +147,7 @@ class O2sEsignSigner(models.Model):
             signer.esign_mail_sign_button = mail_button(link, self.env._("Review and sign")) if link else False
 
     @api.depends_context("lang")
-    @api.depends("lang", "request_id.document_ids.name", "request_id.date_deadline",
+    @api.depends("lang", "mobile", "request_id.document_ids.name", "request_id.date_deadline",
                  "request_id.cancel_reason", "request_id.signer_ids.state")
     def _compute_esign_mail_texts(self):
         for signer in self:
@@ -154,6 +162,15 @@ class O2sEsignSigner(models.Model):
                 "Reason: %(reason)s", reason=request.cancel_reason)
             signer.esign_mail_refused_by = ", ".join(
                 request.signer_ids.filtered(lambda s: s.state == "refused").mapped("name")) or False
+            signer.esign_mail_mobile_hint = signer.mobile and self.env._(
+                "ending in %(digits)s", digits=signer.mobile[-2:])
+
+    @api.depends_context("esign_otp_code")
+    def _compute_esign_sms_code(self):
+        # The SMS code is given to the template's rendering in the context (see o2s_esign_sms).
+        code = self.env.context.get("esign_otp_code") or False
+        for signer in self:
+            signer.esign_sms_code = code
 
     # ---------------------------------------------------------- notifications
     def _send_template_mail(self, xmlid, kind, extra_payload=None, email_values=None):

@@ -4,7 +4,6 @@
 The fields themselves are declared in res_company.py (the core); this file, owned by the
 automation part, adds their access rule and the secrets' encryption.
 """
-# pylint: disable=consider-merging-classes-inherited
 import base64
 import binascii
 
@@ -22,7 +21,7 @@ OPTIONS_GROUP = "o2s_esign.group_esign_options"
 ESIGN_SETTING_FIELDS = {
     "esign_sms_transport", "esign_sms_sender", "esign_twilio_base_url", "esign_twilio_account_sid",
     "esign_twilio_auth_token", "esign_twilio_from", "esign_webhook_url", "esign_webhook_token",
-    "esign_tsa_url", "esign_tsa_username", "esign_tsa_password", "esign_pades_level",
+    "esign_tsa_url", "esign_tsa_username", "esign_tsa_password", "esign_tsa_ca_cert", "esign_pades_level",
     "esign_signature_placement", "esign_validity_days", "esign_reminder_first_days",
     "esign_reminder_interval_days", "esign_reminder_max", "esign_max_upload_mb",
     "esign_signing_page_text",
@@ -39,7 +38,7 @@ SECRET_KEY_PURPOSE = "o2s_esign/company-secrets"  # noqa: S105
 
 
 class ResCompany(models.Model):
-    _inherit = "res.company"
+    _inherit = "res.company"  # pylint: disable=consider-merging-classes-inherited
 
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi

@@ -17,7 +17,7 @@ from .res_company_esign import OPTIONS_GROUP, SECRET_FIELDS
 # Settings copied as they are between the form and the company.
 PLAIN_FIELDS = (
     "esign_sms_transport", "esign_sms_sender", "esign_twilio_base_url", "esign_twilio_account_sid",
-    "esign_twilio_from", "esign_webhook_url", "esign_tsa_url", "esign_tsa_username",
+    "esign_twilio_from", "esign_webhook_url", "esign_tsa_url", "esign_tsa_username", "esign_tsa_ca_cert",
     "esign_pades_level", "esign_signature_placement", "esign_validity_days",
     "esign_reminder_first_days", "esign_reminder_interval_days", "esign_reminder_max",
     "esign_max_upload_mb",
@@ -60,6 +60,15 @@ class O2sEsignSettings(models.TransientModel):
         string="Timestamp authority password",
         help="Write-only: type a new password to replace the one saved.")
     esign_tsa_password_set = fields.Boolean(string="Timestamp authority password saved", readonly=True)
+    esign_tsa_ca_cert = fields.Text(string="Timestamp authority root certificate")
+    esign_level_note = fields.Char(related="company_id.esign_level_note")
+    # The company's signing identity (the signing part of the module), shown here.
+    esign_identity_source = fields.Selection(related="company_id.esign_identity_source")
+    esign_identity_ca_subject = fields.Char(related="company_id.esign_identity_ca_subject")
+    esign_identity_ca_fingerprint = fields.Char(related="company_id.esign_identity_ca_fingerprint")
+    esign_identity_seal_subject = fields.Char(related="company_id.esign_identity_seal_subject")
+    esign_identity_seal_fingerprint = fields.Char(related="company_id.esign_identity_seal_fingerprint")
+    esign_identity_seal_valid_until = fields.Datetime(related="company_id.esign_identity_seal_valid_until")
     esign_pades_level = fields.Selection(
         _company_selection("esign_pades_level"), string="Signature level", required=True, default="b_b")
     esign_signature_placement = fields.Selection(
@@ -175,6 +184,17 @@ class O2sEsignSettings(models.TransientModel):
             raise UserError(_("Unknown secret."))
         self._save_to_company_sudo({SECRET_FIELDS[name]: False})
         return self._reopen()
+
+    def action_generate_identity(self):
+        """Create a new signing CA and seal (the company's action checks the options right)."""
+        self.ensure_one()
+        self.company_id.action_esign_generate_identity()
+        self.company_id.invalidate_recordset()  # the identity fields are computed from the new one
+        return self._reopen()
+
+    def action_import_identity(self):
+        self.ensure_one()
+        return self.company_id.action_esign_import_identity()
 
     def _save_to_company_sudo(self, values):
         """Write the settings on the company as superuser: options managers need not be

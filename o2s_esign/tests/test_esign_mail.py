@@ -16,7 +16,7 @@ from odoo.addons.o2s_esign.tools import internal_write
 from .automation_common import DAY0, O2sEsignAutomationCommon
 
 TEMPLATES = {
-    "mail_template_esign_invite": None,  # the portal part's: checked there
+    "mail_template_esign_invite": "o2s.esign.signer",
     "mail_template_esign_reminder": "o2s.esign.signer",
     "mail_template_esign_cancel": "o2s.esign.signer",
     "mail_template_esign_confirmation": "o2s.esign.signer",
@@ -78,13 +78,15 @@ class TestEsignMailTemplates(O2sEsignAutomationCommon):
     def test_templates_exist_on_the_right_models(self):
         for xmlid, model in TEMPLATES.items():
             template = self.env.ref("o2s_esign." + xmlid, raise_if_not_found=False)
-            if model is None:
-                continue
             self.assertTrue(template, xmlid)
             self.assertEqual(template.model, model, xmlid)
             self.assertFalse(template.auto_delete, "kept for the mail report: %s" % xmlid)
             self.assertFalse(template._has_unsafe_expression(),
                              "%s only uses the placeholders options managers may use" % xmlid)
+        sms = self.env.ref("o2s_esign.sms_template_esign_otp")
+        self.assertFalse(sms._has_unsafe_expression())
+        rendered = sms.with_context(esign_otp_code="123456")._render_field("body", self._send_on().signer_ids.ids)
+        self.assertTrue(next(iter(rendered.values())).startswith("123456 is your code"))
 
     def test_reminder_in_the_recipients_language(self):
         reminder = self.env.ref("o2s_esign.mail_template_esign_reminder")
@@ -223,6 +225,19 @@ class TestEsignMailReport(O2sEsignAutomationCommon):
         self.assertEqual(self._logs("reminder", request).state, "sent")
         self.assertEqual((request.state, request.retry_count), ("in_progress", 0))
 
+    def test_retry_replaces_a_failed_invitation(self):
+        request = self._send_on()
+        signer = request.signer_ids
+        self._send_queue(fail_with=ConnectionRefusedError(111, "Connection refused"))
+        failed = self._logs("invitation", request)
+        self.assertEqual((failed.state, request.state, signer.invitation_failed), ("failed", "error", True))
+        request.with_user(self.advisor).action_retry()
+        self.assertEqual(failed.state, "cancelled")
+        self.assertIn("a new invitation replaces it", failed.failure_reason)
+        self.assertIn("Connection refused", failed.failure_reason)
+        new = self._logs("invitation", request) - failed
+        self.assertEqual((new.state, signer.invitation_failed), ("queued", False))
+
     def test_invalid_address_is_a_lasting_failure(self):
         request = self._send_on()
         with internal_write():
@@ -275,7 +290,8 @@ class TestEsignMailReport(O2sEsignAutomationCommon):
         request.with_user(self.advisor).action_remind()
         for partner in (protected, representative):
             notes = partner.message_ids.filtered(lambda m: "E-signature mail to paul@example.com" in (m.body or ""))
-            self.assertEqual(len(notes), 2, partner.name)
+            self.assertEqual(len(notes), 3, "the invitation and two reminders (%s)" % partner.name)
+            self.assertEqual(len(notes.filtered(lambda m: "(Reminder," in m.body)), 2)
             self.assertIn(request.reference, notes[0].body)
             self.assertNotIn("access_token", notes[0].body, "the signing link is not shown in the chatter")
 

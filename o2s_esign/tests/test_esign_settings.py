@@ -2,7 +2,7 @@
 """The E-signature settings and the templates: the options-management group edits them, nobody
 else (through the ORM/RPC API and through the web client's own calls); secrets are encrypted at
 rest and never read back in clear."""
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
@@ -150,6 +150,19 @@ class TestEsignSettings(SettingsUsersMixin, O2sEsignAutomationCommon):
                                   esign_signing_page_text="<p>Read</p><script>alert(1)</script>")
         settings.action_save()
         self.assertNotIn("script", company.with_context(lang="en_US").esign_signing_page_text)
+
+    def test_signing_identity_and_tsa_root_on_the_page(self):
+        self._settings(self.options_user).action_generate_identity()
+        first = self._settings(self.options_user)
+        self.assertTrue(first.esign_identity_ca_subject and first.esign_identity_seal_fingerprint)
+        first.action_generate_identity()
+        second = self._settings(self.options_user)
+        self.assertNotEqual(first.esign_identity_seal_fingerprint, second.esign_identity_seal_fingerprint)
+        self.assertEqual(second.action_import_identity()["res_model"], "o2s.esign.identity.import")
+        with self.assertRaises(ValidationError):
+            self._settings(self.options_user, esign_tsa_ca_cert="not a certificate").action_save()
+        with self.assertRaises(AccessError):
+            self._settings(self.advisor)
 
     def test_others_cannot_read_or_change_the_settings(self):
         for user in (self.advisor, self.admin_no_options, self.plain_user):

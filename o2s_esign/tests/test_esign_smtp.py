@@ -102,9 +102,9 @@ class TestEsignRealSmtp(O2sEsignAutomationCommon):
         super().setUp()
         self.company_sink.messages.clear()
 
-    def _deliver(self, requests):
+    def _deliver(self, requests, kind=None):
         """Send the module's queued mails of ``requests`` through the real SMTP path."""
-        mails = self._logs(requests=requests).mail_id.sudo().filtered(lambda m: m.state == "outgoing")
+        mails = self._logs(kind, requests=requests).mail_id.sudo().filtered(lambda m: m.state == "outgoing")
         with patch.object(odoo.modules.module, "current_test", False):
             mails.send()
         return mails
@@ -116,7 +116,7 @@ class TestEsignRealSmtp(O2sEsignAutomationCommon):
         french = self._send_on(partner=self.client_fr)
         with freeze_time("2026-03-04 08:00:00"):
             self.Request.sudo()._cron_send_reminders()
-        self._deliver(english | french)
+        self._deliver(english | french, "reminder")
         received = {rcpt[0]: (sender, message) for sender, rcpt, message in self.company_sink.wait(2)}
         self.assertEqual(set(received), {"jeanne@example.com", "camille@example.com"})
         sender, message_en = received["jeanne@example.com"]
@@ -137,6 +137,9 @@ class TestEsignRealSmtp(O2sEsignAutomationCommon):
 
     def test_server_down_then_back(self):
         request = self._send_on()
+        self._deliver(request, "invitation")
+        self.assertEqual(len(self.company_sink.wait(1)), 1)
+        self.company_sink.messages.clear()
         request.with_user(self.advisor).action_remind()
         self.company_controller.stop()
         try:
@@ -152,7 +155,10 @@ class TestEsignRealSmtp(O2sEsignAutomationCommon):
         log.with_user(self.advisor).action_resend()
         self._deliver(request)
         self.assertEqual(len(self.company_sink.wait(1)), 1)
-        self.assertEqual(self.company_sink.messages[0][1], ["jeanne@example.com"])
+        _sender, rcpt, message = self.company_sink.messages[0]
+        self.assertEqual(rcpt, ["jeanne@example.com"])
+        self.assertEqual(message["Subject"], "Reminder: Test request is waiting for your signature",
+                         "the very mail that failed, not a new invitation")
         self.assertEqual(log.state, "sent")
         self.assertEqual(request.state, "in_progress")
 
