@@ -28,7 +28,7 @@ class IrMailServer(models.Model):
 
 
 class ResUsers(models.Model):
-    _inherit = "res.users"
+    _inherit = "res.users"  # pylint: disable=consider-merging-classes-inherited
 
     esign_smtp_use_own = fields.Boolean(string="Use my own SMTP server")
     esign_smtp_host = fields.Char(string="SMTP server")
