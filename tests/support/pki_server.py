@@ -21,6 +21,9 @@ Usage::
         pki.fail_with(None)              # back to normal
         pki.set_delay(2.0)               # each response is delayed (server side) by 2 s
         pki.set_time(datetime(...))      # services (TSA, OCSP, CRL) act as of that moment
+        pki.hold("/tsa")                 # TSA requests wait (recorded, unanswered) ...
+        pki.held.wait(10)                # ... a test sees one is waiting, acts (kills its client)
+        pki.release_hold()               # ... then lets them go on normally
 
 Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens on 127.0.0.1 only.
 """
@@ -137,6 +140,10 @@ class PkiServer:
         self._runner: web.AppRunner | None = None
         self.requests: list[str] = []  # paths served, in order (for assertions)
         self._request_seen = threading.Condition()
+        self._hold_part: str | None = None
+        self._hold_gate: asyncio.Event | None = None
+        self.hold_limit = 120.0
+        self.held = threading.Event()  # set when a request starts waiting in a hold
 
     @staticmethod
     def _key_dir(config_path, key_dir) -> Path:
@@ -197,6 +204,27 @@ class PkiServer:
         """Make the services answer as of ``moment`` (aware datetime; ``None``: real time)."""
         self._fake_time = moment
 
+    def hold(self, path_part: str = "/tsa"):
+        """Make requests whose path contains ``path_part`` wait, once recorded, until
+        :meth:`release_hold` (or :attr:`hold_limit` seconds): a service that accepted a request
+        and has not answered yet, so a test can act on the client meanwhile (e.g. kill it)
+        without sleeping. :attr:`held` is set when a request starts waiting."""
+        if self._loop is None:
+            raise RuntimeError("start the server first")
+        self.held.clear()
+        gate = asyncio.run_coroutine_threadsafe(self._new_gate(), self._loop).result(timeout=10)
+        self._hold_gate, self._hold_part = gate, path_part
+
+    @staticmethod
+    async def _new_gate():
+        return asyncio.Event()
+
+    def release_hold(self):
+        """Let held requests go on (answered normally) and stop holding new ones."""
+        gate, self._hold_part, self._hold_gate = self._hold_gate, None, None
+        if gate is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(gate.set)
+
     def wait_for_request(self, path_part: str, *, after: int = 0, timeout: float = 10) -> bool:
         """Wait until a request whose path contains ``path_part`` has arrived (among
         ``self.requests[after:]``); False on timeout. Lets a test act while a request is in
@@ -245,6 +273,13 @@ class PkiServer:
             with self._request_seen:
                 self.requests.append(request.path)
                 self._request_seen.notify_all()
+            gate = self._hold_gate
+            if gate is not None and self._hold_part and self._hold_part in request.path:
+                self.held.set()
+                try:
+                    await asyncio.wait_for(gate.wait(), self.hold_limit)
+                except TimeoutError:
+                    return web.Response(status=504, text="held too long")
             if self._delay:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
@@ -293,6 +328,7 @@ class PkiServer:
 
     def close(self):
         """Stop serving and end the background thread; the loop ends with no task pending."""
+        self.release_hold()
         self.stop()
         if self._loop is not None:
             loop = self._loop
