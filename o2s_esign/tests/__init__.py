@@ -19,3 +19,4 @@ from . import test_esign_home
 from . import test_esign_consumption
 from . import test_esign_home_ui
 from . import test_esign_i18n
+from . import test_esign_faults

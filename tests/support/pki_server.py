@@ -19,6 +19,7 @@ Usage::
         pki.start()                      # back up, same port and URLs
         pki.fail_with(503)               # every request answers HTTP 503
         pki.fail_with(None)              # back to normal
+        pki.fail_with(503, after=2)      # two more requests served, then 503
         pki.set_delay(2.0)               # each response is delayed (server side) by 2 s
         pki.set_time(datetime(...))      # services (TSA, OCSP, CRL) act as of that moment
         pki.hold("/tsa")                 # TSA requests wait (recorded, unanswered) ...
@@ -133,6 +134,7 @@ class PkiServer:
         )
         self.arch = self.config.get_pki_arch(ArchLabel(arch))
         self._fail_status: int | None = None
+        self._fail_after = 0
         self._delay = 0.0
         self._fake_time = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -192,9 +194,12 @@ class PkiServer:
         return self.arch.service_registry.get_crl(ServiceLabel("root")).dump()
 
     # --- fault injection ---------------------------------------------------------------------
-    def fail_with(self, status: int | None):
-        """Answer every request with this HTTP status (``None`` restores normal service)."""
+    def fail_with(self, status: int | None, *, after: int = 0):
+        """Answer every request with this HTTP status (``None`` restores normal service);
+        with ``after``, the next ``after`` requests are still served normally first (a service
+        that breaks down in the middle of a job)."""
         self._fail_status = status
+        self._fail_after = after if status else 0
 
     def set_delay(self, seconds: float):
         """Delay every response by ``seconds`` (server side), to exercise client timeouts."""
@@ -283,7 +288,10 @@ class PkiServer:
             if self._delay:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
-                return web.Response(status=self._fail_status, text="injected failure")
+                if self._fail_after > 0:
+                    self._fail_after -= 1
+                else:
+                    return web.Response(status=self._fail_status, text="injected failure")
             if self._fake_time is not None:
                 headers = dict(request.headers)
                 headers[FAKE_TIME_HEADER] = self._fake_time.isoformat()
