@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_harness import ClonedDatabase, OdooServer, OdooSetup, Rpc, pem  # noqa: E402
-from pki_server import PkiServer  # noqa: E402  (tests/support, put on the path by harness)
-from sms_gateway import SmsGateway  # noqa: E402
+from e2e_harness import ClonedDatabase, OdooServer, OdooSetup, Rpc, pem
+from pki_server import PkiServer
+from sms_gateway import SmsGateway
 
 WEBHOOK_TOKEN = "e2e-webhook-token"
 
