@@ -25,3 +25,4 @@ from . import o2s_esign_request_home
 from . import res_users_esign_home
 from . import o2s_esign_consumption
 from . import o2s_esign_signer_consumption
+from . import o2s_esign_input_checks

@@ -21,3 +21,4 @@ from . import test_esign_home_ui
 from . import test_esign_i18n
 from . import test_esign_faults
 from . import test_esign_security_matrix
+from . import test_esign_hostile
