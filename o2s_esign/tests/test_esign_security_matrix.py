@@ -47,10 +47,14 @@ RIGHTS = {
     "o2s.esign.request.wizard.signer": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
     "o2s.esign.request.cancel": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
     "o2s.esign.identity.import": {"options": "rwc"},
+    # billable units: read by the subscription area, written by the signature process only
+    "o2s.esign.consumption": {"subscription": "r"},
 }
 # Refusals that are not access errors: the audit trail refuses any change, to everyone.
 REFUSED_BY_RULE = {("o2s.esign.event", "w"): "Audit events cannot be",
-                   ("o2s.esign.event", "u"): "Audit events cannot be"}
+                   ("o2s.esign.event", "u"): "Audit events cannot be",
+                   ("o2s.esign.consumption", "w"): "Consumption records cannot be",
+                   ("o2s.esign.consumption", "u"): "Consumption records cannot be"}
 
 
 @tagged("post_install", "-at_install")
@@ -97,8 +101,10 @@ class TestEsignRightsMatrix(EsignHttpCommon):
             "password": "matrix"})
         identity = self.env["o2s.esign.signing.identity"].sudo().search(
             [("company_id", "=", self.company.id)], limit=1)
+        consumption = self.env["o2s.esign.consumption"]._record_sms(
+            sent.signer_ids[:1], "outbox", "outbox-1")
         return {"sent": sent, "draft": draft, "wizard": wizard, "cancel": cancel,
-                "importer": importer, "identity": identity}
+                "importer": importer, "identity": identity, "consumption": consumption}
 
     def _own_wizard(self, env):
         return env["o2s.esign.request.wizard"].create({
@@ -224,6 +230,15 @@ class TestEsignRightsMatrix(EsignHttpCommon):
                     "company_id": self.company.id, "pkcs12_file": base64.b64encode(self.p12),
                     "password": "matrix"}),
                 "u": lambda: Model.browse(importer.id).unlink(),
+            }
+        if model == "o2s.esign.consumption":
+            unit = records["consumption"]
+            return {
+                "r": lambda: Model.browse(unit.id).read(["kind", "request_reference", "sms_count"]),
+                "w": lambda: Model.browse(unit.id).write({"sms_count": 0}),
+                "c": lambda: Model.create({
+                    "company_id": self.company.id, "kind": "sms", "request_id": sent.id}),
+                "u": lambda: Model.browse(unit.id).unlink(),
             }
         raise AssertionError("no operations for %s" % model)
 
