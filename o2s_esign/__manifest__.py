@@ -24,6 +24,7 @@ evidence ZIP that can be verified without Odoo.
         "security/o2s_esign_compliance_security.xml",
         "security/o2s_esign_consumption_security.xml",
         "security/o2s_esign_automation_security.xml",
+        "security/o2s_esign_wizard_security.xml",
         "data/ir_sequence_data.xml",
         "data/o2s_esign_document_type_data.xml",
         "data/mail_template_invite.xml",

@@ -31,3 +31,4 @@ from . import o2s_esign_mail_log
 from . import res_company_esign
 from . import res_config_settings
 from . import res_users_smtp
+from . import o2s_esign_input_checks

@@ -23,3 +23,6 @@ from . import test_esign_cron
 from . import test_esign_mail
 from . import test_esign_smtp
 from . import test_esign_settings
+from . import test_esign_faults
+from . import test_esign_security_matrix
+from . import test_esign_hostile
