@@ -10,9 +10,10 @@ plain and URL-encoded paths (e.g. in a ``file=`` parameter).
 import logging
 import re
 
-#: a signing path followed by its token (plain or percent-encoded slashes)
+#: a signing path followed by its token (plain or percent-encoded slashes), with or without the
+#: signer's id (a mangled link still holds a real token)
 _SIGNING_TOKEN = re.compile(
-    r"((?:/|%2[fF])esign(?:/|%2[fF])sign(?:/|%2[fF])\d+(?:/|%2[fF]))[A-Za-z0-9_-]{20,}")
+    r"((?:/|%2[fF])esign(?:/|%2[fF])sign(?:/|%2[fF])(?:\d+(?:/|%2[fF]))?)[A-Za-z0-9_-]{20,}")
 REDACTED = "[redacted]"
 
 

@@ -3,15 +3,18 @@
 
 Security: every route checks the link token in constant time (``_get_signer_sudo``) before
 anything else; nothing changes on GET (pages and documents only log the visit); the JSON
-actions check the CSRF token and lock the request row before any side effect, so Odoo's
-retry on a serialization failure re-runs the whole action cleanly; a signer reaches only
-their own request and documents.
+actions check the CSRF token; a signer reaches only their own request and documents.
+
+Concurrency: every route that writes (even a page view is an audit event) first waits for its
+turn on the request (``_lock_request``), so the signers of one request acting at the same
+moment, in different workers, are served one after the other without serialization errors.
 """
 import logging
 
-from werkzeug.exceptions import NotFound
+import psycopg2.errors
+from werkzeug.exceptions import NotFound, ServiceUnavailable
 
-from odoo import _, fields, http
+from odoo import _, fields, http, sql_db
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import content_disposition, request
 
@@ -29,6 +32,10 @@ SESSION_IN_PERSON = "o2s_esign_in_person"
 #: validity codes whose page shows the documents and the signing panel
 SIGNING_PAGE_TEMPLATE = "o2s_esign.portal_signer_page"
 STATUS_PAGE_TEMPLATE = "o2s_esign.portal_signer_status"
+#: PostgreSQL advisory lock space (first key) of the signing page's turns on one request
+REQUEST_LOCK_SPACE = 0x02533E51
+#: how long (seconds) a call waits for the calls before it on the same request
+REQUEST_LOCK_TIMEOUT = 60
 INVALID_PAGE_TEMPLATE = "o2s_esign.portal_signer_invalid"
 PRIVATE_HEADERS = [
     ("Cache-Control", "no-store"),
@@ -68,13 +75,49 @@ class O2sEsignSigningPage(http.Controller):
         request.session[SESSION_VERIFIED] = secrets_by_signer
 
     def _lock_request(self, signer_sudo):
-        """Lock the request row first: a concurrent action on the same request waits, then
-        fails with a serialization error and Odoo re-runs it from the start."""
-        request.env.cr.execute(
-            "SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE",
-            [signer_sudo.request_id.id])
+        """Wait for this call's turn on the signer's request, then lock the request row.
+
+        Returns False when the turn did not come within REQUEST_LOCK_TIMEOUT seconds (nothing
+        was done; the caller tells the visitor to try again).
+
+        The signers of a request may act at the same moment, each in a different worker. A row
+        lock alone does not serialise them: Odoo's transactions are REPEATABLE READ, so a call
+        that waited for another one's row lock fails with a serialization error as soon as it
+        gets it, and Odoo re-runs it a few times after random pauses, then shows the error.
+        So each call first queues on a PostgreSQL advisory lock of the request, taken by a
+        connection of its own and held until this call's transaction ends (commit or
+        rollback); once it has its turn, it starts a new transaction (only reads happened
+        before: nothing is lost), whose snapshot sees everything the calls before it
+        committed. The row lock stays, for the backend's actions on the request.
+
+        In Odoo's test mode every request shares one transaction (and the test lock already
+        serialises them): there is no turn to wait for."""
+        cr = request.env.cr
+        request_id = signer_sudo.request_id.id
+        if not request.env.registry.in_test_mode():
+            turn_cr = sql_db.db_connect(cr.dbname).cursor()
+            try:
+                turn_cr.execute("SELECT set_config('lock_timeout', %s, true)",
+                                ["%ds" % REQUEST_LOCK_TIMEOUT])
+                turn_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
+                                [REQUEST_LOCK_SPACE, request_id])
+            except psycopg2.errors.LockNotAvailable:
+                turn_cr.close()
+                return False
+            except Exception:
+                turn_cr.close()
+                raise
+            cr.rollback()  # a fresh snapshot, taken after the calls before this one committed
+            cr.postcommit.add(turn_cr.close)  # the turn ends with this call's transaction
+            cr.postrollback.add(turn_cr.close)
+        cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request_id])
         signer_sudo.invalidate_recordset()
         signer_sudo.request_id.invalidate_recordset()
+        return True
+
+    def _busy_message(self):
+        return _("Other people are signing this request right now. Please try again in a "
+                 "moment.")
 
     def _use_signer_lang(self, signer_sudo):
         lang = signer_sudo._esign_lang()
@@ -153,7 +196,8 @@ class O2sEsignSigningPage(http.Controller):
         if not request.validate_csrf(csrf_token):
             return None, {"error": _("Your session has expired. Please reload the page."),
                           "reload": True}
-        self._lock_request(signer_sudo)
+        if not self._lock_request(signer_sudo):
+            return None, {"error": self._busy_message()}
         signer_sudo = self._use_signer_lang(signer_sudo)
         validity = signer_sudo._get_signing_validity()
         if validity != "ok":
@@ -173,6 +217,8 @@ class O2sEsignSigningPage(http.Controller):
         signer_sudo = self._get_signer_sudo(signer_id, token)
         if not signer_sudo:
             return self._render_invalid_link()
+        if not self._lock_request(signer_sudo):
+            raise ServiceUnavailable(self._busy_message())
         signer_sudo = self._use_signer_lang(signer_sudo)
         validity = signer_sudo._get_signing_validity()
         ip_address, user_agent = self._client_info()
@@ -189,6 +235,8 @@ class O2sEsignSigningPage(http.Controller):
         signer_sudo = self._get_signer_sudo(signer_id, token)
         if not signer_sudo:
             raise NotFound()
+        if not self._lock_request(signer_sudo):
+            raise ServiceUnavailable(self._busy_message())
         document_sudo = signer_sudo.request_id.document_ids.filtered(lambda d: d.id == document_id)
         validity = signer_sudo._get_signing_validity()
         if not document_sudo or not self._may_read_documents(signer_sudo, validity):
@@ -261,7 +309,8 @@ class O2sEsignSigningPage(http.Controller):
         signer_sudo = self._get_signer_sudo(signer_id, token)
         if not signer_sudo:
             return self._render_invalid_link()
-        self._lock_request(signer_sudo)
+        if not self._lock_request(signer_sudo):
+            raise ServiceUnavailable(self._busy_message())
         signer_sudo = self._use_signer_lang(signer_sudo)
         ip_address, user_agent = self._client_info()
         error = signer_sudo._portal_refuse(reason, ip_address=ip_address, user_agent=user_agent)
@@ -284,6 +333,8 @@ class O2sEsignSigningPage(http.Controller):
                 raise MissingError(_("This signer does not exist."))
         except (AccessError, MissingError):
             raise NotFound() from None
+        if not self._lock_request(signer.sudo()):
+            raise ServiceUnavailable(self._busy_message())
         if signer.request_id.state not in ("in_progress", "error") or signer.state != "pending":
             raise NotFound()
         ip_address, user_agent = self._client_info()

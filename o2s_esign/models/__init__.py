@@ -25,3 +25,10 @@ from . import o2s_esign_request_home
 from . import res_users_esign_home
 from . import o2s_esign_consumption
 from . import o2s_esign_signer_consumption
+from . import o2s_esign_request_automation
+from . import o2s_esign_signer_reminder
+from . import o2s_esign_mail_log
+from . import res_company_esign
+from . import res_config_settings
+from . import res_users_smtp
+from . import o2s_esign_input_checks

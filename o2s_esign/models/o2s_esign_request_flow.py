@@ -10,7 +10,7 @@ from odoo.fields import Command
 
 
 class O2sEsignRequest(models.Model):
-    _inherit = "o2s.esign.request"
+    _inherit = "o2s.esign.request"  # pylint: disable=consider-merging-classes-inherited
 
     # ------------------------------------------------------------- validation
     def _get_send_problems(self):

@@ -238,13 +238,15 @@ class O2sEsignSigner(models.Model):
         self._send_template_mail("o2s_esign.mail_template_esign_cancel", "cancellation",
                                  extra_payload={"because_refused": refused})
 
-    def _send_template_mail(self, xmlid, kind, extra_payload=None):
-        """Queue ``xmlid`` (a mail.template on o2s.esign.signer) for each signer and log it."""
+    def _send_template_mail(self, xmlid, kind, extra_payload=None, email_values=None):
+        """Queue ``xmlid`` (a mail.template on o2s.esign.signer) for each signer and log it.
+        ``email_values`` (optional) go to the mail as is (e.g. ``attachment_ids``)."""
         template = self.env.ref(xmlid, raise_if_not_found=False)
         for signer in self:
             payload = dict(extra_payload or {}, kind=kind, to=signer.email)
             if template:
                 mail_id = template.sudo().with_context(lang=signer.lang).send_mail(
-                    signer.id, email_layout_xmlid="mail.mail_notification_light")
+                    signer.id, email_layout_xmlid="mail.mail_notification_light",
+                    email_values=email_values)
                 payload["mail_id"] = mail_id
             signer.request_id._log_event("email_queued", signer=signer, payload=payload)

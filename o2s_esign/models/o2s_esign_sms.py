@@ -8,7 +8,7 @@ the code).
 import logging
 import uuid
 
-from odoo import _, models
+from odoo import _, api, models
 from odoo.exceptions import AccessError, UserError
 
 from ..lib import errors as lib_errors
@@ -54,7 +54,23 @@ class O2sEsignSmsMixin(models.AbstractModel):
         transport = config["transport"]
         if transport == "iap":
             return transport, self._esign_send_sms_iap(body)
-        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "", body)
+        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
+                                           body, timeout=self._esign_sms_timeout())
+
+    @api.model
+    def _esign_sms_timeout(self):
+        """requests' ``(connect, read)`` timeout for the SMS gateways: the system parameter
+        ``o2s_esign.sms_timeout`` (seconds to wait for an answer) when set, else lib.sms's
+        default. A hanging gateway costs a signer at most about their sum."""
+        # sudo: a system parameter, read for any visitor of a signing page
+        value = self.env["ir.config_parameter"].sudo().get_param("o2s_esign.sms_timeout")
+        try:
+            read = float(value or 0)
+        except ValueError:
+            read = 0
+        if read <= 0:
+            return lib_sms.DEFAULT_TIMEOUT
+        return (min(lib_sms.DEFAULT_TIMEOUT[0], read), read)
 
     def _esign_send_sms_iap(self, body):
         """Send through Odoo's SMS service (IAP) without storing the text in ``sms.sms``."""

@@ -64,12 +64,12 @@ class ResCompany(models.Model):
             "twilio": {
                 "base_url": company_sudo.esign_twilio_base_url or lib_sms.TWILIO_BASE_URL,
                 "account_sid": company_sudo.esign_twilio_account_sid or "",
-                "auth_token": company_sudo.esign_twilio_auth_token or "",
+                "auth_token": company_sudo._esign_get_secret("twilio_auth_token") or "",
                 "from": company_sudo.esign_twilio_from or sender,
             },
             "webhook": {
                 "url": company_sudo.esign_webhook_url or "",
-                "token": company_sudo.esign_webhook_token or "",
+                "token": company_sudo._esign_get_secret("webhook_token") or "",
                 "sender": sender,
             },
             "outbox": {},

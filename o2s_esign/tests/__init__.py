@@ -19,3 +19,10 @@ from . import test_esign_home
 from . import test_esign_consumption
 from . import test_esign_home_ui
 from . import test_esign_i18n
+from . import test_esign_cron
+from . import test_esign_mail
+from . import test_esign_smtp
+from . import test_esign_settings
+from . import test_esign_faults
+from . import test_esign_security_matrix
+from . import test_esign_hostile

@@ -334,8 +334,9 @@ class TestEsignSend(EsignRequestCase):
         head = self._events(request)[-1].sequence
 
         request.action_remind()
-        self.assertEqual(self._event_types(request, head), ["email_queued"])
-        self.assertEqual(json.loads(self._events(request)[-1].payload)["kind"], "reminder")
+        self.assertEqual(self._event_types(request, head), ["email_queued", "reminder_sent"])
+        self.assertEqual(json.loads(self._events(request)[-2].payload)["kind"], "reminder")
+        self.assertTrue(json.loads(self._events(request)[-1].payload)["manual"])
         head = self._events(request)[-1].sequence
 
         request.date_deadline = fields.Date.today() + timedelta(days=60)

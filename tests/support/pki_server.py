@@ -19,8 +19,12 @@ Usage::
         pki.start()                      # back up, same port and URLs
         pki.fail_with(503)               # every request answers HTTP 503
         pki.fail_with(None)              # back to normal
+        pki.fail_with(503, after=2)      # two more requests served, then 503
         pki.set_delay(2.0)               # each response is delayed (server side) by 2 s
         pki.set_time(datetime(...))      # services (TSA, OCSP, CRL) act as of that moment
+        pki.hold("/tsa")                 # TSA requests wait (recorded, unanswered) ...
+        pki.held.wait(10)                # ... a test sees one is waiting, acts (kills its client)
+        pki.release_hold()               # ... then lets them go on normally
 
 Plain Python (no pytest import), so Odoo-side tests can use it as well. Listens on 127.0.0.1 only.
 """
@@ -130,6 +134,7 @@ class PkiServer:
         )
         self.arch = self.config.get_pki_arch(ArchLabel(arch))
         self._fail_status: int | None = None
+        self._fail_after = 0
         self._delay = 0.0
         self._fake_time = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,6 +142,10 @@ class PkiServer:
         self._runner: web.AppRunner | None = None
         self.requests: list[str] = []  # paths served, in order (for assertions)
         self._request_seen = threading.Condition()
+        self._hold_part: str | None = None
+        self._hold_gate: asyncio.Event | None = None
+        self.hold_limit = 120.0
+        self.held = threading.Event()  # set when a request starts waiting in a hold
 
     @staticmethod
     def _key_dir(config_path, key_dir) -> Path:
@@ -185,9 +194,12 @@ class PkiServer:
         return self.arch.service_registry.get_crl(ServiceLabel("root")).dump()
 
     # --- fault injection ---------------------------------------------------------------------
-    def fail_with(self, status: int | None):
-        """Answer every request with this HTTP status (``None`` restores normal service)."""
+    def fail_with(self, status: int | None, *, after: int = 0):
+        """Answer every request with this HTTP status (``None`` restores normal service);
+        with ``after``, the next ``after`` requests are still served normally first (a service
+        that breaks down in the middle of a job)."""
         self._fail_status = status
+        self._fail_after = after if status else 0
 
     def set_delay(self, seconds: float):
         """Delay every response by ``seconds`` (server side), to exercise client timeouts."""
@@ -196,6 +208,27 @@ class PkiServer:
     def set_time(self, moment):
         """Make the services answer as of ``moment`` (aware datetime; ``None``: real time)."""
         self._fake_time = moment
+
+    def hold(self, path_part: str = "/tsa"):
+        """Make requests whose path contains ``path_part`` wait, once recorded, until
+        :meth:`release_hold` (or :attr:`hold_limit` seconds): a service that accepted a request
+        and has not answered yet, so a test can act on the client meanwhile (e.g. kill it)
+        without sleeping. :attr:`held` is set when a request starts waiting."""
+        if self._loop is None:
+            raise RuntimeError("start the server first")
+        self.held.clear()
+        gate = asyncio.run_coroutine_threadsafe(self._new_gate(), self._loop).result(timeout=10)
+        self._hold_gate, self._hold_part = gate, path_part
+
+    @staticmethod
+    async def _new_gate():
+        return asyncio.Event()
+
+    def release_hold(self):
+        """Let held requests go on (answered normally) and stop holding new ones."""
+        gate, self._hold_part, self._hold_gate = self._hold_gate, None, None
+        if gate is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(gate.set)
 
     def wait_for_request(self, path_part: str, *, after: int = 0, timeout: float = 10) -> bool:
         """Wait until a request whose path contains ``path_part`` has arrived (among
@@ -245,10 +278,20 @@ class PkiServer:
             with self._request_seen:
                 self.requests.append(request.path)
                 self._request_seen.notify_all()
+            gate = self._hold_gate
+            if gate is not None and self._hold_part and self._hold_part in request.path:
+                self.held.set()
+                try:
+                    await asyncio.wait_for(gate.wait(), self.hold_limit)
+                except TimeoutError:
+                    return web.Response(status=504, text="held too long")
             if self._delay:
                 await asyncio.sleep(self._delay)
             if self._fail_status:
-                return web.Response(status=self._fail_status, text="injected failure")
+                if self._fail_after > 0:
+                    self._fail_after -= 1
+                else:
+                    return web.Response(status=self._fail_status, text="injected failure")
             if self._fake_time is not None:
                 headers = dict(request.headers)
                 headers[FAKE_TIME_HEADER] = self._fake_time.isoformat()
@@ -293,6 +336,7 @@ class PkiServer:
 
     def close(self):
         """Stop serving and end the background thread; the loop ends with no task pending."""
+        self.release_hold()
         self.stop()
         if self._loop is not None:
             loop = self._loop

@@ -1,0 +1,468 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The rights of README's "Rights" section, checked: every profile against every model of the
+module and each operation (read, write, create, unlink); then the signing link's defences
+(OTP brute force, sends capped, token guessing) and who may download a request's evidence."""
+import base64
+import json
+import logging
+import secrets
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError
+from odoo.fields import Command
+from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
+
+from ..lib import otp as lib_otp
+from ..tools import internal_write
+from .common import make_pdf
+from .common_signing import PkiServer
+from .esign_portal_common import EsignHttpCommon
+
+PROFILES = ("advisor", "advisor2", "manager", "options", "subscription", "nobody", "portal",
+            "public")
+
+# What each profile may do on each model: (r)ead, (w)rite, (c)reate, (u)nlink. The records
+# are those of a request the advisor sent to one of their clients (a draft one for changes
+# and deletion), and the wizards the advisor opened; "create" makes a new record of one's
+# own (a request for that client, a line of one's own wizard...). A profile left out may do
+# nothing. README.md's "Rights" section is this table.
+RIGHTS = {
+    "o2s.esign.request": {"advisor": "rwcu", "advisor2": "c", "manager": "rwcu"},
+    "o2s.esign.signer": {"advisor": "rwcu", "manager": "rwcu"},
+    "o2s.esign.document": {"advisor": "rwcu", "manager": "rwcu"},
+    # the audit trail: read by who reads the request, written by the signature process only
+    "o2s.esign.event": {"advisor": "r", "manager": "r"},
+    "o2s.esign.document.type": {"advisor": "r", "advisor2": "r", "manager": "rwcu"},
+    # identity documents belong to the contacts of the company, as the contacts themselves
+    "o2s.esign.id.document": {"advisor": "rwcu", "advisor2": "rwcu", "manager": "rwcu"},
+    "o2s.esign.compliance": {"advisor": "r", "advisor2": "r", "manager": "r"},
+    # the company's keys: read by the module only, nobody has any right (administrators included)
+    "o2s.esign.signing.identity": {},
+    # wizards: one's own only
+    "o2s.esign.request.wizard": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
+    "o2s.esign.request.wizard.document": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
+    "o2s.esign.request.wizard.signer": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
+    "o2s.esign.request.cancel": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
+    "o2s.esign.identity.import": {"options": "rwc"},
+    # billable units: read by the subscription area, written by the signature process only
+    "o2s.esign.consumption": {"subscription": "r"},
+}
+# Refusals that are not access errors: the audit trail refuses any change, to everyone.
+REFUSED_BY_RULE = {("o2s.esign.event", "w"): "Audit events cannot be",
+                   ("o2s.esign.event", "u"): "Audit events cannot be",
+                   ("o2s.esign.consumption", "w"): "Consumption records cannot be",
+                   ("o2s.esign.consumption", "u"): "Consumption records cannot be"}
+
+
+@tagged("post_install", "-at_install")
+class TestEsignRightsMatrix(EsignHttpCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        groups = "base.group_user,base.group_partner_manager,"
+        cls.options_user = new_test_user(
+            cls.env, login="matrix_options", name="Olga Options", email="olga@advisor.example.com",
+            groups=groups + "o2s_esign.group_esign_options")
+        cls.subscription_user = new_test_user(
+            cls.env, login="matrix_subscription", name="Sam Subscription",
+            email="sam@advisor.example.com", groups=groups + "o2s_esign.group_esign_subscription")
+        cls.portal_user = new_test_user(
+            cls.env, login="matrix_portal", name="Paula Portal", email="paula@example.com",
+            groups="base.group_portal")
+        cls.users = {
+            "advisor": cls.advisor, "advisor2": cls.advisor2, "manager": cls.esign_manager,
+            "options": cls.options_user, "subscription": cls.subscription_user,
+            "nobody": cls.plain_user, "portal": cls.portal_user,
+            "public": cls.env.ref("base.public_user"),
+        }
+        with PkiServer() as pki:  # only its certificates: a PKCS#12 to import
+            cls.p12 = pki.package_pkcs12("seal", password=b"matrix")
+
+    # ------------------------------------------------------------------ records
+    def _records(self):
+        """The advisor's records every operation works on."""
+        sent = self._sent_request()
+        draft = self._draft_request()
+        Wizard = self.env["o2s.esign.request.wizard"].with_user(self.advisor)
+        upload = self.env["ir.attachment"].with_user(self.advisor).create({  # as the upload widget does
+            "name": "upload.pdf", "raw": make_pdf("upload"), "res_model": Wizard._name, "res_id": 0})
+        wizard = Wizard.create({"partner_ids": [Command.set(self.client.ids)],
+                                "partner_id": self.client.id,
+                                "upload_attachment_ids": [Command.set(upload.ids)]})
+        self.assertTrue(wizard.document_line_ids and wizard.signer_line_ids)
+        cancel = self.env["o2s.esign.request.cancel"].with_user(self.advisor).create(
+            {"request_ids": [Command.set(sent.ids)]})
+        importer = self.env["o2s.esign.identity.import"].with_user(self.options_user).create({
+            "company_id": self.company.id, "pkcs12_file": base64.b64encode(self.p12),
+            "password": "matrix"})
+        identity = self.env["o2s.esign.signing.identity"].sudo().search(
+            [("company_id", "=", self.company.id)], limit=1)
+        consumption = self.env["o2s.esign.consumption"]._record_sms(
+            sent.signer_ids[:1], "outbox", "outbox-1")
+        return {"sent": sent, "draft": draft, "wizard": wizard, "cancel": cancel,
+                "importer": importer, "identity": identity, "consumption": consumption}
+
+    def _own_wizard(self, env):
+        return env["o2s.esign.request.wizard"].create({
+            "partner_ids": [Command.set(self.client.ids)], "partner_id": self.client.id})
+
+    def _operations(self, model, user, records):
+        """The four operations on ``model`` as ``user``, each a callable."""
+        env = self.env(user=user)
+        Model = env[model]
+        sent, draft, wizard = records["sent"], records["draft"], records["wizard"]
+        doc_type = self.env.ref("o2s_esign.document_type_contract")
+        id_document = self.client.esign_id_document_ids[:1]
+        compliance_type = self.env["o2s.esign.document.type"].search([("category", "=", "compliance")], limit=1)
+        compliance_id = self.client.id * (1 << 20) + compliance_type.id
+        if model == "o2s.esign.request":
+            return {
+                "r": lambda: Model.browse(sent.id).read(["name", "state"]),
+                "w": lambda: Model.browse(draft.id).write({"message": "Hello"}),
+                "c": lambda: Model.create({"name": "New", "partner_id": self.client.id}),
+                "u": lambda: Model.browse(draft.id).unlink(),
+            }
+        if model == "o2s.esign.signer":
+            return {
+                "r": lambda: Model.browse(sent.signer_ids.ids).read(["name", "state"]),
+                "w": lambda: Model.browse(draft.signer_ids.ids).write({"presence": "in_person"}),
+                "c": lambda: Model.create({"request_id": draft.id, "partner_id": self.client2.id}),
+                "u": lambda: Model.browse(draft.signer_ids.ids).unlink(),
+            }
+        if model == "o2s.esign.document":
+            return {
+                "r": lambda: Model.browse(sent.document_ids.ids).read(["name", "original_sha256"]),
+                "w": lambda: Model.browse(draft.document_ids.ids).write({"name": "renamed.pdf"}),
+                "c": lambda: Model.create({
+                    "request_id": draft.id, "name": "more.pdf",
+                    "original_attachment_id": env["ir.attachment"].create({
+                        "name": "more.pdf", "raw": make_pdf("more")}).id}),
+                "u": lambda: Model.browse(draft.document_ids.ids).unlink(),
+            }
+        if model == "o2s.esign.event":
+            event = sent.event_ids[:1]
+            return {
+                "r": lambda: Model.browse(event.ids).read(["event_type", "hash"]),
+                "w": lambda: Model.browse(event.ids).write({"ip_address": "10.0.0.1"}),
+                "c": lambda: Model.create({
+                    "request_id": sent.id, "sequence": 999, "event_type": "signed",
+                    "date": fields.Datetime.now(), "previous_hash": "0" * 64, "hash": "1" * 64}),
+                "u": lambda: Model.browse(event.ids).unlink(),
+            }
+        if model == "o2s.esign.document.type":
+            return {
+                "r": lambda: Model.browse(doc_type.id).read(["name", "category"]),
+                "w": lambda: Model.browse(doc_type.id).write({"description": "Signed contracts"}),
+                "c": lambda: Model.create({"name": "Subscription form", "category": "contract"}),
+                "u": lambda: Model.browse(doc_type.id).unlink(),
+            }
+        if model == "o2s.esign.id.document":
+            return {
+                "r": lambda: Model.browse(id_document.id).read(["number", "date_expiry"]),
+                "w": lambda: Model.browse(id_document.id).write({"number": "NEW123"}),
+                "c": lambda: Model.create({
+                    "partner_id": self.client.id, "number": "P123",
+                    "date_expiry": fields.Date.today() + timedelta(days=100)}),
+                "u": lambda: Model.browse(id_document.id).unlink(),
+            }
+        if model == "o2s.esign.compliance":
+            return {
+                "r": lambda: self.assertTrue(Model.search_read(
+                    [("partner_id", "=", self.client.id)], ["status", "request_id"])),
+                "w": lambda: Model.browse(compliance_id).write({"sequence": 1}),
+                "c": lambda: Model.create({"partner_id": self.client.id}),
+                "u": lambda: Model.browse(compliance_id).unlink(),
+            }
+        if model == "o2s.esign.signing.identity":
+            identity = records["identity"]
+            return {
+                "r": lambda: Model.browse(identity.id).read(["ca_subject", "seal_key_encrypted"]),
+                "w": lambda: Model.browse(identity.id).write({"active": False}),
+                "c": lambda: Model.create({"company_id": self.company.id, "key_ref": "x"}),
+                "u": lambda: Model.browse(identity.id).unlink(),
+            }
+        if model == "o2s.esign.request.wizard":
+            return {
+                "r": lambda: Model.browse(wizard.id).read(["partner_id", "upload_attachment_ids"]),
+                "w": lambda: Model.browse(wizard.id).write({"message": "Hello"}),
+                "c": lambda: self._own_wizard(env),
+                "u": lambda: Model.browse(wizard.id).unlink(),
+            }
+        if model == "o2s.esign.request.wizard.document":
+            lines = wizard.document_line_ids
+            return {
+                "r": lambda: Model.browse(lines.ids).read(["name", "attachment_id"]),
+                "w": lambda: Model.browse(lines.ids).write({"name": "renamed.pdf"}),
+                "c": lambda: Model.create({
+                    "wizard_id": self._own_wizard(env).id, "name": "mine.pdf",
+                    "document_type_id": doc_type.id,
+                    "attachment_id": env["ir.attachment"].create({
+                        "name": "mine.pdf", "raw": make_pdf("mine")}).id}),
+                "u": lambda: Model.browse(lines.ids).unlink(),
+            }
+        if model == "o2s.esign.request.wizard.signer":
+            lines = wizard.signer_line_ids
+            return {
+                "r": lambda: Model.browse(lines.ids).read(["partner_id", "problems"]),
+                "w": lambda: Model.browse(lines.ids).write({"presence": "in_person"}),
+                "c": lambda: Model.create({"wizard_id": self._own_wizard(env).id,
+                                           "partner_id": self.client2.id}),
+                "u": lambda: Model.browse(lines.ids).unlink(),
+            }
+        if model == "o2s.esign.request.cancel":
+            cancel = records["cancel"]
+            return {
+                "r": lambda: Model.browse(cancel.id).read(["request_ids", "reason"]),
+                "w": lambda: Model.browse(cancel.id).write({"reason": "Changed my mind"}),
+                "c": lambda: Model.create({"request_ids": [Command.set(draft.ids)]}),
+                "u": lambda: Model.browse(cancel.id).unlink(),
+            }
+        if model == "o2s.esign.identity.import":
+            importer = records["importer"]
+            return {
+                "r": lambda: Model.browse(importer.id).read(["summary"]),
+                "w": lambda: Model.browse(importer.id).write({"pkcs12_filename": "seal.p12"}),
+                "c": lambda: Model.create({
+                    "company_id": self.company.id, "pkcs12_file": base64.b64encode(self.p12),
+                    "password": "matrix"}),
+                "u": lambda: Model.browse(importer.id).unlink(),
+            }
+        if model == "o2s.esign.consumption":
+            unit = records["consumption"]
+            return {
+                "r": lambda: Model.browse(unit.id).read(["kind", "request_reference", "sms_count"]),
+                "w": lambda: Model.browse(unit.id).write({"sms_count": 0}),
+                "c": lambda: Model.create({
+                    "company_id": self.company.id, "kind": "sms", "request_id": sent.id}),
+                "u": lambda: Model.browse(unit.id).unlink(),
+            }
+        raise AssertionError("no operations for %s" % model)
+
+    @mute_logger("odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule",
+                 "odoo.models.unlink")
+    def test_rights_matrix(self):
+        records = self._records()
+        module_models = set(self.env["ir.model"].search([
+            ("model", "=like", "o2s.esign.%"), ("transient", "in", (True, False))]).mapped("model"))
+        abstract = {name for name in module_models if self.env[name]._abstract}
+        self.assertEqual(module_models - abstract, set(RIGHTS),
+                         "every model of the module is in the table (and in README's Rights)")
+        checked, wrong = [], []
+        for model, rights in RIGHTS.items():
+            for profile in PROFILES:
+                allowed = rights.get(profile, "")
+                operations = self._operations(model, self.users[profile], records)
+                for letter in "rwcu":
+                    outcome = self._result_of(operations[letter])
+                    if letter in allowed:
+                        expected = "done"
+                    elif (model, letter) in REFUSED_BY_RULE:
+                        expected = "UserError: " + REFUSED_BY_RULE[model, letter]
+                    else:
+                        expected = "AccessError"
+                    if not outcome.startswith(expected):
+                        wrong.append("%s %s %s: expected %s, got %s" % (
+                            model, profile, letter, expected, outcome))
+                    checked.append((model, profile, letter))
+        self.assertFalse(wrong, "\n".join(wrong))
+        self.assertEqual(len(checked), len(RIGHTS) * len(PROFILES) * 4)
+
+    def _result_of(self, operation):
+        """What an operation gives, rolled back: "done", "AccessError", "UserError: ..."."""
+        try:
+            with self.env.cr.savepoint(flush=False) as savepoint:
+                try:
+                    operation()
+                    self.env.flush_all()
+                    return "done"
+                except AccessError:
+                    return "AccessError"
+                except UserError as exc:
+                    return "UserError: %s" % exc.args[0]
+                finally:
+                    savepoint.rollback()
+        finally:
+            self.env.invalidate_all()
+
+    def test_readme_documents_the_table(self):
+        """README's Rights table says the same as RIGHTS (a change updates both)."""
+        import pathlib
+        readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+        section = readme.split("## Rights", 1)[1].split("\n## ", 1)[0]
+        rows = {}
+        for line in section.splitlines():
+            cells = [cell.strip(" `") for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 1 + len(PROFILES) and cells[0].startswith("o2s.esign."):
+                rows[cells[0]] = dict(zip(PROFILES, [c.replace("–", "") for c in cells[1:]],
+                                          strict=True))
+        self.assertEqual(set(rows), set(RIGHTS))
+        for model, rights in RIGHTS.items():
+            self.assertEqual(rows[model], {p: rights.get(p, "") for p in PROFILES}, model)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignLinkDefences(EsignHttpCommon):
+    """What stops someone who has a signing link but not the phone, or has no link at all."""
+
+    def setUp(self):
+        super().setUp()
+        self.request = self._sent_request().sudo()
+        self.signer = self.request.signer_ids
+
+    def test_five_wrong_codes_lock_the_code_over_http(self):
+        csrf, token = self._open(self.signer)
+        self.assertTrue(self._call(self.signer, "send_code", token=token, csrf_token=csrf).get("ok"))
+        right = self._last_code(self.signer)
+        wrong = "%06d" % ((int(right) + 1) % 1_000_000)
+        for attempt in range(1, 6):
+            result = self._call(self.signer, "verify_code", token=token, csrf_token=csrf, code=wrong)
+            self.assertIn("Wrong code", result["error"])
+            self.assertEqual(result["remaining"], 5 - attempt)
+        self.assertTrue(result["locked"])
+        # the right code no longer works: a new one must be sent
+        result = self._call(self.signer, "verify_code", token=token, csrf_token=csrf, code=right)
+        self.assertIn("locked", result["error"])
+        result = self._call(self.signer, "sign", token=token, csrf_token=csrf, **self._sign_values(self.signer))
+        self.assertTrue(result.get("reset_code"))
+        self.assertEqual(self.signer.state, "pending")
+        self.assertEqual(len(self._events(self.request, "otp_failed")), 6)
+        self.assertEqual(len(self._events(self.request, "otp_locked")), 1)
+        self.assertFalse(self._events(self.request, "otp_verified"))
+
+    def test_code_sends_are_capped_over_http(self):
+        csrf, token = self._open(self.signer)
+        self.assertTrue(self._call(self.signer, "send_code", token=token, csrf_token=csrf).get("ok"))
+        result = self._call(self.signer, "send_code", token=token, csrf_token=csrf)
+        self.assertIn("less than a minute ago", result["error"])
+        self.assertGreater(result["retry_after"], 0)
+        # four codes sent in the last hour, the latest two minutes ago: a fifth may leave...
+        now = fields.Datetime.now()
+        history = [now - timedelta(minutes=minutes) for minutes in (50, 40, 30, 2)]
+        with internal_write():
+            self.signer.sudo().write({"otp_send_times": json.dumps(
+                [fields.Datetime.to_string(moment) for moment in history]),
+                "otp_issued_at": history[-1]})
+        self.gateway.messages.clear()
+        self.assertTrue(self._call(self.signer, "send_code", token=token, csrf_token=csrf).get("ok"))
+        # ... and not a sixth, even once the minute has passed
+        history.append(now - timedelta(minutes=1, seconds=30))
+        with internal_write():
+            self.signer.sudo().write({"otp_send_times": json.dumps(
+                [fields.Datetime.to_string(moment) for moment in history]),
+                "otp_issued_at": history[-1]})
+        result = self._call(self.signer, "send_code", token=token, csrf_token=csrf)
+        self.assertIn("Too many codes", result["error"])
+        self.assertEqual(len(self.gateway.messages), 1)
+        self.assertEqual(len(self._events(self.request, "otp_send_refused")), 2)
+
+    def test_token_guessing_gets_nothing(self):
+        token = self.signer._get_signing_token()
+        other = self._sent_request(partner=self.client2).sudo().signer_ids
+        csrf = self._csrf(self._fetch(self._path(other)))
+        guesses = [secrets.token_urlsafe(32) for _i in range(20)]  # the real tokens' length
+        guesses += ["", "x", token[:20], token + "=", "../" + token, "%s" % ("A" * 43)]
+        events_before = len(self._events(self.request))
+        with patch("odoo.addons.o2s_esign.lib.otp.hmac.compare_digest",
+                   wraps=lib_otp.hmac.compare_digest) as compare, \
+                self.assertLogs("werkzeug", logging.INFO) as logs:  # (Odoo renames level 25 "INFO")
+            for guess in guesses:
+                path = "/esign/sign/%s/%s" % (self.signer.id, guess)
+                response = self._fetch(path)
+                self.assertIn(response.status_code, (404, 405), guess)
+                self.assertNotIn("Test request", response.text)
+                self.assertEqual(self._fetch(path + "/document/%s" % self.request.document_ids.id)
+                                 .status_code, 404)
+                result = self._call(self.signer, "send_code", token=guess, csrf_token=csrf)
+                self.assertIn("not valid", result["error"])
+        # every full-length guess was compared in constant time (hmac.compare_digest)
+        self.assertGreaterEqual(compare.call_count, 20 * 3)
+        self.assertEqual(len(self._events(self.request)), events_before, "nothing logged in the trail")
+        self.assertFalse(self._sms_to(self.signer.mobile))
+        output = "\n".join(logs.output)
+        for guess in guesses:
+            if len(guess) >= 20:
+                self.assertNotIn(guess, output, "a guessed token reached the log")
+        self.assertIn("/esign/sign/%s/[redacted]" % self.signer.id, output)
+
+    def test_links_are_unguessable(self):
+        """256-bit tokens, distinct per signer and per request, derived from a secret the
+        database does not hold (a stolen database gives no link)."""
+        tokens = {signer._get_signing_token() for signer in (
+            self.signer, *(self._sent_request().sudo().signer_ids for _i in range(3)))}
+        self.assertEqual(len(tokens), 4)
+        for token in tokens:
+            self.assertRegex(token, r"\A[A-Za-z0-9_-]{43}\Z")
+        self.env.flush_all()
+        self.env.cr.execute("SELECT row_to_json(s)::text FROM o2s_esign_signer s")
+        dump = "\n".join(row[0] for row in self.env.cr.fetchall())
+        for token in tokens:
+            self.assertNotIn(token, dump)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignEvidenceAccess(EsignHttpCommon):
+    """The evidence of a request: downloadable by who may read the request, nobody else."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # the signer has a portal account on their own contact: /my lists their requests
+        cls.portal_signer_user = new_test_user(
+            cls.env, login="evidence_portal", groups="base.group_portal",
+            partner_id=cls.client.id)
+
+    def _signed_request(self):
+        request = self._sent_request().sudo()
+        self._sign(request.signer_ids)
+        self.assertEqual(request.state, "signed")
+        self.assertTrue(request.evidence_attachment_id)
+        return request
+
+    def _download(self, login, url):
+        if login:
+            self.authenticate(login, login)
+        else:
+            self.authenticate(None, None)
+        return self.url_open(url, allow_redirects=False)
+
+    @mute_logger("odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule",
+                 "odoo.http")
+    def test_evidence_only_for_readers_of_the_request(self):
+        request = self._signed_request()
+        signer = request.signer_ids
+        evidence = request.evidence_attachment_id
+        signer.with_user(self.advisor).action_download_attestation()
+        urls = {
+            "zip": "/esign/evidence/%d/download" % request.id,
+            "attestation": "/esign/evidence/%d/attestation/%d" % (request.id, signer.id),
+            "content": "/web/content/%d?download=true" % evidence.id,
+        }
+        zip_start = b"PK\x03\x04"
+        for login in ("esign_advisor", "esign_manager"):
+            for kind, url in urls.items():
+                response = self._download(login, url)
+                self.assertEqual(response.status_code, 200, (login, kind))
+                self.assertTrue(response.content.startswith(b"%PDF" if kind == "attestation" else zip_start))
+        for login in ("esign_advisor2", "esign_nobody", "evidence_portal", None):
+            for kind, url in urls.items():
+                response = self._download(login, url)
+                self.assertNotEqual(response.status_code, 200, (login, kind))
+                self.assertFalse(response.content.startswith(zip_start), (login, kind))
+                self.assertNotIn(b"%PDF", response.content[:16], (login, kind))
+        # through the models as well
+        for user in (self.advisor2, self.plain_user):
+            with self.assertRaises(AccessError):
+                request.with_user(user).action_download_evidence()
+            with self.assertRaises(AccessError):
+                evidence.with_user(user).read(["datas"])
+        # the signer's page never offers the evidence, and /my lists the request without it
+        self.authenticate("evidence_portal", "evidence_portal")
+        html = self.url_open("/my/signatures").text
+        self.assertEqual(html.count("o_esign_my_entry"), 1)
+        self.assertIn(request.name, html)
+        self.assertNotIn("/esign/evidence/", html)
+        self.assertNotIn("/web/content/%d" % evidence.id, html)
