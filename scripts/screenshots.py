@@ -11,7 +11,8 @@ client Jeanne Martin with two PDFs). The script
 2. creates, as the advisor, a few requests over JSON-RPC: one for Jeanne Martin with her two
    documents, one in progress, one refused on the signing page, one cancelled;
 3. signs Jeanne Martin's request in headless Chromium on a phone (375x812, French): it asks for
-   the code, reads it from the SMS gateway stand-in, types it, ticks the consent and signs;
+   the code, reads it from the SMS gateway stand-in, types it, ticks the consent and signs
+   (pictures: the page as opened, the signing panel, the page once signed);
 4. takes the advisor's pages in Chromium (the E-signature home block, the request form), and
    renders page 1 of the evidence report (evidence.pdf of the evidence ZIP) with pdftoppm.
 
@@ -35,7 +36,7 @@ from urllib.parse import urlsplit
 
 import requests
 import websocket
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "support"))
@@ -207,7 +208,7 @@ class Chromium:
     def close(self):
         try:
             self.ws.close()
-        except Exception:  # noqa: BLE001 (already gone)
+        except Exception:  # already gone
             pass
         self.process.terminate()
         try:
@@ -236,6 +237,19 @@ def pem(cert):
         body[i:i + 64] for i in range(0, len(body), 64))
 
 
+def logo():
+    """A plain logo for the demo company (base64 PNG), drawn here: no picture to ship."""
+    image = Image.new("RGB", (360, 96), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((4, 8, 84, 88), radius=14, fill="#714B67")
+    draw.text((44, 48), "O2S", font=ImageFont.load_default(size=30), fill="white", anchor="mm")
+    draw.text((100, 30), "O2S Conseil", font=ImageFont.load_default(size=28), fill="#2B2B2B", anchor="lm")
+    draw.text((100, 66), "Patrimoine", font=ImageFont.load_default(size=28), fill="#714B67", anchor="lm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
 def configure(admin, url, gateway, pki):
     """The demo company sends its codes to the gateway stand-in and signs at PAdES B-T."""
     admin("ir.config_parameter", "set_param", "web.base.url", url)
@@ -249,6 +263,7 @@ def configure(admin, url, gateway, pki):
         "esign_tsa_ca_cert": pem(pki.root_cert),
         "esign_pades_level": "b_t",
         "name": "O2S Conseil Patrimoine",
+        "logo": logo(),
     })
     admin("res.users", "write", [admin.ref("o2s_esign.user_advisor_demo")],
           {"lang": "fr_FR", "tz": "Europe/Paris"})
@@ -338,6 +353,18 @@ def sign_on_a_phone(browser, url, path, mobile, gateway, out):
 
     browser.click(".o_esign_step_sign button.o_esign_sign")
     browser.wait_selector(".o_esign_status[data-validity=completed]", timeout=180)
+    browser.evaluate("window.scrollTo(0, 0)")
+    browser.screenshot(out / "signer-signed-phone.png")
+
+
+def quiet(browser):
+    """No passing notification (e.g. Odoo's "the page is outdated" when a lazy asset bundle was
+    generated while the page loaded) over the picture."""
+    browser.evaluate("""(() => {
+        const style = document.createElement("style");
+        style.textContent = ".o_notification_manager { display: none !important; }";
+        document.head.appendChild(style);
+    })()""")
 
 
 def advisor_pages(browser, url, session, request_id, out):
@@ -349,12 +376,14 @@ def advisor_pages(browser, url, session, request_id, out):
     browser.goto(url + "/odoo/action-o2s_esign.action_esign_home")
     browser.wait_selector(".o_esign_home .o_esign_home_latest_row")
     browser.wait_for("!document.querySelector('.o_loading_indicator, .o_blockUI')")
+    quiet(browser)
     browser.screenshot(out / "home-block.png")
 
     browser.goto("%s/odoo/action-o2s_esign.o2s_esign_request_action/%d" % (url, request_id))
     browser.wait_selector(".o_form_view .o_form_statusbar .o_arrow_button_current")
     browser.wait_for("document.querySelector('.o_form_view .o_field_one2many .o_data_row')")
     browser.wait_for("!document.querySelector('.o_loading_indicator, .o_blockUI')")
+    quiet(browser)
     browser.screenshot(out / "request-form.png")
 
 
