@@ -22,6 +22,7 @@ evidence ZIP that can be verified without Odoo.
         "security/ir.model.access.csv",
         "security/o2s_esign_security.xml",
         "security/o2s_esign_compliance_security.xml",
+        "security/o2s_esign_consumption_security.xml",
         "data/ir_sequence_data.xml",
         "data/o2s_esign_document_type_data.xml",
         "data/mail_template_invite.xml",
@@ -37,6 +38,9 @@ evidence ZIP that can be verified without Odoo.
         "views/o2s_esign_portal_templates.xml",
         "views/o2s_esign_signing_views.xml",
         "views/o2s_esign_verify_templates.xml",
+        "views/o2s_esign_request_tracking_views.xml",
+        "views/o2s_esign_home_views.xml",
+        "views/o2s_esign_consumption_views.xml",
         "views/o2s_esign_menus.xml",
     ],
     "demo": [
@@ -45,6 +49,9 @@ evidence ZIP that can be verified without Odoo.
     "assets": {
         "web.assets_frontend": [
             "o2s_esign/static/src/portal/**/*",
+        ],
+        "web.assets_backend": [
+            "o2s_esign/static/src/components/**/*",
         ],
         "web.assets_tests": [
             "o2s_esign/static/tests/tours/*.js",

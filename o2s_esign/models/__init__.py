@@ -21,3 +21,7 @@ from . import o2s_esign_document_signing
 from . import o2s_esign_signer_signing
 from . import o2s_esign_request_sealing
 from . import ir_attachment_esign
+from . import o2s_esign_request_home
+from . import res_users_esign_home
+from . import o2s_esign_consumption
+from . import o2s_esign_signer_consumption

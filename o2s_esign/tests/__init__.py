@@ -15,3 +15,7 @@ from . import test_esign_signing
 from . import test_esign_evidence
 from . import test_esign_keys
 from . import test_esign_verify_page
+from . import test_esign_home
+from . import test_esign_consumption
+from . import test_esign_home_ui
+from . import test_esign_i18n

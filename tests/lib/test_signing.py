@@ -372,7 +372,7 @@ def test_loop_close_cancels_and_awaits_calls_in_flight(caplog):
 
 def test_signer_timeout_leaves_no_task_and_close_is_clean(company, prepared, private_pki_server,
                                                          caplog):
-    pades = signing.PadesSigner(call_timeout=0.5)
+    pades = signing.PadesSigner(call_timeout=5)
     try:
         tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=30)
         private_pki_server.set_delay(30)

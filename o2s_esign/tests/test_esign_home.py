@@ -1,0 +1,352 @@
+# Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from datetime import timedelta
+
+from lxml import etree
+
+from odoo import fields
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import tagged
+
+from ..models.o2s_esign_request_home import HOME_LATEST_LIMIT, HOME_STATES
+from .common import O2sEsignCommon
+from .esign_bulk import bulk_insert_requests
+
+ALL_SHOWN = {"esign_home_show_%s" % state: True for state in HOME_STATES}
+
+
+@tagged("post_install", "-at_install")
+class TestEsignHome(O2sEsignCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # A client of Bob's: Alice follows only her own requests and her clients'.
+        cls.bob_client = cls._make_client("Paul Petit", "paul@example.com", "+33634567890",
+                                          salesperson=cls.advisor2)
+        cls.Request = cls.env["o2s.esign.request"]
+
+    # ---------------------------------------------------------------- helpers
+    def _request(self, state, user=None, partner=None, done_days_ago=1, **values):
+        """A request of ``user`` (default Alice) sent, then moved to ``state``."""
+        request = self._sent_request(user=user or self.advisor, partner=partner, **values)
+        if state != "in_progress":
+            done = fields.Datetime.now() - timedelta(days=done_days_ago, hours=1)
+            request._set_state(state, date_done=done)
+        return request
+
+    def _data(self, user):
+        return self.Request.with_user(user).get_esign_home_data()
+
+    def _counts(self, user):
+        return {status["state"]: status["count"] for status in self._data(user)["statuses"]}
+
+    def _queries(self, user):
+        """Queries of one get_esign_home_data() call, caches warm (the ORM's own ormcaches:
+        access rules, groups), record cache cold."""
+        model = self.Request.with_user(user)
+        model.get_esign_home_data()
+        self.env.invalidate_all()
+        self.env.flush_all()
+        start = self.cr.sql_log_count
+        data = model.get_esign_home_data()
+        return self.cr.sql_log_count - start, data
+
+    def _sql_counts(self, user, signed_days):
+        """The expected counts, straight from SQL (an oracle independent of the ORM domain)."""
+        self.env.flush_all()
+        self.cr.execute("""
+            SELECT r.state, count(*)
+              FROM o2s_esign_request r JOIN res_partner p ON p.id = r.partner_id
+             WHERE (r.user_id = %(uid)s OR p.user_id = %(uid)s)
+               AND r.state <> 'draft'
+               AND r.company_id = %(company)s
+               AND (r.state <> 'signed' OR %(days)s = 0
+                    OR r.date_done >= (now() AT TIME ZONE 'UTC') - make_interval(days => %(days)s))
+          GROUP BY r.state
+        """, {"uid": user.id, "days": signed_days, "company": self.company.id})
+        return dict(self.cr.fetchall())
+
+    # ------------------------------------------------------------------ tests
+    def test_counts_per_status_and_latest(self):
+        requests = {state: self._request(state) for state in HOME_STATES}
+        second_signed = self._request("signed", done_days_ago=3)
+        draft = self._draft_request()
+        data = self._data(self.advisor)
+        self.assertEqual([s["state"] for s in data["statuses"]], list(HOME_STATES))
+        expected = dict.fromkeys(HOME_STATES, 1)
+        expected["signed"] = 2
+        self.assertEqual(self._counts(self.advisor), expected)
+        self.assertEqual(data["total"], 7)
+        self.assertEqual(data["signed_days"], 30)
+        labels = {s["state"]: s["label"] for s in data["statuses"]}
+        self.assertEqual(labels["in_progress"], "In progress")
+        latest_ids = [row["id"] for row in data["latest"]]
+        self.assertEqual(len(latest_ids), min(7, HOME_LATEST_LIMIT))
+        self.assertNotIn(draft.id, latest_ids)
+        self.assertTrue(set(latest_ids) <= {r.id for r in requests.values()} | {second_signed.id})
+        row = next(r for r in data["latest"] if r["id"] == requests["refused"].id)
+        self.assertEqual(row["state"], "refused")
+        self.assertEqual(row["state_label"], "Refused")
+        self.assertEqual(row["partner"], self.client.display_name)
+        self.assertEqual(row["reference"], requests["refused"].reference)
+        self.assertTrue(row["date"])
+
+    def test_latest_are_the_most_recently_changed(self):
+        older = self._request("in_progress")
+        newer = self._request("in_progress")
+        self.env.flush_all()
+        self.cr.execute("UPDATE o2s_esign_request SET write_date = %s WHERE id = %s",
+                        [fields.Datetime.now() - timedelta(days=2), newer.id])
+        self.env.invalidate_all()
+        latest = [row["id"] for row in self._data(self.advisor)["latest"]]
+        self.assertEqual(latest[:2], [older.id, newer.id])
+
+    def test_only_the_users_requests(self):
+        mine = self._request("in_progress")
+        bobs = self._request("in_progress", user=self.advisor2, partner=self.bob_client)
+        # Bob's request for one of Alice's clients: Alice follows her clients' requests.
+        bob_for_alice_client = self._request("refused", user=self.advisor2, partner=self.client2)
+        self.assertEqual(self._counts(self.advisor)["in_progress"], 1)
+        self.assertEqual(self._counts(self.advisor)["refused"], 1)
+        self.assertEqual(self._counts(self.advisor2)["in_progress"], 1)
+        self.assertEqual(self._counts(self.advisor2)["refused"], 1)
+        alice_latest = {row["id"] for row in self._data(self.advisor)["latest"]}
+        self.assertEqual(alice_latest, {mine.id, bob_for_alice_client.id})
+        self.assertNotIn(bobs.id, alice_latest)
+        # The administrator sees every request in the app, but the block shows their own.
+        self.assertEqual(sum(self._counts(self.esign_manager).values()), 0)
+        # A user without the E-signature right gets nothing through the API.
+        with self.assertRaises(AccessError):
+            self._data(self.plain_user)
+
+    def test_record_rules_apply_to_the_counts(self):
+        """Requests of a company not selected in the web client are not counted, even the
+        user's own (global multi-company rule)."""
+        other_company = self.env["res.company"].create({"name": "Other firm"})
+        self.advisor.write({"company_ids": [fields.Command.link(other_company.id)]})
+        bulk_insert_requests(self.env, 14, self.advisor, self.client, company=other_company,
+                             tag="OTHER")
+        self._request("in_progress")
+
+        def in_progress(company_ids):
+            model = self.Request.with_user(self.advisor).with_context(allowed_company_ids=company_ids)
+            data = model.get_esign_home_data()
+            return next(s["count"] for s in data["statuses"] if s["state"] == "in_progress")
+
+        self.assertEqual(in_progress([self.company.id]), 1)
+        self.assertEqual(in_progress([other_company.id]), 2)  # 2 of the 14 bulk rows
+        self.assertEqual(in_progress([self.company.id, other_company.id]), 3)
+
+    def test_chosen_statuses_only(self):
+        for state in HOME_STATES:
+            self._request(state)
+        self.advisor.write({"esign_home_show_%s" % state: state in ("signed", "error")
+                            for state in HOME_STATES})
+        data = self._data(self.advisor)
+        self.assertEqual([s["state"] for s in data["statuses"]], ["signed", "error"])
+        self.assertEqual({row["state"] for row in data["latest"]}, {"signed", "error"})
+        self.assertEqual(data["total"], 2)
+        # Nothing chosen: nothing counted, and no query on the requests at all.
+        self.advisor.write({"esign_home_show_%s" % state: False for state in HOME_STATES})
+        count, data = self._queries(self.advisor)
+        self.assertEqual((data["statuses"], data["latest"], data["total"]), ([], [], 0))
+        self.assertLessEqual(count, 2)
+
+    def test_signed_days_limit(self):
+        recent = self._request("signed", done_days_ago=10)
+        old = self._request("signed", done_days_ago=40)
+        refused_long_ago = self._request("refused", done_days_ago=400)
+        self.assertEqual(self.advisor.esign_home_signed_days, 30)
+        self.assertEqual(self._counts(self.advisor)["signed"], 1)
+        latest = {row["id"] for row in self._data(self.advisor)["latest"]}
+        self.assertIn(recent.id, latest)
+        self.assertNotIn(old.id, latest)
+        # The limit is on signed requests only.
+        self.assertIn(refused_long_ago.id, latest)
+        self.advisor.esign_home_signed_days = 60
+        self.assertEqual(self._counts(self.advisor)["signed"], 2)
+        self.advisor.esign_home_signed_days = 5
+        self.assertEqual(self._counts(self.advisor)["signed"], 0)
+        self.advisor.esign_home_signed_days = 0  # no limit
+        self.assertEqual(self._counts(self.advisor)["signed"], 2)
+        with self.assertRaises(ValidationError):
+            self.advisor.esign_home_signed_days = -1
+
+    def test_each_count_opens_the_matching_list(self):
+        for state in HOME_STATES:
+            self._request(state)
+        self._request("signed", done_days_ago=45)  # outside the 30 days: not in the count
+        self._request("in_progress", user=self.advisor2, partner=self.bob_client)
+        bulk_insert_requests(self.env, 700, self.advisor, self.client)
+        model = self.Request.with_user(self.advisor)
+        data = model.get_esign_home_data()
+        for status in data["statuses"]:
+            action = model.action_esign_home_open(status["state"])
+            self.assertEqual(action["res_model"], "o2s.esign.request")
+            self.assertEqual(action["type"], "ir.actions.act_window")
+            found = model.search(action["domain"])
+            self.assertEqual(len(found), status["count"], status["state"])
+            self.assertEqual(set(found.mapped("state")), {status["state"]})
+        everything = model.action_esign_home_open()
+        self.assertEqual(model.search_count(everything["domain"]), data["total"])
+        self.assertIn("30", model.action_esign_home_open("signed")["name"])
+        with self.assertRaises(UserError):
+            model.action_esign_home_open("draft")
+
+    def test_query_count_is_fixed_with_100000_requests(self):
+        self._request("signed", done_days_ago=2)
+        self._request("in_progress", user=self.advisor2, partner=self.bob_client)
+        small_count, small = self._queries(self.advisor)
+        bulk_insert_requests(self.env, 100_000, self.advisor, self.client)
+        bulk_insert_requests(self.env, 20_000, self.advisor2, self.bob_client, tag="BOB")
+        large_count, large = self._queries(self.advisor)
+        self.assertEqual(large_count, small_count)
+        # The settings, the dashboard layout, the companies (access rules), one grouped count,
+        # the latest requests, their clients' names.
+        self.assertLessEqual(large_count, 6)
+        self.assertEqual({s["state"]: s["count"] for s in large["statuses"]},
+                         {state: self._sql_counts(self.advisor, 30).get(state, 0)
+                          for state in HOME_STATES})
+        self.assertGreater(large["total"], 70_000)
+        self.assertEqual(len(large["latest"]), HOME_LATEST_LIMIT)
+        self.assertGreater(large["total"], small["total"])
+        # Another limit, the same number of queries.
+        self.advisor.esign_home_signed_days = 0
+        count, data = self._queries(self.advisor)
+        self.assertEqual(count, small_count)
+        self.assertEqual(data["statuses"][1]["count"], self._sql_counts(self.advisor, 0)["signed"])
+
+    def test_landing_page_of_the_app(self):
+        root = self.env.ref("o2s_esign.o2s_esign_menu_root")
+        home = self.env.ref("o2s_esign.action_esign_home")
+        self.assertEqual((home.type, home.tag), ("ir.actions.client", "o2s_esign_home"))
+        menus = self.env["ir.ui.menu"].with_user(self.advisor).load_web_menus(False)
+        self.assertEqual(menus[root.id]["actionID"], home.id)
+        # Someone with the subscription area only lands on the consumption report.
+        subscriber = self.env["res.users"].create({
+            "name": "Sam", "login": "esign_home_subscriber",
+            "groups_id": [fields.Command.set([self.env.ref("base.group_user").id,
+                                              self.env.ref("o2s_esign.group_esign_subscription").id])]})
+        menus = self.env["ir.ui.menu"].with_user(subscriber).load_web_menus(False)
+        self.assertEqual(menus[root.id]["actionID"],
+                         self.env.ref("o2s_esign.o2s_esign_consumption_action").id)
+
+    def test_requests_filter_and_group_by_document_type(self):
+        letter = self.env.ref("o2s_esign.document_type_mission_letter")
+        profile = self.env.ref("o2s_esign.document_type_investor_profile")
+        with_letter = self._draft_request(documents=2)
+        with_letter.document_ids[0].document_type_id = letter
+        with_letter.document_ids[1].document_type_id = profile
+        with_profile = self._draft_request()
+        with_profile.document_ids.document_type_id = profile
+        untyped = self._draft_request()
+        self.assertEqual(with_letter.document_type_ids, letter | profile)
+        model = self.Request.with_user(self.advisor)
+        mine = [("id", "in", (with_letter | with_profile | untyped).ids)]
+        self.assertEqual(model.search(mine + [("document_type_ids", "=", letter.id)]), with_letter)
+        self.assertEqual(model.search(mine + [("document_type_ids", "ilike", profile.name)]),
+                         with_letter | with_profile)
+        groups = dict(model._read_group(mine, ["document_type_ids"], ["__count"]))
+        self.assertEqual(groups, {letter: 1, profile: 2, self.env["o2s.esign.document.type"]: 1})
+        # The filters and group-bys of the request list.
+        arch = model.get_view(self.env.ref("o2s_esign.o2s_esign_request_view_search").id,
+                              "search")["arch"]
+        for name in ("group_document_type", "filter_date_done", "group_date_done",
+                     "filter_signed", "group_user", "group_partner"):
+            self.assertIn('name="%s"' % name, arch)
+
+    def test_user_edits_own_settings_only(self):
+        alice = self.advisor.with_user(self.advisor)
+        alice.write({"esign_home_signed_days": 12, "esign_home_show_error": False})
+        self.assertEqual(alice.read(["esign_home_signed_days", "esign_home_show_error"])[0]
+                         ["esign_home_signed_days"], 12)
+        self.assertEqual(self._data(self.advisor)["signed_days"], 12)
+        with self.assertRaises(AccessError):
+            self.advisor2.with_user(self.advisor).write({"esign_home_signed_days": 3})
+        action = self.env["res.users"].with_user(self.advisor).action_esign_home_settings()
+        self.assertEqual((action["res_model"], action["res_id"], action["target"]),
+                         ("res.users", self.advisor.id, "new"))
+        view = self.env["res.users"].with_user(self.advisor).get_view(action["views"][0][0], "form")
+        self.assertIn("esign_home_signed_days", view["arch"])
+        prefs = self.env["res.users"].with_user(self.advisor).get_view(
+            self.env.ref("base.view_users_form_simple_modif").id, "form")
+        self.assertIn("esign_home_show_signed", prefs["arch"])
+        prefs_plain = self.env["res.users"].with_user(self.plain_user).get_view(
+            self.env.ref("base.view_users_form_simple_modif").id, "form")
+        self.assertNotIn("esign_home_show_signed", prefs_plain["arch"])
+
+
+@tagged("post_install", "-at_install")
+class TestEsignHomeDashboard(O2sEsignCommon):
+    """The block on "My Dashboard" (board module)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.board_view = cls.env.ref("board.board_my_dash_view")
+        cls.action = cls.env.ref("o2s_esign.o2s_esign_home_board_action")
+
+    def _board_actions(self, user):
+        arch = self.env["board.board"].with_user(user).get_view(self.board_view.id, "form")["arch"]
+        return [node.get("name") for node in etree.fromstring(arch).iter("action")]
+
+    def test_switching_the_block_on_and_off(self):
+        alice = self.advisor.with_user(self.advisor)
+        self.assertFalse(alice.esign_home_enabled)
+        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor))
+        alice.write({"esign_home_enabled": True})
+        self.assertEqual(self._board_actions(self.advisor), [str(self.action.id)])
+        self.assertTrue(alice.esign_home_enabled)
+        self.assertTrue(self._home_data(self.advisor)["on_dashboard"])
+        # Only Alice's dashboard changed.
+        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor2))
+        # Switching it on twice keeps one block.
+        alice.write({"esign_home_enabled": True})
+        self.assertEqual(self._board_actions(self.advisor).count(str(self.action.id)), 1)
+        alice.write({"esign_home_enabled": False})
+        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor))
+        self.assertFalse(alice.esign_home_enabled)
+
+    def _home_data(self, user):
+        return self.env["o2s.esign.request"].with_user(user).get_esign_home_data()
+
+    def test_other_blocks_are_kept_and_closing_on_the_board_switches_it_off(self):
+        other_action = self.env.ref("o2s_esign.o2s_esign_request_action")
+        arch = ('<form string="My Dashboard" js_class="board"><board style="2-1"><column>'
+                '<action name="%d" string="Requests" view_mode="list" context="{}" domain="[]"/>'
+                '</column><column/></board></form>' % other_action.id)
+        custom = self.env["ir.ui.view.custom"].create(
+            {"user_id": self.advisor.id, "ref_id": self.board_view.id, "arch": arch})
+        alice = self.advisor.with_user(self.advisor)
+        alice.esign_home_enabled = True
+        self.assertEqual(self._board_actions(self.advisor), [str(self.action.id), str(other_action.id)])
+        # The board (its close button, or a drag to the second column) rewrites the arch.
+        tree = etree.fromstring(custom.arch)
+        block = tree.xpath("//action[@name='%d']" % self.action.id)[0]
+        block.getparent().remove(block)
+        tree.findall("./board/column")[1].append(block)
+        custom.arch = etree.tostring(tree, encoding="unicode")
+        self.advisor.invalidate_recordset(["esign_home_enabled"])
+        self.assertTrue(alice.esign_home_enabled)  # moved, still there
+        block.getparent().remove(block)
+        custom.arch = etree.tostring(tree, encoding="unicode")
+        self.advisor.invalidate_recordset(["esign_home_enabled"])
+        self.assertFalse(alice.esign_home_enabled)
+        self.assertEqual(self._board_actions(self.advisor), [str(other_action.id)])
+
+    def test_the_board_action_renders_the_block(self):
+        """The window action the board embeds, as the web client loads it."""
+        action = self.env["ir.actions.act_window"].with_user(self.advisor)._for_xml_id(
+            "o2s_esign.o2s_esign_home_board_action")
+        self.assertEqual(action["res_model"], "o2s.esign.request")
+        list_view_id = dict((mode, view) for view, mode in action["views"])["list"]
+        arch = self.env["o2s.esign.request"].with_user(self.advisor).get_view(list_view_id, "list")["arch"]
+        self.assertEqual(etree.fromstring(arch).get("js_class"), "o2s_esign_home_view")
+        # It does not replace the app's list view.
+        default_arch = self.env["o2s.esign.request"].get_view(False, "list")["arch"]
+        self.assertIsNone(etree.fromstring(default_arch).get("js_class"))
+        # Users without the E-signature right cannot put it on their dashboard.
+        nobody = self.plain_user.with_user(self.plain_user)
+        with self.assertRaises(UserError):
+            nobody.esign_home_enabled = True
+        self.assertNotIn(str(self.action.id), self._board_actions(self.plain_user))
