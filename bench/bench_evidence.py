@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import benchlib  # noqa: E402
+import benchlib
 
 SIGNERS = 5
 MEMORY_SIZES = ("p100", "p1000", "10mb")
@@ -173,7 +173,7 @@ def _breakdown(ev, bundle, sealer, zip_path, runs: int) -> dict:
     for _ in range(runs):
         render_ms = []
 
-        def timed_render(*args, **kwargs):
+        def timed_render(*args, render_ms=render_ms, **kwargs):
             start = time.perf_counter()
             try:
                 return original_render(*args, **kwargs)

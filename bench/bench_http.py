@@ -40,6 +40,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,7 +50,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import benchlib  # noqa: E402
+import benchlib
 
 ADVISOR_LOGIN = "bench_advisor"
 DOCUMENT_PAGES = 5
@@ -372,6 +373,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
         try:
             flow = Flow(server, db, setup, gateway, pg)
             totals, every_flow = [], []
+            saved_log = Path(config_file).resolve().parent / "logs" / "bench-http-server.log"
             for index in range(warmup + flows):
                 flow.records = []
                 result = flow.run()
@@ -381,6 +383,12 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
                 every_flow.append(flow.records)
                 if index >= warmup:
                     totals.append(result["total_ms"])
+        except Exception:
+            server.stop()
+            saved_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(server.logfile, saved_log)
+            benchlib.progress(f"http flow failed: the server's log is kept in {saved_log}")
+            raise
         finally:
             server.stop()
         lines = server.access_lines()

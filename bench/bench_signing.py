@@ -43,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import benchlib  # noqa: E402
+import benchlib
 
 SIZES = ("p1", "p10", "p100", "10mb")
 FIELD = "Signature1"
@@ -229,9 +229,9 @@ def run(runs: int = 20, warmup: int = 3, sizes=SIZES) -> dict:
                          "bare_tuned": cases.bare_tuned}
                 outputs = {}
                 times = benchlib.interleave(
-                    {name: (lambda f=f: f(prepared)) for name, f in funcs.items()},
+                    {name: (lambda f=f, p=prepared: f(p)) for name, f in funcs.items()},
                     runs=runs, warmup=warmup,
-                    on_result=lambda name, data: outputs.setdefault(name, data))
+                    on_result=lambda name, data, kept=outputs: kept.setdefault(name, data))
                 checks = {name: cases.check(name, prepared, outputs[name]) for name in funcs}
                 stats = {name: benchlib.summary(values) for name, values in times.items()}
                 module, bare, tuned = (stats[n]["median"] for n in ("module", "bare",

@@ -34,13 +34,13 @@ def load_lib():
     addon's ``__init__`` needs Odoo), and ``tests/support`` on the path (PKI server, PDFs)."""
     if str(SUPPORT_DIR) not in sys.path:
         sys.path.insert(0, str(SUPPORT_DIR))
-    if "o2s_esign_lib" in sys.modules:
-        return sys.modules["o2s_esign_lib"]
-    spec = importlib.util.spec_from_file_location(
-        "o2s_esign_lib", LIB_DIR / "__init__.py", submodule_search_locations=[str(LIB_DIR)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["o2s_esign_lib"] = module
-    spec.loader.exec_module(module)
+    module = sys.modules.get("o2s_esign_lib")
+    if module is None:
+        spec = importlib.util.spec_from_file_location(
+            "o2s_esign_lib", LIB_DIR / "__init__.py", submodule_search_locations=[str(LIB_DIR)])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["o2s_esign_lib"] = module
+        spec.loader.exec_module(module)
     for name in ("chain", "errors", "evidence", "pdf", "pki", "signing", "validation"):
         importlib.import_module(f"o2s_esign_lib.{name}")
     return module

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import benchlib  # noqa: E402
+import benchlib
 
 PARTS = ("signing", "evidence", "http", "odoo")
 #: iterations per part: (default, --quick)
@@ -81,7 +81,7 @@ def table(results: dict) -> str:
         out.append(f"Signing one signer, PAdES B-T, ECDSA P-256, local TSA: median / p95 ms of "
                    f"{signing['runs']} interleaved runs")
         out.append(f"  {'PDF':<6} {'module':>17} {'bare pyHanko':>17} {'bare, tuned':>17} "
-                   f"{'ratio':>6} {'vs tuned':>8}")
+                   f"{'/ bare':>6} {'/ tuned':>8}")
         for size, data in signing["sizes"].items():
             ms = data["ms"]
             cells = [f"{ms[k]['median']:.1f} / {ms[k]['p95']:.1f}"
