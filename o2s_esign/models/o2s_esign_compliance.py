@@ -8,6 +8,8 @@ once, with the user's own rights: an advisor sees the status of the requests the
 from odoo import api, fields, models
 from odoo.tools import SQL, drop_view_if_exists
 
+from .o2s_esign_request import REQUEST_STATES
+
 # Row ids are partner_id * ID_FACTOR + document_type_id (stable, unique while the document
 # types stay below a million).
 ID_FACTOR = 1 << 20
@@ -27,16 +29,7 @@ class O2sEsignCompliance(models.Model):
     request_id = fields.Many2one(
         "o2s.esign.request", string="Latest request", compute="_compute_request_id")
     status = fields.Selection(
-        [
-            ("none", "Not sent"),
-            ("draft", "Draft"),
-            ("in_progress", "In progress"),
-            ("signed", "Signed"),
-            ("refused", "Refused"),
-            ("cancelled", "Cancelled"),
-            ("expired", "Expired"),
-            ("error", "Error"),
-        ],
+        [("none", "Not sent"), *REQUEST_STATES],
         compute="_compute_request_id")
     date_sent = fields.Datetime(string="Sent on", compute="_compute_request_id")
     date_done = fields.Datetime(string="Completed on", compute="_compute_request_id")

@@ -23,6 +23,16 @@ ALLOWED_TRANSITIONS = {
     "cancelled": set(),
     "expired": set(),
 }
+#: a request's states (also the statuses of the compliance view, after "none")
+REQUEST_STATES = [
+    ("draft", "Draft"),
+    ("in_progress", "In progress"),
+    ("signed", "Signed"),
+    ("refused", "Refused"),
+    ("cancelled", "Cancelled"),
+    ("expired", "Expired"),
+    ("error", "Error"),
+]
 OPEN_STATES = ("in_progress", "error")
 FINAL_STATES = ("signed", "refused", "cancelled", "expired")
 
@@ -62,15 +72,7 @@ class O2sEsignRequest(models.Model):
     signer_ids = fields.One2many("o2s.esign.signer", "request_id", string="Signers")
     event_ids = fields.One2many("o2s.esign.event", "request_id", string="Audit trail")
     state = fields.Selection(
-        [
-            ("draft", "Draft"),
-            ("in_progress", "In progress"),
-            ("signed", "Signed"),
-            ("refused", "Refused"),
-            ("cancelled", "Cancelled"),
-            ("expired", "Expired"),
-            ("error", "Error"),
-        ],
+        REQUEST_STATES,
         string="Status", required=True, default="draft", readonly=True, copy=False,
         index=True, tracking=True)
     signing_order = fields.Selection(

@@ -4,14 +4,8 @@ the SMS gateway stand-in failing or hanging, the certomancer TSA down while a si
 while the request is sealed. Each time: the failure is bounded in time and shown on the request,
 nothing is half-done, and a retry completes the work. (A worker killed mid-signature needs a
 real server process: tests/e2e.)"""
-import email
-import email.policy
-import socket
-import threading
 import time
 from unittest.mock import patch
-
-from aiosmtpd.controller import Controller
 
 import odoo
 from odoo.tests import tagged
@@ -21,34 +15,11 @@ from odoo.tools import mute_logger
 from ..lib import pdf as lib_pdf
 from .common_signing import PYHANKO_LOGGERS, O2sEsignSigningCommon
 from .esign_portal_common import EsignHttpCommon, EsignPortalCommon
+from .smtp_server import SmtpSink, free_port, html_part, start_smtp
 
 #: a hanging SMS gateway or TSA must cost a signer at most about this (seconds)
 TIMEOUT_SETTING = 1
 BOUND = 6
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class _Inbox:
-    """aiosmtpd handler keeping what it receives."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.received = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.received:
-            self.envelopes.append(envelope)
-            self.received.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count, timeout=10):
-        with self.received:
-            return self.received.wait_for(lambda: len(self.envelopes) >= count, timeout)
 
 
 @tagged("post_install", "-at_install")
@@ -67,9 +38,8 @@ class TestEsignSmtpDown(EsignPortalCommon):
 
     def _smtp(self):
         """A real SMTP server on the configured port (stopped at the end of the test)."""
-        inbox = _Inbox()
-        controller = Controller(inbox, hostname="127.0.0.1", port=self.smtp_port)
-        controller.start()
+        inbox = SmtpSink()
+        controller = start_smtp(inbox, self.smtp_port)
         self.addCleanup(controller.stop)
         return controller, inbox
 
@@ -106,12 +76,11 @@ class TestEsignSmtpDown(EsignPortalCommon):
         second = self._signer_mails(signer) - first
         self.assertEqual(len(second), 1)
         self._send_queue(second)
-        self.assertTrue(inbox.wait_for(1))
+        self.assertEqual(len(inbox.wait(1)), 1)
         self.assertEqual(second.state if second.exists() else "sent", "sent")
-        [envelope] = inbox.envelopes
-        self.assertEqual(envelope.rcpt_tos, [signer.email])
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        html = message.get_body(("html",)).get_content()
+        [(_sender, recipients, message)] = inbox.messages
+        self.assertEqual(recipients, [signer.email])
+        html = html_part(message)
         self.assertIn(signer._get_signing_path(), html)
         self.assertFalse(signer.invitation_failed)
         self.assertEqual(self._payload(self._events(request, "email_sent"))["mail_id"], second.id)

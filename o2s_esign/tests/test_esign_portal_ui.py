@@ -1,21 +1,15 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """The signing page in a real browser (headless Chromium), on a desktop and on a phone, and
 end to end from a mail received by a real SMTP server."""
-import email
-import logging
 import re
-import socket
-import threading
-from email import policy
 from unittest.mock import patch
 from urllib.parse import quote, urlsplit
-
-from aiosmtpd.controller import Controller
 
 import odoo
 from odoo.tests import tagged
 
 from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
+from .smtp_server import SmtpSink, free_port, html_part, quiet_smtp_log, start_smtp
 
 _LINK = re.compile(r'href="(https?://[^"]+/esign/sign/\d+/[A-Za-z0-9_-]{43})"')
 
@@ -79,24 +73,6 @@ class TestEsignPortalPhone(_TourCases, EsignHttpCommon):
     touch_enabled = True
 
 
-class _Mailbox:
-    """aiosmtpd handler keeping the received messages."""
-
-    def __init__(self):
-        self.envelopes = []
-        self.received = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.received:
-            self.envelopes.append(envelope)
-            self.received.notify_all()
-        return "250 Message accepted for delivery"
-
-    def wait_for(self, count, timeout=10):
-        with self.received:
-            return self.received.wait_for(lambda: len(self.envelopes) >= count, timeout)
-
-
 @tagged("post_install", "-at_install")
 class TestEsignEndToEnd(EsignHttpCommon):
     """Real parts: the invitation goes through a real SMTP server, the browser follows the link
@@ -107,16 +83,10 @@ class TestEsignEndToEnd(EsignHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        # aiosmtpd reports each connection at INFO level: keep the test output quiet
-        smtp_logger = logging.getLogger("mail.log")
-        cls.addClassCleanup(smtp_logger.setLevel, smtp_logger.level)
-        smtp_logger.setLevel(logging.WARNING)
-        cls.mailbox = _Mailbox()
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        cls.smtp = Controller(cls.mailbox, hostname="127.0.0.1", port=port)
-        cls.smtp.start()
+        quiet_smtp_log(cls)
+        cls.mailbox = SmtpSink()
+        port = free_port()
+        cls.smtp = start_smtp(cls.mailbox, port)
         cls.addClassCleanup(cls.smtp.stop)
         cls.env["ir.mail_server"].sudo().search([]).active = False
         cls.env["ir.mail_server"].sudo().create({
@@ -132,12 +102,11 @@ class TestEsignEndToEnd(EsignHttpCommon):
         self.assertEqual(len(mails), 1)
         with patch.object(odoo.modules.module, "current_test", False):
             mails.send(raise_exception=True)
-        self.assertTrue(self.mailbox.wait_for(1), "the SMTP server received nothing")
-        envelope = self.mailbox.envelopes[0]
-        self.assertEqual(envelope.rcpt_tos, ["jeanne@example.com"])
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
+        self.assertTrue(self.mailbox.wait(1), "the SMTP server received nothing")
+        _sender, recipients, message = self.mailbox.messages[0]
+        self.assertEqual(recipients, ["jeanne@example.com"])
         self.assertIn("asks you to sign: Test request", message["Subject"])
-        html = message.get_body(("html",)).get_content()
+        html = html_part(message)
         links = set(_LINK.findall(html))
         self.assertEqual(len(links), 1, "one personal link in the mail")
         link = links.pop()

@@ -49,6 +49,10 @@ RIGHTS = {
     "o2s.esign.identity.import": {"options": "rwc"},
     # billable units: read by the subscription area, written by the signature process only
     "o2s.esign.consumption": {"subscription": "r"},
+    # the mail report: read as the requests are, written by the mail queue only
+    "o2s.esign.mail.log": {"advisor": "r", "manager": "r"},
+    # the settings page (a transient record of one's own): the options management only
+    "o2s.esign.settings": {"options": "rwc"},
 }
 # Refusals that are not access errors: the audit trail refuses any change, to everyone.
 REFUSED_BY_RULE = {("o2s.esign.event", "w"): "Audit events cannot be",
@@ -103,8 +107,12 @@ class TestEsignRightsMatrix(EsignHttpCommon):
             [("company_id", "=", self.company.id)], limit=1)
         consumption = self.env["o2s.esign.consumption"]._record_sms(
             sent.signer_ids[:1], "outbox", "outbox-1")
+        mail_log = self.env["o2s.esign.mail.log"].sudo().search([("request_id", "=", sent.id)], limit=1)
+        self.assertTrue(mail_log, "sending the request queued its invitation in the mail report")
+        settings = self.env["o2s.esign.settings"].with_user(self.options_user).create({})
         return {"sent": sent, "draft": draft, "wizard": wizard, "cancel": cancel,
-                "importer": importer, "identity": identity, "consumption": consumption}
+                "importer": importer, "identity": identity, "consumption": consumption,
+                "mail_log": mail_log, "settings": settings}
 
     def _own_wizard(self, env):
         return env["o2s.esign.request.wizard"].create({
@@ -239,6 +247,23 @@ class TestEsignRightsMatrix(EsignHttpCommon):
                 "c": lambda: Model.create({
                     "company_id": self.company.id, "kind": "sms", "request_id": sent.id}),
                 "u": lambda: Model.browse(unit.id).unlink(),
+            }
+        if model == "o2s.esign.mail.log":
+            log = records["mail_log"]
+            return {
+                "r": lambda: Model.browse(log.id).read(["subject", "state", "failure_reason"]),
+                "w": lambda: Model.browse(log.id).write({"state": "sent"}),
+                "c": lambda: Model.create({"request_id": sent.id, "subject": "Forged",
+                                           "kind": "other"}),
+                "u": lambda: Model.browse(log.id).unlink(),
+            }
+        if model == "o2s.esign.settings":
+            page = records["settings"]
+            return {
+                "r": lambda: Model.browse(page.id).read(["esign_sms_sender", "esign_validity_days"]),
+                "w": lambda: Model.browse(page.id).write({"esign_validity_days": 45}),
+                "c": lambda: Model.create({}),
+                "u": lambda: Model.browse(page.id).unlink(),
             }
         raise AssertionError("no operations for %s" % model)
 

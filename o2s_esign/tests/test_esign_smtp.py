@@ -1,15 +1,8 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Mails over a real SMTP server (aiosmtpd on 127.0.0.1): templates, languages and links as
 they arrive, the server down then back, and the advisor's own outgoing server."""
-import email
-import email.policy
-import logging
-import socket
-import threading
 from unittest.mock import patch
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from freezegun import freeze_time
 
 import odoo
@@ -17,66 +10,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .automation_common import O2sEsignAutomationCommon
-
-
-class SmtpSink:
-    """An aiosmtpd handler that keeps what it receives; ``login``/``password`` (optional) are
-    the only credentials it accepts."""
-
-    def __init__(self, login=None, password=None):
-        self.messages = []
-        self.logins = []
-        self.received = threading.Event()
-        self.login, self.password = login, password
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message))
-        self.received.set()
-        return "250 Message accepted for delivery"
-
-    def authenticate(self, server, session, envelope, mechanism, auth_data):
-        ok = (isinstance(auth_data, LoginPassword) and auth_data.login.decode() == self.login
-              and auth_data.password.decode() == self.password)
-        if ok:
-            self.logins.append(self.login)
-        return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535 itself
-
-    def wait(self, count, timeout=10):
-        """Wait (without sleeping blindly) until ``count`` messages arrived."""
-        while len(self.messages) < count:
-            self.received.clear()
-            if len(self.messages) >= count or not self.received.wait(timeout):
-                break
-        return self.messages
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_smtp(sink, port):
-    kwargs = {}
-    if sink.login:
-        kwargs = {"authenticator": sink.authenticate, "auth_require_tls": False}
-    controller = Controller(sink, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    return controller
-
-
-def quiet_smtp_log(test_class):
-    """aiosmtpd logs every command, and warns (from its own thread) that AUTH without TLS and
-    its own login_data attribute are for tests only: keep its logger to errors."""
-    logger = logging.getLogger("mail.log")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    test_class.addClassCleanup(logger.setLevel, level)
-
-
-def html_part(message):
-    return message.get_body(preferencelist=("html",)).get_content()
+from .smtp_server import SmtpSink, free_port, html_part, quiet_smtp_log, start_smtp
 
 
 @tagged("post_install", "-at_install")

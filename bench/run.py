@@ -1,0 +1,189 @@
+"""``make bench``: run every benchmark, print a table, write bench/results.json, and exit
+non-zero when a goal is missed or a part fails. See bench/README.md.
+
+Each part runs in a fresh child process (``bench/bench_<part>.py --json-out``), one after the
+other, so no part inherits another's imports, caches or memory. The Odoo parts need the
+throwaway database that scripts/bench.sh installs (``--config``, ``--db``).
+
+    python bench/run.py --config .run/odoo.conf --db DB --odoo-bin ODOO/odoo-bin --port 8069
+        [--quick] [--only signing,evidence,http,odoo] [--output bench/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import benchlib
+
+PARTS = ("signing", "evidence", "http", "odoo")
+#: iterations per part: (default, --quick)
+ITERATIONS = {
+    "signing": (["--runs", "20", "--warmup", "3"], ["--runs", "5", "--warmup", "1"]),
+    "evidence": (["--runs", "20", "--warmup", "2"], ["--runs", "5", "--warmup", "1"]),
+    "http": (["--flows", "5", "--warmup", "2"], ["--flows", "1", "--warmup", "1"]),
+    "odoo": (["--runs", "20", "--batches", "3"], ["--runs", "5", "--batches", "1", "--quick"]),
+}
+
+
+def _goal(goals: list, name: str, value, limit, *, unit: str = "", lower_is_better=True):
+    passed = value is not None and (value <= limit if lower_is_better else value >= limit)
+    goals.append({"name": name, "value": value, "limit": limit, "unit": unit,
+                  "pass": bool(passed)})
+
+
+def evaluate(results: dict) -> list[dict]:
+    """Every goal of the issue that this run measured, with its value and verdict."""
+    goals: list[dict] = []
+    signing = results["parts"].get("signing")
+    if signing and "sizes" in signing:
+        for size, data in signing["sizes"].items():
+            _goal(goals, f"signing {size}: module / bare pyHanko (medians)",
+                  data["ratio_vs_bare"], signing["goal_ratio"], unit="x")
+            checks_ok = all(check["ok"] for check in data["checks"].values())
+            _goal(goals, f"signing {size}: every output validates (B-T, trusted)",
+                  int(checks_ok), 1, lower_is_better=False)
+    evidence = results["parts"].get("evidence")
+    if evidence and "memory" in evidence:
+        memory = evidence["memory"]
+        _goal(goals, "evidence ZIP: peak memory growth, 100 pages -> 10 MB document",
+              memory["peak_growth_100p_to_10mb_mib"], memory["goal_peak_growth_mib"],
+              unit="MiB")
+    odoo = results["parts"].get("odoo")
+    if odoo:
+        for goal in odoo.get("goals", []):
+            goals.append(goal)
+    return goals
+
+
+def _fmt(value, digits=1):
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table(results: dict) -> str:
+    """The human-readable summary printed at the end."""
+    out = []
+    machine = results["machine"]
+    out.append(f"o2s_esign benchmark, {machine['date']} - {machine['cpu']} x{machine['cpu_count']}, "
+               f"Python {machine['python']}, pyHanko {machine['packages'].get('pyHanko')}"
+               + (" (--quick)" if results["quick"] else ""))
+    signing = results["parts"].get("signing")
+    if signing and "sizes" in signing:
+        out.append("")
+        out.append(f"Signing one signer, PAdES B-T, ECDSA P-256, local TSA: median / p95 ms of "
+                   f"{signing['runs']} interleaved runs")
+        out.append(f"  {'PDF':<6} {'module':>17} {'bare pyHanko':>17} {'bare, tuned':>17} "
+                   f"{'/ bare':>6} {'/ tuned':>8}")
+        for size, data in signing["sizes"].items():
+            ms = data["ms"]
+            cells = [f"{ms[k]['median']:.1f} / {ms[k]['p95']:.1f}"
+                     for k in ("module", "bare", "bare_tuned")]
+            out.append(f"  {size:<6} {cells[0]:>17} {cells[1]:>17} {cells[2]:>17} "
+                       f"{_fmt(data['ratio_vs_bare'], 2):>6} {_fmt(data['ratio_vs_bare_tuned'], 2):>8}")
+    http = results["parts"].get("http")
+    if http and "steps" in http:
+        out.append("")
+        out.append(f"HTTP flow (odoo-bin --workers={http['workers']}): 2 documents x "
+                   f"{http['document_pages']} pages, {http['signers']} signers, B-T; "
+                   f"{http['flows']} flows after {http['warmup']} warm-up")
+        out.append(f"  whole flow: {http['total_ms']['median']:.0f} ms median "
+                   f"(p95 {http['total_ms']['p95']:.0f}), "
+                   f"{http['queries_per_flow']['median']:.0f} queries")
+        out.append(f"  {'request':<16} {'per flow':>8} {'queries':>14} {'client ms':>18}")
+        for kind, step in http["steps"].items():
+            q, ms = step["queries"], step["client_ms"]
+            out.append(f"  {kind:<16} {step['count_per_flow']:>8} "
+                       f"{_fmt(q['median'], 0):>6} (max {_fmt(q['max'], 0):>3}) "
+                       f"{ms['median']:>8.1f} / {ms['p95']:>7.1f}")
+    evidence = results["parts"].get("evidence")
+    if evidence and "time" in evidence:
+        t = evidence["time"]
+        out.append("")
+        out.append(f"Evidence ZIP, {t['document']}: {t['ms']['evidence_zip']['median']:.0f} ms "
+                   f"median (p95 {t['ms']['evidence_zip']['p95']:.0f}); SHA-256 of the same "
+                   f"{t['zip_bytes'] / 1024:.0f} KiB: {t['ms']['sha256_of_zip']['median']:.2f} ms "
+                   f"(x{_fmt(t['ratio_vs_sha256'], 0)})")
+        b = t["breakdown_ms_median"]
+        out.append(f"  where the time goes (ms): report PDF {b['render_evidence_pdf']}, its seal "
+                   f"{b['seal_evidence_pdf']}, manifest CMS {b['seal_manifest_cms']}, manifest "
+                   f"timestamp {b['timestamp_manifest']}, ZIP streaming and hashing "
+                   f"{b['rest_zip_streaming_and_hashing']}")
+        memory = evidence["memory"]
+        cells = ", ".join(
+            f"{size} ({data['signed_bytes'] / 1048576:.1f} MiB): {data['tracemalloc_peak_mib']:.2f} MiB"
+            f" traced, RSS +{data['rss_peak_above_start_mib']:.1f}"
+            for size, data in memory["sizes"].items())
+        out.append(f"  peak memory of one build (fresh process): {cells}")
+    odoo = results["parts"].get("odoo")
+    if odoo:
+        for line in odoo.get("table", []):
+            out.append(line)
+    for part, error in results["errors"].items():
+        out.append("")
+        out.append(f"PART FAILED: {part}: {error}")
+    out.append("")
+    out.append("Goals:")
+    for goal in results["goals"]:
+        out.append(f"  [{'PASS' if goal['pass'] else 'FAIL'}] {goal['name']}: "
+                   f"{_fmt(goal['value'], 3)}{goal['unit']} (limit {goal['limit']}{goal['unit']})")
+    out.append(f"Total duration: {results['duration_s']:.0f} s. "
+               f"{'All goals met.' if results['all_goals_met'] else 'GOALS MISSED.'}")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config")
+    parser.add_argument("--db")
+    parser.add_argument("--odoo-bin")
+    parser.add_argument("--port", type=int, default=8069)
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer iterations (a smoke run; the default honours >= 20 runs)")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help="comma-separated parts among " + ", ".join(PARTS))
+    parser.add_argument("--output", default=str(benchlib.BENCH / "results.json"))
+    args = parser.parse_args(argv)
+    parts = [p for p in args.only.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
+    needs_odoo = {"http", "odoo"}.intersection(parts)
+    if needs_odoo and not (args.config and args.db):
+        parser.error("the http and odoo parts need --config and --db (run `make bench`)")
+
+    started = time.monotonic()
+    results = {"machine": benchlib.machine_info(), "quick": args.quick, "parts": {},
+               "errors": {}, "durations_s": {}}
+    for part in parts:
+        extra = ITERATIONS[part][1 if args.quick else 0]
+        command = [str(benchlib.BENCH / f"bench_{part}.py"), *extra]
+        if part in needs_odoo:
+            command += ["--config", args.config, "--db", args.db]
+        if part == "http":
+            command += ["--odoo-bin", args.odoo_bin, "--port", str(args.port)]
+        benchlib.progress(f"part {part}")
+        part_start = time.monotonic()
+        try:
+            results["parts"][part] = benchlib.run_child(command)
+        except Exception as exc:  # a failed part is reported, and fails the run
+            results["errors"][part] = str(exc)
+        results["durations_s"][part] = round(time.monotonic() - part_start, 1)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    results["goals"] = evaluate(results)
+    results["all_goals_met"] = all(g["pass"] for g in results["goals"]) and not results["errors"]
+    benchlib.write_json(args.output, results)
+    print(table(results))
+    print(f"\nFull results: {args.output}")
+    return 0 if results["all_goals_met"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
