@@ -17,6 +17,12 @@ class O2sEsignEvidence(http.Controller):
             raise request.not_found() from None
         return esign_request
 
+    def _request_sudo(self, esign_request):
+        """sudo: the evidence and attestation attachments are written by the signature process
+        only and their fields on the request are internal; the caller checked, through
+        ``_request_or_404``, that the user may read this request."""
+        return esign_request.sudo()
+
     def _send(self, attachment_sudo):
         if not attachment_sudo:
             raise request.not_found()
@@ -28,14 +34,14 @@ class O2sEsignEvidence(http.Controller):
     def download_evidence(self, request_id, **kwargs):
         """The latest evidence ZIP (built and logged by action_download_evidence)."""
         esign_request = self._request_or_404(request_id)
-        return self._send(esign_request.sudo().evidence_attachment_id)
+        return self._send(self._request_sudo(esign_request).evidence_attachment_id)
 
     @http.route("/esign/evidence/<int:request_id>/attestation/<int:signer_id>", type="http",
                 auth="user", methods=["GET"])
     def download_attestation(self, request_id, signer_id, **kwargs):
         """A signer's latest attestation (built and logged by action_download_attestation)."""
         esign_request = self._request_or_404(request_id)
-        signer_sudo = esign_request.sudo().signer_ids.filtered(lambda s: s.id == signer_id)
+        signer_sudo = self._request_sudo(esign_request).signer_ids.filtered(lambda s: s.id == signer_id)
         if not signer_sudo:
             raise request.not_found()
         return self._send(signer_sudo.attestation_attachment_id)

@@ -322,9 +322,10 @@ class O2sEsignSigningPage(http.Controller):
     # ----------------------------------------------------------- in person
     @http.route("/esign/in_person/<int:signer_id>", type="http", auth="user", methods=["GET"],
                 sitemap=False)
-    def esign_in_person(self, signer_id, **kwargs):
+    def esign_in_person(self, signer_id, expires=None, ticket=None, **kwargs):
         """The advisor opens a signer's page on their own screen for a client who is present
-        (the SMS code is still required)."""
+        (the SMS code is still required). The button's call logged the opening and gave this
+        URL its ticket; here only the advisor's own session is marked."""
         signer = request.env["o2s.esign.signer"].browse(signer_id)
         try:
             signer.check_access("write")
@@ -333,14 +334,10 @@ class O2sEsignSigningPage(http.Controller):
                 raise MissingError(_("This signer does not exist."))
         except (AccessError, MissingError):
             raise NotFound() from None
-        if not self._lock_request(signer.sudo()):
-            raise ServiceUnavailable(self._busy_message())
+        if not signer._check_in_person_ticket(expires, ticket):
+            raise NotFound()
         if signer.request_id.state not in ("in_progress", "error") or signer.state != "pending":
             raise NotFound()
-        ip_address, user_agent = self._client_info()
-        signer.request_id._log_event("in_person_opened", signer=signer, payload={
-            "user_id": request.env.user.id, "user": request.env.user.name,
-        }, ip_address=ip_address, user_agent=user_agent)
         in_person = list(request.session.get(SESSION_IN_PERSON) or [])
         if signer.id not in in_person:
             in_person.append(signer.id)

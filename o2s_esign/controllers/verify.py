@@ -47,7 +47,14 @@ rate_limiter = _RateLimiter()
 
 class O2sEsignVerify(http.Controller):
 
+    def _documents_sudo(self):
+        """sudo: the page is public (a visitor holding a signed PDF or its QR code); it finds
+        the document by the upload's hash or by the QR code's token (checked in constant time)
+        and shows only what ``_document_values`` selects."""
+        return request.env["o2s.esign.document"].sudo()
+
     def _limits(self):
+        """The page's limits (system parameters; sudo: read by public visitors)."""
         params = request.env["ir.config_parameter"].sudo()
         max_mb = int(params.get_param("o2s_esign.verify_max_mb") or DEFAULT_MAX_MB)
         rate = int(params.get_param("o2s_esign.verify_rate_limit") or DEFAULT_RATE)
@@ -81,7 +88,7 @@ class O2sEsignVerify(http.Controller):
             return self._render({"error": "too_large"}, status=413)
         if not data:
             return self._render({"error": "missing"}, status=400)
-        match = request.env["o2s.esign.document"].sudo()._esign_match_content(data)
+        match = self._documents_sudo()._esign_match_content(data)
         values = {"checked": True, "sha256": match["sha256"]}
         if match["document"]:
             values.update(self._document_values(match["document"]), revision=match["revision"])
@@ -91,7 +98,7 @@ class O2sEsignVerify(http.Controller):
                 sitemap=False)
     def verify_token(self, token, **kwargs):
         """The page the QR code of a signature opens: that document's status."""
-        document_sudo = request.env["o2s.esign.document"].sudo()
+        document_sudo = self._documents_sudo()
         found = document_sudo.browse()
         if TOKEN_RE.match(token or ""):
             found = document_sudo.search([("verification_token", "=", token)], limit=1)

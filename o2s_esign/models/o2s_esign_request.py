@@ -143,6 +143,22 @@ class O2sEsignRequest(models.Model):
                         label = _("%(model)s #%(id)s", model=request.origin_model, id=request.origin_id)
             request.origin_display = label
 
+    @api.constrains("user_id", "partner_id")
+    def _check_advisor(self):
+        """The advisor of a request signs its mails (their address, their own SMTP server when
+        they set one): an E-signature user may only name themselves or the client's
+        salesperson; administrators may name any advisor."""
+        if self.env.su or self.env.user.has_group("o2s_esign.group_esign_manager"):
+            return
+        for request in self:
+            if request.user_id not in self.env.user | request.partner_id.user_id:
+                raise ValidationError(_(
+                    "You can only send a signature request as yourself or as the client's "
+                    "advisor (%(advisor)s), not as %(user)s. An E-signature administrator can "
+                    "choose another advisor.",
+                    advisor=request.partner_id.user_id.name or _("none"),
+                    user=request.user_id.name))
+
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):

@@ -13,10 +13,12 @@ import json
 import logging
 import re
 import secrets
+import time
+from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, http, models
 from odoo.exceptions import UserError
 from odoo.tools import format_date, html2plaintext, is_html_empty
 
@@ -28,6 +30,9 @@ from ..tools import get_master_key, internal_write, is_internal_write
 _logger = logging.getLogger(__name__)
 
 LINK_PURPOSE = "o2s-esign-signer-link"
+IN_PERSON_PURPOSE = "o2s-esign-in-person"
+#: how long the link of the "Sign in person" button opens the page (seconds)
+IN_PERSON_TICKET_SECONDS = 120
 SIGNING_ROUTE = "/esign/sign"
 #: longest refusal reason accepted (characters)
 MAX_REASON_LENGTH = 2000
@@ -95,16 +100,47 @@ class O2sEsignSigner(models.Model):
 
     # ------------------------------------------------------------------ actions
     def action_esign_open_in_person(self):
-        """Open this signer's page in a new tab, for a client who is with the advisor."""
+        """Open this signer's page in a new tab, for a client who is with the advisor.
+
+        The opening is logged here, in the button's call (a POST of the web client). The URL
+        it returns carries a ticket of this advisor for this signer, valid for a short while,
+        so that its route (a GET) has nothing to record: it only marks the advisor's own
+        session as "in person" for this signer."""
         self.ensure_one()
         self.check_access("write")
         if self.request_id.state not in ("in_progress", "error") or self.state != "pending":
             raise UserError(_("This signer cannot sign now."))
+        httprequest = http.request.httprequest if http.request else None
+        self.request_id._log_event("in_person_opened", signer=self, payload={
+            "user_id": self.env.user.id, "user": self.env.user.name,
+        }, ip_address=httprequest.remote_addr if httprequest else None,
+            user_agent=httprequest.headers.get("User-Agent") if httprequest else None)
+        expires = int(time.time()) + IN_PERSON_TICKET_SECONDS
         return {
             "type": "ir.actions.act_url",
-            "url": "/esign/in_person/%s" % self.id,
+            "url": "/esign/in_person/%s?%s" % (self.id, urlencode({
+                "expires": expires, "ticket": self._in_person_ticket(expires)})),
             "target": "new",
         }
+
+    def _in_person_ticket(self, expires):
+        """HMAC of (database, signer, current user, expiry) under a key of its own."""
+        key = lib_crypto.derive_key(get_master_key(self.env), IN_PERSON_PURPOSE)
+        return lib_otp.make_token(key, "in_person", self._esign_dbuuid(), str(self.id),
+                                  str(self.env.uid), str(int(expires)))
+
+    def _check_in_person_ticket(self, expires, ticket):
+        """True when ``ticket`` (checked in constant time) is the current user's for this
+        signer and has not expired."""
+        try:
+            expires = int(expires)
+        except (TypeError, ValueError):
+            return False
+        if not ticket or not isinstance(ticket, str) or expires < time.time():
+            return False
+        key = lib_crypto.derive_key(get_master_key(self.env), IN_PERSON_PURPOSE)
+        return lib_otp.check_token(key, ticket, "in_person", self._esign_dbuuid(), str(self.id),
+                                   str(self.env.uid), str(expires))
 
     # ------------------------------------------------------------- link token
     @api.model

@@ -180,6 +180,32 @@ class TestEsignExternalApi(HttpCase):
         fault = self._fault("api_advisor", "o2s.esign.request", "write", [request_id], {"state": "signed"})
         self.assertTrue(fault.startswith("UserError: The status and the dates"), fault)
 
+    @mute_logger("odoo.http")
+    def test_an_advisor_cannot_send_in_another_users_name(self):
+        """The advisor of a request signs its mails (address, own SMTP server): an E-signature
+        user names only themselves or the client's salesperson; an administrator anyone."""
+        before = self._count("o2s.esign.request")
+        values = dict(self._request_values(), user_id=self.advisor2.id)
+        fault = self._fault("api_advisor", "o2s.esign.request", "create_and_send", values)
+        self.assertTrue(fault.startswith("UserError: You can only send a signature request as "
+                                         "yourself"), fault)
+        self.assertIn("Ben Advisor", fault)
+        self.assertEqual(self._count("o2s.esign.request"), before, "nothing was created")
+        # nor by changing a draft of one's own
+        draft_id = self._call("api_advisor", "o2s.esign.request", "create",
+                              {"partner_id": self.client.id, "name": "Draft"})
+        fault = self._fault("api_advisor", "o2s.esign.request", "write", [draft_id],
+                            {"user_id": self.advisor2.id})
+        self.assertTrue(fault.startswith("UserError: You can only send"), fault)
+        [draft] = self._call("admin", "o2s.esign.request", "read", [draft_id], fields=["user_id"])
+        self.assertEqual(draft["user_id"][0], self.advisor.id)
+        # the client's salesperson is a valid choice, and an administrator may choose anyone
+        own = self._call("api_advisor", "o2s.esign.request", "create_and_send",
+                         dict(self._request_values(), user_id=self.advisor.id))
+        for_ben = self._call("api_manager", "o2s.esign.request", "create_and_send", values)
+        rows = self._call("admin", "o2s.esign.request", "read", [own, for_ben], fields=["user_id"])
+        self.assertEqual([row["user_id"][0] for row in rows], [self.advisor.id, self.advisor2.id])
+
     @mute_logger("odoo.http", "odoo.sql_db", "odoo.addons.base.models.ir_model")
     def test_admin_cannot_rewrite_or_delete_an_event_and_tampering_is_detected(self):
         request_id = self._send()

@@ -3,8 +3,9 @@
 import base64
 import hashlib
 import logging
+import time
 from datetime import timedelta
-from unittest.mock import patch
+from unittest.mock import Mock, patch
 
 import odoo
 from odoo import fields
@@ -13,6 +14,8 @@ from odoo.tools import mute_logger
 
 from ..controllers import log_redaction
 from ..lib import errors as lib_errors
+from ..models import o2s_esign_signer_portal as signer_portal_module
+from ..models.o2s_esign_signer_portal import IN_PERSON_TICKET_SECONDS
 from .esign_portal_common import EsignHttpCommon, EsignPortalCommon, signature_png
 
 
@@ -457,24 +460,38 @@ class TestEsignPortal(EsignHttpCommon):
     def test_in_person_opening_by_the_advisor(self):
         views = self.env["o2s.esign.request"].with_user(self.advisor).get_views([(False, "form")])
         self.assertIn('name="action_esign_open_in_person"', views["views"]["form"]["arch"])
+        self.assertFalse(self._events(self.request, "in_person_opened"))
+        # the button's call (a POST of the web client) logs the opening
         action = self.signer.with_user(self.advisor).action_esign_open_in_person()
-        self.assertEqual(action["url"], "/esign/in_person/%s" % self.signer.id)
+        opened = self._events(self.request, "in_person_opened")
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(self._payload(opened)["user"], "Alice Advisor")
+        path, _sep, query = action["url"].partition("?")
+        self.assertEqual(path, "/esign/in_person/%s" % self.signer.id)
+        self.assertIn("ticket=", query)
+        # the URL is the advisor's: another advisor, a visitor, or the bare route get nothing
         self.authenticate("esign_advisor2", "esign_advisor2")
         self.assertEqual(self._fetch(action["url"], allow_redirects=False).status_code, 404)
         self.authenticate(None, None)
         response = self._fetch(action["url"], allow_redirects=False)
         self.assertEqual(response.status_code, 303)
         self.assertIn("/web/login", response.headers["Location"])
-        self.assertFalse(self._events(self.request, "in_person_opened"))
         self.authenticate("esign_advisor", "esign_advisor")
+        self.assertEqual(self._fetch(path, allow_redirects=False).status_code, 404)
+        forged = action["url"][:-1] + ("0" if action["url"][-1] != "0" else "1")
+        self.assertEqual(self._fetch(forged, allow_redirects=False).status_code, 404)
+        # opening it (a GET) records nothing more, and marks the advisor's session
         response = self._fetch(action["url"], allow_redirects=False)
         self.assertEqual(response.status_code, 303)
         self.assertTrue(response.headers["Location"].endswith(self._path(self.signer)))
-        opened = self._events(self.request, "in_person_opened")
-        self.assertEqual(self._payload(opened)["user"], "Alice Advisor")
+        self.assertEqual(len(self._events(self.request, "in_person_opened")), 1)
         html = self._fetch(response.headers["Location"]).text
         self.assertIn("Send code", html, "the SMS code is still required")
         self.assertTrue(self._payload(self._events(self.request, "page_viewed")[-1])["in_person"])
+        # an expired ticket no longer opens it
+        later = Mock(time=Mock(return_value=time.time() + IN_PERSON_TICKET_SECONDS + 1))
+        with patch.object(signer_portal_module, "time", later):
+            self.assertEqual(self._fetch(action["url"], allow_redirects=False).status_code, 404)
 
     # ------------------------------------------------------------------- /my
     def test_portal_users_find_their_requests(self):
