@@ -1,5 +1,5 @@
 # o2s_esign: the project's commands. See README.md.
-.PHONY: run test lint bench setup stop clean i18n
+.PHONY: run test lint bench setup stop clean i18n screenshots
 
 run:        ## Odoo with o2s_esign and demo data on http://127.0.0.1:8069 (Ctrl-C stops it)
 	@scripts/run.sh
@@ -25,3 +25,6 @@ clean:      ## remove the virtualenv and runtime data (.venv, .run)
 
 i18n:       ## export the module's terms to i18n/o2s_esign.pot and merge them into i18n/fr.po
 	@scripts/i18n.sh
+
+screenshots: ## the README's screenshots (docs/screenshots/) from a demo database, in headless Chromium
+	@scripts/screenshots.sh $(ARGS)

@@ -1,10 +1,10 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""The French translation is complete and the template is current.
-
-Opt-in for now (tag ``o2s_esign_i18n``): enabled once the translation pass has landed.
-Run it alone with ``make test ARGS="o2s_esign/tests/test_esign_i18n.py --odoo-nonstandard"``.
-"""
+"""The French translation is complete, keeps every placeholder and markup, the template is
+current, and a French signer reads French: invitation mail, SMS code, signing page."""
+import collections
+import html
 import io
+import re
 
 import polib
 
@@ -12,8 +12,14 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import file_path
 from odoo.tools.translate import trans_export
 
+from .esign_portal_common import EsignHttpCommon
 
-@tagged("-standard", "o2s_esign_i18n", "post_install", "-at_install")
+# %(name)s, %s, {{ expression }} (inline_template), {name} (str.format)
+_PLACEHOLDERS = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\{.*?\}\}|\{\w+\}", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@tagged("post_install", "-at_install")
 class TestEsignI18n(TransactionCase):
 
     @classmethod
@@ -55,3 +61,74 @@ class TestEsignI18n(TransactionCase):
             self.fail("i18n/o2s_esign.pot is stale (run `make i18n`).\nTerms missing from it "
                       "(%d):\n%s\nTerms no longer in the module (%d):\n%s"
                       % (len(new), self._listing(new), len(gone), self._listing(gone)))
+
+    def test_translations_keep_placeholders_and_markup(self):
+        """A translation that drops or renames a placeholder breaks the message at run time
+        (KeyError, an unrendered {{ }}); one that changes the markup of a view term or a mail
+        template is rejected by Odoo (or renders a broken mail)."""
+        problems = []
+        for entry in self.french:
+            if not entry.msgstr:
+                continue
+            wanted = collections.Counter(_PLACEHOLDERS.findall(entry.msgid))
+            found = collections.Counter(_PLACEHOLDERS.findall(entry.msgstr))
+            if wanted != found:
+                problems.append("%r: placeholders %s became %s"
+                                % (entry.msgid[:60], sorted(wanted.elements()), sorted(found.elements())))
+            wanted = collections.Counter(" ".join(t.split()) for t in _TAG.findall(entry.msgid))
+            found = collections.Counter(" ".join(t.split()) for t in _TAG.findall(entry.msgstr))
+            if wanted != found:
+                problems.append("%r: markup differs: %s"
+                                % (entry.msgid[:60], sorted((wanted - found) + (found - wanted))))
+        if problems:
+            self.fail("i18n/fr.po:\n" + "\n".join(problems))
+
+
+@tagged("post_install", "-at_install")
+class TestEsignFrenchSigner(EsignHttpCommon):
+    """What a French client receives and reads, through the real paths (mail queue, the SMS
+    gateway stand-in over HTTP, the signing page)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env["res.lang"]._activate_lang("fr_FR")
+        cls.client.lang = "fr_FR"
+
+    def test_invitation_code_and_page_in_french(self):
+        request = self._sent_request().sudo()
+        signer = request.signer_ids
+        self.assertEqual(signer.lang, "fr_FR")
+
+        mail = self.env["mail.mail"].sudo().search([
+            ("model", "=", "o2s.esign.signer"), ("res_id", "=", signer.id)])
+        self.assertEqual(len(mail), 1)
+        self.assertEqual(mail.subject, "Alice Advisor vous invite à signer\u00a0: Test request")
+        self.assertIn("Bonjour", mail.body_html)
+        self.assertIn("Consulter et signer", mail.body_html)
+        self.assertIn(signer.access_url, mail.body_html)
+        self.assertNotIn("Review and sign", mail.body_html)
+
+        page = html.unescape(self._fetch(self._path(signer)).text)
+        # the accessible names of the controls (contract.md), in French
+        for label in (">Envoyer le code</button>", ">Code de vérification</label>",
+                      ">Vérifier</button>", ">J'ai lu les documents", ">Signer</button>",
+                      ">Refuser</button>", ">Motif</label>"):
+            self.assertIn(label, page)
+        for english in ("Send code", "Verification code", "I have read", "Your signature"):
+            self.assertNotIn(english, page)
+        self.assertIn("vous invite à signer électroniquement", page, "the default page text")
+
+        csrf, token = self._open(signer)
+        result = self._call(signer, "send_code", token=token, csrf_token=csrf)
+        self.assertTrue(result.get("ok"), result)
+        self.assertIn("Un code a été envoyé par SMS", result.get("message", ""))
+        body = self._sms_to(signer.mobile)[-1].json["body"]
+        code = self._last_code(signer)
+        self.assertEqual(
+            body, "%s est votre code pour signer les documents de Cabinet Patrimoine. Valable "
+                  "10 minutes. Ne communiquez jamais ce code : personne ne vous le demandera." % code)
+        wrong = "000000" if code != "000000" else "111111"
+        result = self._call(signer, "verify_code", token=token, csrf_token=csrf, code=wrong)
+        self.assertFalse(result.get("ok"), result)
+        self.assertTrue(result["error"].startswith("Code erroné."), result)

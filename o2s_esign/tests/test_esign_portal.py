@@ -249,6 +249,7 @@ class TestEsignPortal(EsignHttpCommon):
         # the outcome, with the signed documents for this browser session only
         response = self._fetch(self._path(self.signer))
         self.assertIn("Everyone has signed", response.text)
+        self.assertNotIn("cannot be signed", response.text, "one outcome, not a warning on top")
         self.assertIn("The signed documents", response.text)
         document_path = self._path(self.signer) + "/document/%s" % self.request.document_ids.id
         self.assertEqual(self._fetch(document_path).status_code, 200)
