@@ -96,7 +96,8 @@ class O2sEsignRequest(models.Model):
     def _esign_seal_documents(self):
         """The company seal (an invisible approval signature, then at B-LTA a document
         timestamp) on each document not sealed yet. Every new revision is computed before
-        any is stored."""
+        any is stored. (sudo: runs when the last signer signs, in that signer's portal session,
+        and writes the documents' protected revisions.)"""
         self.ensure_one()
         request_sudo = self.sudo()
         documents = request_sudo.document_ids.filtered(lambda d: not d.date_sealed)
@@ -419,7 +420,9 @@ class O2sEsignRequest(models.Model):
 
     def _esign_build_evidence(self, *, state=None, date_done=None):
         """Build the evidence ZIP, store it as a new append-only attachment of the request and
-        log ``evidence_generated``. Returns the attachment (sudo)."""
+        log ``evidence_generated``. Returns the attachment (sudo: the evidence attachment and
+        the request's evidence fields are written by the module only, whoever triggered it; the
+        callers checked the user's access to the request)."""
         self.ensure_one()
         request_sudo = self.sudo()
         bundle = self._esign_evidence_bundle(state=state, date_done=date_done)
@@ -455,8 +458,9 @@ class O2sEsignRequest(models.Model):
         return attachment
 
     def _esign_ensure_evidence(self):
-        """The request's evidence (sudo attachment), built now if it has none yet. Only for
-        signed, refused, cancelled and expired requests."""
+        """The request's evidence (sudo attachment: its content is protected from the user's
+        own reads and writes), built now if it has none yet. Only for signed, refused,
+        cancelled and expired requests."""
         self.ensure_one()
         if self.state not in EVIDENCE_STATES:
             raise UserError(_("The evidence file is available once the request is signed, "
@@ -476,7 +480,7 @@ class O2sEsignRequest(models.Model):
         self.check_access("read")
         attachment = self._esign_ensure_evidence()
         self._log_event("evidence_downloaded", payload=dict(
-            self._actor_payload(), sha256=self.sudo().evidence_sha256,
+            self._actor_payload(), sha256=self.evidence_sha256,
             attachment_id=attachment.id))
         return {
             "type": "ir.actions.act_url",
@@ -499,7 +503,7 @@ class O2sEsignRequest(models.Model):
         attachment, created = self._esign_attach_to_partner_sudo(evidence)
         if created:
             self._log_event("evidence_saved", payload=dict(
-                self._actor_payload(), sha256=self.sudo().evidence_sha256,
+                self._actor_payload(), sha256=self.evidence_sha256,
                 attachment_id=attachment.id, partner_id=self.partner_id.id))
         return {
             "type": "ir.actions.client", "tag": "display_notification",
@@ -536,7 +540,8 @@ class O2sEsignRequest(models.Model):
 
     def _esign_build_attestation(self, signer):
         """The sealed attestation of one signer (no other signer's personal data), stored as an
-        attachment of the request. Returns the attachment (sudo)."""
+        attachment of the request. Returns the attachment (sudo, as for the evidence: written
+        by the module only; the caller checked the user's access to the signer)."""
         self.ensure_one()
         signer.ensure_one()
         if signer.request_id != self:
