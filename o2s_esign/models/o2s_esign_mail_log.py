@@ -110,7 +110,8 @@ class O2sEsignMailLog(models.Model):
         self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()._trigger()
 
     def _cancel_failed(self, reason):
-        """Close failed mails that another mail replaces (they stay in the report)."""
+        """Close failed mails that another mail replaces (they stay in the report; sudo: only
+        the module writes the report)."""
         for log in self.sudo():
             log.write({"state": "cancelled", "transient": False,
                        "failure_reason": "\n".join(filter(None, [reason, log.failure_reason]))})
@@ -213,6 +214,9 @@ class O2sEsignMailLog(models.Model):
 
 
 class MailMail(models.Model):
+    """The mail queue keeps the e-signature mail report up to date. The report is written by
+    the module only (nobody has write access to it), so these hooks reach it with sudo, for
+    the mails of the e-signature models only."""
     _inherit = "mail.mail"  # pylint: disable=consider-merging-classes-inherited
 
     @api.model_create_multi
@@ -242,6 +246,7 @@ class MailMail(models.Model):
 
 
 class MailThread(models.AbstractModel):
+    """Bounces of e-signature mails reach the mail report (sudo, as for the mail queue)."""
     _inherit = "mail.thread"
 
     @api.model

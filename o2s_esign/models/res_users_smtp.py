@@ -124,7 +124,8 @@ class ResUsers(models.Model):
             self.sudo().esign_mail_server_id = server_sudo
 
     def action_esign_test_smtp(self):
-        """Test the connection to this user's own SMTP server (login included)."""
+        """Test the connection to this user's own SMTP server (login included). (sudo: the
+        outgoing servers are administrators' records; the user may only test their own.)"""
         self.ensure_one()
         if self != self.env.user and not self.env.user._is_admin():
             raise AccessError(_("You can only test your own mail server."))
