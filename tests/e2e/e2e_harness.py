@@ -162,12 +162,13 @@ class ClonedDatabase:
                     cr.execute('CREATE DATABASE "%s" WITH TEMPLATE "%s"' % (self.name, self.setup.test_db))
                     break
                 except psycopg2.errors.ObjectInUse:
-                    # the pytest process may still hold an idle connection to the test database
-                    # (an Odoo test class ending): it is given back at once, so try again.
+                    # PostgreSQL already waited (up to 5 s) for other sessions on the template
+                    # to end: the pytest process may still have held a connection to the test
+                    # database (an Odoo test class ending), given back since. Close the pool
+                    # again and retry; no wait of our own.
                     if time.monotonic() > deadline:
                         raise
                     _close_odoo_pool(self.setup.test_db)
-                    time.sleep(0.2)
         source = self.setup.data_dir / "filestore" / self.setup.test_db
         if source.exists():
             shutil.copytree(source, self.filestore, copy_function=os.link)
