@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import pickle
 import sys
 import tempfile
@@ -342,10 +341,7 @@ def main(argv=None):
         result = memory_child(args.memory_child)
     else:
         result = run(args.runs, args.warmup)
-    if args.json_out:
-        benchlib.write_json(args.json_out, result)
-    else:
-        print(json.dumps(result, indent=2, default=str))
+    benchlib.emit(result, args.json_out)
 
 
 if __name__ == "__main__":

@@ -436,10 +436,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     result = run(args.config, args.db, args.odoo_bin, args.port, args.flows, args.warmup,
                  args.workers)
-    if args.json_out:
-        benchlib.write_json(args.json_out, result)
-    else:
-        print(json.dumps(result, indent=2, default=str))
+    benchlib.emit(result, args.json_out)
 
 
 if __name__ == "__main__":

@@ -261,12 +261,7 @@ def main(argv=None):
     parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     result = run(args.runs, args.warmup, [s for s in args.sizes.split(",") if s])
-    if args.json_out:
-        benchlib.write_json(args.json_out, result)
-    else:
-        import json
-
-        print(json.dumps({k: v for k, v in result.items()}, indent=2, default=str)[:4000])
+    benchlib.emit(result, args.json_out)
 
 
 if __name__ == "__main__":

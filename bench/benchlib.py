@@ -196,6 +196,14 @@ def write_json(path: str | os.PathLike, data: dict):
         fh.write("\n")
 
 
+def emit(result: dict, json_out: str | None):
+    """A part's result: into ``json_out`` (the runner's file), else on stdout."""
+    if json_out:
+        write_json(json_out, result)
+    else:
+        print(json.dumps(result, indent=2, default=str))
+
+
 def progress(message: str):
     """A progress line on stderr (the table goes to stdout)."""
     print(f"[bench] {message}", file=sys.stderr, flush=True)

@@ -59,6 +59,16 @@ class O2sEsignSigningPage(http.Controller):
             return None
         return signer_sudo
 
+    def _page_signer_sudo(self, signer_id, token):
+        """For the pages and forms of a link: the signer (None for a bad link), their request
+        waited for (503 when busy) and the signer's language set (sudo: see _get_signer_sudo)."""
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            return None
+        if not self._lock_request(signer_sudo):
+            raise ServiceUnavailable(self._busy_message())
+        return self._use_signer_lang(signer_sudo)
+
     def _client_info(self):
         httprequest = request.httprequest
         return httprequest.remote_addr, (httprequest.headers.get("User-Agent") or "")[:512]
@@ -214,12 +224,9 @@ class O2sEsignSigningPage(http.Controller):
     @http.route("/esign/sign/<int:signer_id>/<string:token>", type="http", auth="public",
                 methods=["GET"], website=True, multilang=False, sitemap=False)
     def esign_signer_page(self, signer_id, token, error=None, **kwargs):
-        signer_sudo = self._get_signer_sudo(signer_id, token)
+        signer_sudo = self._page_signer_sudo(signer_id, token)
         if not signer_sudo:
             return self._render_invalid_link()
-        if not self._lock_request(signer_sudo):
-            raise ServiceUnavailable(self._busy_message())
-        signer_sudo = self._use_signer_lang(signer_sudo)
         validity = signer_sudo._get_signing_validity()
         ip_address, user_agent = self._client_info()
         signer_sudo._log_page_view(validity, ip_address=ip_address, user_agent=user_agent,
@@ -306,12 +313,9 @@ class O2sEsignSigningPage(http.Controller):
                 methods=["POST"], website=True, multilang=False, sitemap=False)
     def esign_refuse(self, signer_id, token=None, reason=None, **kwargs):
         # CSRF: checked by Odoo for this POST route (csrf_token form field).
-        signer_sudo = self._get_signer_sudo(signer_id, token)
+        signer_sudo = self._page_signer_sudo(signer_id, token)
         if not signer_sudo:
             return self._render_invalid_link()
-        if not self._lock_request(signer_sudo):
-            raise ServiceUnavailable(self._busy_message())
-        signer_sudo = self._use_signer_lang(signer_sudo)
         ip_address, user_agent = self._client_info()
         error = signer_sudo._portal_refuse(reason, ip_address=ip_address, user_agent=user_agent)
         path = signer_sudo._get_signing_path(token)

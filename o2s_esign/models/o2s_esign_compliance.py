@@ -89,10 +89,4 @@ class O2sEsignCompliance(models.Model):
 
     def action_open_request(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "o2s.esign.request",
-            "res_id": self.request_id.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-        }
+        return self.request_id._esign_form_action()

@@ -90,12 +90,7 @@ class O2sEsignMailLog(models.Model):
 
     def action_open_request(self):
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": "o2s.esign.request",
-            "res_id": self.request_id.id,
-            "view_mode": "form",
-        }
+        return self.request_id._esign_form_action()
 
     # --------------------------------------------------------------- private
     def _requeue(self):

@@ -208,6 +208,19 @@ class O2sEsignRequest(models.Model):
                 "deleted. Cancel it instead."))
 
     # ----------------------------------------------------------- state machine
+    def _esign_form_action(self):
+        """The window action opening this request's form."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.name,
+            "res_model": "o2s.esign.request",
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
     def _check_transition(self, new_state):
         for request in self:
             if new_state not in ALLOWED_TRANSITIONS[request.state]:

@@ -240,15 +240,7 @@ class O2sEsignRequestWizard(models.TransientModel):
             request = Request.create(values)
             request.action_send()
         wizard._remove_uploads()
-        return {
-            "type": "ir.actions.act_window",
-            "name": request.name,
-            "res_model": "o2s.esign.request",
-            "res_id": request.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }
+        return request._esign_form_action()
 
     # ---------------------------------------------------------- send helpers
     def _get_attachment_problems(self):
