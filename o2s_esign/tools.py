@@ -5,9 +5,12 @@ import binascii
 import contextlib
 import logging
 import os
+import re
 import threading
 
-from odoo.tools import config
+from markupsafe import Markup
+
+from odoo.tools import config, email_split
 
 _logger = logging.getLogger(__name__)
 _guard = threading.local()
@@ -75,3 +78,58 @@ def get_master_key(env):
                 _logger.info("o2s_esign: created the master key file for database %s", env.cr.dbname)
     _master_keys[dbuuid] = key
     return key
+
+
+# ------------------------------------------------------------ shared constants
+#: the PAdES levels, for every field that holds one (request, document, company, settings)
+PADES_LEVELS = [
+    ("b_b", "PAdES B-B (no trusted time)"),
+    ("b_t", "PAdES B-T (timestamped)"),
+    ("b_lt", "PAdES B-LT (long-term validation data)"),
+    ("b_lta", "PAdES B-LTA (archival timestamp)"),
+]
+#: what the events and the evidence say of the timestamp authority when none is configured
+NO_TSA_NOTE = "none: B-B only"
+
+# ---------------------------------------------------------------- mail bodies
+BUTTON_STYLE = ("display: inline-block; padding: 10px 16px; text-decoration: none; font-size: 13px; "
+                "background-color: #1f5f8b; color: #ffffff; border-radius: 5px;")
+
+
+def mail_button(url, label):
+    """A link styled as a button, for mail bodies (``url`` and ``label`` are escaped)."""
+    return Markup('<a href="%s" style="%s">%s</a>') % (url, BUTTON_STYLE, label)
+
+
+# ------------------------------------------------------------------ free text
+# Free text typed by advisors and signers (subject, message, reasons, file names) gets a clear
+# error before anything is stored, instead of a server error or a silent surprise: a NUL
+# character (which PostgreSQL refuses), other control characters, absurd lengths. See
+# tests/fixtures/hostile for the inputs this is checked against.
+
+#: control characters, tab and line breaks excepted
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: one plain address: no spaces, quotes, brackets, commas...; a dot in the domain
+_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\.]+(\.[^\s@<>()\[\],;:\"\\.]+)+\Z")
+
+
+def is_single_address(text):
+    """True when ``text`` is one email address, alone or as ``Name <address>``, exactly as
+    typed. Odoo's ``email_normalize`` makes an address of anything it can: ``a@b@c.com``
+    becomes ``b@c.com`` (someone else), ``jeanne@@example.com`` becomes ``@example.com``,
+    ``jeanne@exa mple.com`` loses its space; the signing link must go where the advisor meant."""
+    if not isinstance(text, str) or text.count("@") != 1 or has_control_chars(text) \
+            or "\n" in text or "\r" in text:
+        return False
+    found = email_split(text)
+    return len(found) == 1 and bool(_ADDRESS.match(found[0])) and found[0].lower() in text.lower()
+
+
+def has_control_chars(text):
+    """True when ``text`` (a string) holds a control character other than tab and line breaks."""
+    return isinstance(text, str) and bool(_CONTROL.search(text))
+
+
+def has_nul(vals, names):
+    """True when one of the fields ``names`` of ``vals`` is a string holding a NUL character."""
+    return any(isinstance(vals.get(name), str) and "\x00" in vals[name] for name in names)

@@ -22,7 +22,7 @@ from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
 
 from ..lib import otp as lib_otp
-from ..models.o2s_esign_otp import AFTER_SIGNING_TTL, OTP_POLICY
+from ..models.o2s_esign_signer import AFTER_SIGNING_TTL, OTP_POLICY
 from . import log_redaction  # noqa: F401 - installs the log filter
 
 _logger = logging.getLogger(__name__)

@@ -1,9 +1,16 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The mail queue keeps the e-signature mail report (o2s.esign.mail.log) up to date and logs
+each signer mail's delivery in the audit trail. The report is written by the module only
+(nobody has write access to it), so these hooks reach it with sudo, for the mails of the
+e-signature models only."""
 import logging
 
 import psycopg2
 
-from odoo import _, models
+from odoo import _, api, models
+
+from ..tools import internal_write
+from .o2s_esign_mail_log import ESIGN_MAIL_MODELS
 
 _logger = logging.getLogger(__name__)
 
@@ -11,7 +18,28 @@ _logger = logging.getLogger(__name__)
 class MailMail(models.Model):
     _inherit = "mail.mail"
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        kind = self.env.context.get("o2s_esign_mail_kind")
+        if kind:
+            for vals in vals_list:
+                vals["auto_delete"] = False  # kept for the mail report and "send again"
+        mails = super().create(vals_list)
+        if kind:
+            self.env["o2s.esign.mail.log"].sudo()._create_from_mails(mails, kind)
+        return mails
+
+    def _send(self, auto_commit=False, raise_exception=False, smtp_session=None, alias_domain_id=False,
+              mail_server=False, post_send_callback=None):
+        if mail_server and any(model in ESIGN_MAIL_MODELS for model in self.mapped("model")):
+            self.env["o2s.esign.mail.log"].sudo().search([("mail_id", "in", self.ids)]).write(
+                {"mail_server_id": mail_server.id})
+        return super()._send(auto_commit=auto_commit, raise_exception=raise_exception,
+                             smtp_session=smtp_session, alias_domain_id=alias_domain_id,
+                             mail_server=mail_server, post_send_callback=post_send_callback)
+
     def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
+        self.env["o2s.esign.mail.log"].sudo()._sync_from_mails(self, failure_type=failure_type)
         # Before super(): auto_delete removes the sent mails there.
         signer_mails = self.filtered(lambda mail: mail.model == "o2s.esign.signer" and mail.res_id)
         if signer_mails:
@@ -26,8 +54,6 @@ class MailMail(models.Model):
 
         sudo: the mail queue runs for any user; the events and the request state are written by
         the signature process itself."""
-        from ..tools import internal_write
-
         for mail in self:
             signer_sudo = self.env["o2s.esign.signer"].sudo().browse(mail.res_id).exists()
             if not signer_sudo:

@@ -1,4 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""A document to sign (``o2s.esign.document``): the PDF as uploaded, frozen and hashed when the
+request is sent, the copy prepared for signing (a signature page or band), every signed
+revision (append-only), the seal state, and what the public verification page may say of it."""
 import base64
 import binascii
 import hashlib
@@ -8,13 +11,16 @@ import secrets
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..tools import internal_write, is_internal_write
+from ..lib import pdf as lib_pdf
+from ..lib.errors import PdfError
+from ..tools import PADES_LEVELS, internal_write, is_internal_write
 
 _logger = logging.getLogger(__name__)
 
 DOCUMENT_INTERNAL_FIELDS = {
     "original_sha256", "prepared_attachment_id", "prepared_sha256", "signed_attachment_id",
     "signed_sha256", "page_count", "file_size", "verification_token", "pades_level_achieved",
+    "date_sealed",
 }
 
 
@@ -23,6 +29,7 @@ class O2sEsignDocument(models.Model):
     _description = "Document to sign"
     _order = "request_id, sequence, id"
 
+    # ------------------------------------------------------------------ fields
     name = fields.Char(required=True)
     sequence = fields.Integer(default=10)
     request_id = fields.Many2one(
@@ -45,10 +52,10 @@ class O2sEsignDocument(models.Model):
     page_count = fields.Integer(string="Pages", readonly=True, copy=False)
     file_size = fields.Integer(string="Size (bytes)", readonly=True, copy=False)
     verification_token = fields.Char(readonly=True, copy=False, index=True, groups="base.group_user")
-    pades_level_achieved = fields.Selection(
-        [("b_b", "PAdES B-B"), ("b_t", "PAdES B-T"), ("b_lt", "PAdES B-LT"),
-         ("b_lta", "PAdES B-LTA")],
-        string="Level achieved", readonly=True, copy=False)
+    pades_level_achieved = fields.Selection(PADES_LEVELS, string="Level achieved", readonly=True, copy=False)
+    date_sealed = fields.Datetime(
+        string="Sealed on", readonly=True, copy=False,
+        help="When the company seal (and, at B-LTA, the document timestamp) was added.")
 
     _sql_constraints = [
         ("verification_token_uniq", "unique(verification_token)", "Verification tokens are unique."),
@@ -58,12 +65,15 @@ class O2sEsignDocument(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if not is_internal_write():
-                if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
-                    raise UserError(_("The hashes and signed files of a document are set by the signature process."))
-                request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
-                if request and request.state != "draft":
-                    raise UserError(_("Documents cannot be added to a request once it is sent."))
+            # a document's name never keeps a path or control characters, whatever the entry
+            # point (wizard, API, ORM)
+            if not vals.get("name") and vals.get("original_attachment_id"):
+                attachment = self.env["ir.attachment"].browse(vals["original_attachment_id"])
+                vals["name"] = attachment.name
+            if vals.get("name"):
+                vals["name"] = self._safe_file_name(vals["name"])
+        for vals in vals_list:
+            self._check_protected_fields(vals, create=True)
             attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
             if attachment:
                 # ir.attachment's own check: the rights on the record the file belongs to
@@ -83,11 +93,9 @@ class O2sEsignDocument(models.Model):
         return documents
 
     def write(self, vals):
-        if not is_internal_write():
-            if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
-                raise UserError(_("The hashes and signed files of a document are set by the signature process."))
-            if self.filtered(lambda d: d.request_id.state != "draft"):
-                raise UserError(_("The documents of a request cannot be changed once it is sent."))
+        if vals.get("name"):
+            vals = dict(vals, name=self._safe_file_name(vals["name"]))
+        self._check_protected_fields(vals)
         res = super().write(vals)
         if "original_attachment_id" in vals:
             self._check_original_is_pdf()
@@ -97,6 +105,21 @@ class O2sEsignDocument(models.Model):
     def _unlink_only_draft(self):
         if self.filtered(lambda d: d.request_id.state not in (False, "draft")):
             raise UserError(_("The documents of a sent request are kept for its evidence."))
+
+    def _check_protected_fields(self, vals, create=False):
+        """The one guard of the fields only the signature process writes (hashes, signed files)
+        and of the documents of a sent request, for ``create`` (``vals`` of one new document)
+        and ``write`` alike."""
+        if is_internal_write():
+            return
+        if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
+            raise UserError(_("The hashes and signed files of a document are set by the signature process."))
+        if create:
+            request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
+            if request and request.state != "draft":
+                raise UserError(_("Documents cannot be added to a request once it is sent."))
+        elif self.filtered(lambda d: d.request_id.state != "draft"):
+            raise UserError(_("The documents of a request cannot be changed once it is sent."))
 
     # -------------------------------------------------------------- validation
     def _max_bytes(self):
@@ -118,11 +141,9 @@ class O2sEsignDocument(models.Model):
 
     @api.model
     def _pdf_problems(self, name, data, max_bytes):
-        from ..lib import errors as lib_errors
-        from ..lib import pdf as lib_pdf
         try:
             lib_pdf.inspect_pdf(data, max_bytes=max_bytes)
-        except lib_errors.PdfError as exc:
+        except PdfError as exc:
             return [self._pdf_error_message(name, exc, max_bytes)]
         return []
 
@@ -178,13 +199,42 @@ class O2sEsignDocument(models.Model):
 
     @api.model
     def _inspect(self, data, max_bytes):
-        from ..lib import pdf as lib_pdf
         return lib_pdf.inspect_pdf(data, max_bytes=max_bytes)
 
     def _prepare_for_signing(self, data):
-        """The PDF the signers will see. The signing part of the module adds the signature page."""
+        """The PDF the signers will see: the original plus one incremental update holding one
+        empty signature field per signer (a signature page appended, or a band at the bottom of
+        the last page, as the company chose), so the original stays a byte prefix of what is
+        signed."""
         self.ensure_one()
-        return data
+        request = self.request_id
+        lang = request.partner_id.lang or self.env.user.lang or "en_US"
+        document = self.with_context(lang=lang)
+        slots = [lib_pdf.SignatureSlot(signer._esign_field_name(), signer.name or "",
+                                       signer.with_context(lang=lang)._esign_capacity_label())
+                 for signer in request.signer_ids.sorted(lambda s: (s.sequence, s.id))]
+        if not slots:
+            return data
+        placement = request.company_id.esign_signature_placement or "signature_page"
+        try:
+            return lib_pdf.prepare_for_signing(
+                data, slots, placement=placement, labels=document._esign_page_labels())
+        except PdfError as exc:
+            raise UserError(self._pdf_error_message(self.name, exc, self._max_bytes())) from exc
+
+    def _esign_page_labels(self):
+        """The texts of the signature page, translated in the context's language."""
+        self.ensure_one()
+        return {
+            "title": self.env._("Signature page"),
+            "document_label": self.env._("Document"),
+            "document_name": self.name or "",
+            "reference_label": self.env._("Request reference"),
+            "reference": self.request_id.reference or "",
+            "signer_label": self.env._("Signer"),
+            "intro": self.env._("This page was added to the document to receive its electronic "
+                                "signatures. The document itself is unchanged."),
+        }
 
     def _event_summary(self):
         self.ensure_one()
@@ -221,6 +271,62 @@ class O2sEsignDocument(models.Model):
             payload or {}, document_id=self.id, document=self.name,
             sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)))
         return attachment
+
+    # ------------------------------------------------------------ verification
+    @api.model
+    def _esign_match_content(self, data):
+        """Is ``data`` exactly one of the files stored for a document (the copy sent for
+        signature, a revision after a signature, the sealed final file; never the file as
+        uploaded, which carries nothing of ours)? Candidates are found
+        by Odoo's attachment checksum, then confirmed by SHA-256 of the stored bytes.
+
+        Returns ``{"sha256", "document" (sudo record or empty), "revision"}`` where revision is
+        ``final``, ``current`` (the latest of a request still open), ``earlier`` or ``sent``."""
+        sha256 = hashlib.sha256(data).hexdigest()
+        result = {"sha256": sha256, "document": self.browse(), "revision": None}
+        attachments = self.env["ir.attachment"].sudo().search([
+            ("res_model", "=", self._name),
+            ("checksum", "=", self.env["ir.attachment"]._compute_checksum(data))], limit=20)
+        for attachment in attachments:
+            if hashlib.sha256(attachment.raw or b"").hexdigest() != sha256:
+                continue
+            document = self.sudo().browse(attachment.res_id).exists()
+            if not document or attachment == document.original_attachment_id:
+                # the file as uploaded is not one of ours (and the same template may be sent
+                # to many clients: recognising it would show other clients' signers)
+                continue
+            if attachment == document.signed_attachment_id:
+                revision = "final" if document.date_sealed else "current"
+            elif attachment == document.prepared_attachment_id:
+                revision = "sent"
+            else:
+                revision = "earlier"
+            result.update(document=document, revision=revision)
+            break
+        return result
+
+    def _esign_public_summary(self):
+        """What the public verification page shows: the document, its issuer and status, the
+        signers' names and signing dates. Nothing else about the people."""
+        self.ensure_one()
+        request = self.request_id
+        states = dict(request._fields["state"]._description_selection(self.env))
+        levels = dict(self._fields["pades_level_achieved"]._description_selection(self.env))
+        return {
+            "name": self.name,
+            "company": request.company_id.name,
+            "reference": request.reference,
+            "state": request.state,
+            "state_label": states.get(request.state, request.state),
+            "sealed": bool(self.date_sealed),
+            "date_sealed": self.date_sealed,
+            "level": levels.get(self.pades_level_achieved, ""),
+            "signers": [
+                {"name": signer.name, "signed": signer.state == "signed",
+                 "date_signed": signer.date_signed}
+                for signer in request.signer_ids.sorted(lambda s: (s.sequence, s.id))
+            ],
+        }
 
     # ---------------------------------------------------------- input helpers
     @api.model

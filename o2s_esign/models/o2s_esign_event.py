@@ -45,6 +45,8 @@ EVENT_TYPES = [
     ("in_person_opened", "Opened in person by the advisor"),
     ("evidence_generated", "Evidence file generated"),
     ("evidence_downloaded", "Evidence file downloaded"),
+    ("evidence_saved", "Evidence file saved to the client's documents"),
+    ("attestation_generated", "Signer attestation generated"),
 ]
 
 

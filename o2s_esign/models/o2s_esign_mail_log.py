@@ -188,7 +188,7 @@ class O2sEsignMailLog(models.Model):
 
     def _on_failure(self, message, transient, bounced=False):
         """A mail failed: the contacts' chatter says so, and the open request goes in error.
-        For a mail to a signer that could not be sent, the signer page part's delivery tracking
+        For a mail to a signer that could not be sent, the delivery tracking of mail.mail
         (mail_mail.py) does the latter (and flags the signer for a new invitation)."""
         self.ensure_one()
         if bounced or not self.signer_id:
@@ -207,47 +207,3 @@ class O2sEsignMailLog(models.Model):
             log._on_failure(_("The mail to %(email)s bounced: the address does not receive mail.",
                               email=log.email_to), transient=False, bounced=True)
 
-
-class MailMail(models.Model):
-    """The mail queue keeps the e-signature mail report up to date. The report is written by
-    the module only (nobody has write access to it), so these hooks reach it with sudo, for
-    the mails of the e-signature models only."""
-    _inherit = "mail.mail"  # pylint: disable=consider-merging-classes-inherited
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        kind = self.env.context.get("o2s_esign_mail_kind")
-        if kind:
-            for vals in vals_list:
-                vals["auto_delete"] = False  # kept for the mail report and "send again"
-        mails = super().create(vals_list)
-        if kind:
-            self.env["o2s.esign.mail.log"].sudo()._create_from_mails(mails, kind)
-        return mails
-
-    def _send(self, auto_commit=False, raise_exception=False, smtp_session=None, alias_domain_id=False,
-              mail_server=False, post_send_callback=None):
-        if mail_server and any(model in ESIGN_MAIL_MODELS for model in self.mapped("model")):
-            self.env["o2s.esign.mail.log"].sudo().search([("mail_id", "in", self.ids)]).write(
-                {"mail_server_id": mail_server.id})
-        return super()._send(auto_commit=auto_commit, raise_exception=raise_exception,
-                             smtp_session=smtp_session, alias_domain_id=alias_domain_id,
-                             mail_server=mail_server, post_send_callback=post_send_callback)
-
-    def _postprocess_sent_message(self, success_pids, failure_reason=False, failure_type=None):
-        self.env["o2s.esign.mail.log"].sudo()._sync_from_mails(self, failure_type=failure_type)
-        return super()._postprocess_sent_message(
-            success_pids, failure_reason=failure_reason, failure_type=failure_type)
-
-
-class MailThread(models.AbstractModel):
-    """Bounces of e-signature mails reach the mail report (sudo, as for the mail queue)."""
-    _inherit = "mail.thread"
-
-    @api.model
-    def _routing_handle_bounce(self, email_message, message_dict):
-        res = super()._routing_handle_bounce(email_message, message_dict)
-        bounced_message = message_dict.get("bounced_message")
-        if bounced_message:
-            self.env["o2s.esign.mail.log"].sudo()._on_bounce(bounced_message, message_dict)
-        return res

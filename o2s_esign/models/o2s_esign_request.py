@@ -1,14 +1,36 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The signature request (``o2s.esign.request``): the envelope of documents and signers, its
+explicit state machine and hash-chained audit trail; sending (checks made before anything is
+created, who must sign for a company or a protected person), the flow to the end (completion,
+company seal, evidence ZIP and attestations), what keeps it moving without anyone watching
+(reminders, expiry, automatic retry of passing errors), its mails and the E-signature home
+block's data."""
+import hashlib
+import io
 import json
 import logging
+import tempfile
 from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.fields import Command
+from odoo.tools import SQL, create_index, format_date
 
-from ..tools import internal_write, is_internal_write
+from ..lib import evidence as lib_evidence
+from ..lib import evidence_bundle
+from ..lib.errors import EsignError, EvidenceError, PdfError, PkiError, SigningError, TsaError
+from ..tools import (
+    NO_TSA_NOTE,
+    PADES_LEVELS,
+    has_control_chars,
+    has_nul,
+    internal_write,
+    is_internal_write,
+    mail_button,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -46,6 +68,55 @@ INTERNAL_FIELDS = {
     "state", "reference", "date_sent", "date_done", "error_message", "error_transient", "cancel_reason",
     "pades_level", "event_head",
 }
+# Written by the automation only.
+REQUEST_AUTOMATION_FIELDS = {"retry_count", "next_retry_date", "expiry_blocked_until"}
+REQUEST_SIGNING_FIELDS = {"evidence_attachment_id", "evidence_sha256", "evidence_date"}
+
+#: longest subject of a request (characters)
+MAX_SUBJECT_LENGTH = 1000
+#: longest message to the signers (characters)
+MAX_MESSAGE_LENGTH = 10_000
+
+# Used when the ir.config_parameter o2s_esign.cron_batch_size is missing or not a positive number.
+DEFAULT_CRON_BATCH_SIZE = 200
+# Automatic retries of a request in a passing error: after 10 min, 20 min, 40 min... at most
+# this many times (ir.config_parameter o2s_esign.retry_max_attempts), then the advisor decides.
+DEFAULT_RETRY_MAX_ATTEMPTS = 6
+RETRY_FIRST_DELAY = timedelta(minutes=10)
+
+# Placeholders of the request templates (the advisor's mails): see SIGNER_MAIL_EXPRESSIONS.
+REQUEST_MAIL_EXPRESSIONS = (
+    "object.name",
+    "object.reference",
+    "object.message",
+    "object.partner_id.name",
+    "object.user_id.name",
+    "object.user_id.lang",
+    "object.user_id.email",
+    "object.user_id.email_formatted",
+    "object.user_id.partner_id.id",
+    "object.user_id.signature",
+    "object.company_id.name",
+    "object.company_id.email_formatted",
+    "object.esign_mail_link",
+    "object.esign_mail_open_button",
+    "object.esign_mail_documents",
+    "object.esign_mail_deadline",
+    "object.esign_mail_signatures",
+    "object.esign_mail_refusal_sentence",
+)
+
+# The statuses the home block can show, in the order it shows them.
+HOME_STATES = ("in_progress", "signed", "refused", "cancelled", "expired", "error")
+# How many of the latest requests the block lists.
+HOME_LATEST_LIMIT = 8
+
+EVIDENCE_STATES = ("signed", "refused", "cancelled", "expired")
+#: ir.attachment description of the files this module keeps append-only
+EVIDENCE_MARK = "o2s_esign:evidence"
+ATTESTATION_MARK = "o2s_esign:attestation"
+#: the client's "folder" for saved evidence files (a proper name of the product, not translated)
+PARTNER_FOLDER = "O2S – Signature électronique"
 
 
 class O2sEsignRequest(models.Model):
@@ -95,9 +166,7 @@ class O2sEsignRequest(models.Model):
              "the request is retried automatically.")
     cancel_reason = fields.Text(string="Cancellation reason", readonly=True, copy=False)
     pades_level = fields.Selection(
-        [("b_b", "PAdES B-B"), ("b_t", "PAdES B-T"), ("b_lt", "PAdES B-LT"),
-         ("b_lta", "PAdES B-LTA")],
-        string="Signature level", readonly=True, copy=False,
+        PADES_LEVELS, string="Signature level", readonly=True, copy=False,
         help="The PAdES level requested when the request was sent.")
     event_head = fields.Char(string="Audit trail head", readonly=True, copy=False,
                              help="Hash of the last event of the audit trail.")
@@ -105,6 +174,49 @@ class O2sEsignRequest(models.Model):
     signed_count = fields.Integer(compute="_compute_signer_stats", string="Signatures")
     document_count = fields.Integer(compute="_compute_document_count", string="Documents count")
     origin_display = fields.Char(compute="_compute_origin_display", string="Origin")
+    document_type_ids = fields.Many2many(
+        "o2s.esign.document.type", "o2s_esign_request_document_type_rel", "request_id",
+        "document_type_id", string="Document types", compute="_compute_document_type_ids",
+        store=True, help="The types of the request's documents (to filter and group requests).")
+    # Reminders, automatic retries and the mail report
+    reminder_first_days = fields.Integer(
+        string="First reminder after (days)", compute="_compute_reminder_settings", store=True,
+        readonly=False, precompute=True, tracking=True,
+        help="Days between the invitation and the first automatic reminder.")
+    reminder_interval_days = fields.Integer(
+        string="Then remind every (days)", compute="_compute_reminder_settings", store=True,
+        readonly=False, precompute=True, tracking=True)
+    reminder_max = fields.Integer(
+        string="Maximum number of reminders", compute="_compute_reminder_settings", store=True,
+        readonly=False, precompute=True, tracking=True,
+        help="0: no automatic reminder for this request.")
+    retry_count = fields.Integer(
+        string="Automatic retries", readonly=True, copy=False, default=0,
+        help="Automatic retries since the last manual retry or the last mail that went out.")
+    next_retry_date = fields.Datetime(
+        string="Next automatic retry", readonly=True, copy=False, index="btree_not_null")
+    expiry_blocked_until = fields.Datetime(readonly=True, copy=False)
+    mail_log_ids = fields.One2many("o2s.esign.mail.log", "request_id", string="Mails")
+    mail_log_count = fields.Integer(compute="_compute_mail_log_count", string="Mails count")
+    # Mail placeholders (see REQUEST_MAIL_EXPRESSIONS), in the language of the rendering.
+    esign_mail_link = fields.Char(string="Link to the request (mails)", compute="_compute_esign_mail_link")
+    esign_mail_open_button = fields.Html(string="Open button (mails)", compute="_compute_esign_mail_link",
+                                         sanitize=False)
+    esign_mail_documents = fields.Char(string="Documents (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_deadline = fields.Char(string="Expiry day (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_signatures = fields.Char(string="Signatures (mails)", compute="_compute_esign_mail_texts",
+                                        help="e.g. “1 of 2”")
+    esign_mail_refusal_sentence = fields.Char(string="Refusal (mails)", compute="_compute_esign_mail_texts")
+    # Completion: the evidence file
+    evidence_attachment_id = fields.Many2one(
+        "ir.attachment", string="Evidence file", readonly=True, copy=False, ondelete="restrict",
+        help="The latest evidence ZIP built for this request (earlier ones are kept).")
+    evidence_sha256 = fields.Char(string="Evidence SHA-256", readonly=True, copy=False)
+    evidence_date = fields.Datetime(string="Evidence built on", readonly=True, copy=False)
+    pades_level_achieved = fields.Selection(
+        PADES_LEVELS, string="Level achieved", compute="_compute_pades_level_achieved",
+        help="The lowest level reached by the request's documents.")
+    evidence_available = fields.Boolean(compute="_compute_evidence_available")
 
     _sql_constraints = [
         ("reference_company_uniq", "unique(reference, company_id)",
@@ -143,6 +255,64 @@ class O2sEsignRequest(models.Model):
                         label = _("%(model)s #%(id)s", model=request.origin_model, id=request.origin_id)
             request.origin_display = label
 
+    @api.depends("document_ids.document_type_id")
+    def _compute_document_type_ids(self):
+        for request in self:
+            request.document_type_ids = request.document_ids.document_type_id
+
+    @api.depends("company_id")
+    def _compute_reminder_settings(self):
+        for request in self:
+            company = request.company_id or self.env.company
+            request.reminder_first_days = company.esign_reminder_first_days
+            request.reminder_interval_days = company.esign_reminder_interval_days
+            request.reminder_max = company.esign_reminder_max
+
+    def _compute_mail_log_count(self):
+        counts = dict(self.env["o2s.esign.mail.log"]._read_group(
+            [("request_id", "in", self.ids)], ["request_id"], ["__count"]))
+        for request in self:
+            request.mail_log_count = counts.get(request, 0)
+
+    @api.depends_context("lang")
+    def _compute_esign_mail_link(self):
+        for request in self:
+            link = request.id and "%s/mail/view?model=%s&res_id=%s" % (request.get_base_url(), self._name, request.id)
+            request.esign_mail_link = link or False
+            request.esign_mail_open_button = mail_button(link, self.env._("Open the request")) if link else False
+
+    @api.depends_context("lang")
+    @api.depends("document_ids.name", "date_deadline", "signer_ids.state", "signer_ids.refusal_reason",
+                 "user_id.lang")
+    def _compute_esign_mail_texts(self):
+        for request in self:
+            refused = request.signer_ids.filtered(lambda s: s.state == "refused")[:1]
+            request.esign_mail_documents = ", ".join(request.document_ids.mapped("name"))
+            request.esign_mail_deadline = request.date_deadline and format_date(
+                self.env, request.date_deadline, lang_code=request.user_id.lang or self.env.lang,
+                date_format="long")
+            request.esign_mail_signatures = self.env._(
+                "%(signed)s of %(total)s", signed=request.signed_count, total=request.signer_count)
+            if not refused:
+                request.esign_mail_refusal_sentence = False
+            elif refused.refusal_reason:
+                request.esign_mail_refusal_sentence = self.env._(
+                    "%(name)s refused to sign. Reason: %(reason)s", name=refused.name, reason=refused.refusal_reason)
+            else:
+                request.esign_mail_refusal_sentence = self.env._("%(name)s refused to sign.", name=refused.name)
+
+    @api.depends("document_ids.pades_level_achieved")
+    def _compute_pades_level_achieved(self):
+        for request in self:
+            request.pades_level_achieved = evidence_bundle.lowest_level(
+                request.document_ids.mapped("pades_level_achieved")) or False
+
+    @api.depends("state")
+    def _compute_evidence_available(self):
+        for request in self:
+            request.evidence_available = request.state in EVIDENCE_STATES
+
+    # ------------------------------------------------------------- constraints
     @api.constrains("user_id", "partner_id")
     def _check_advisor(self):
         """The advisor of a request signs its mails (their address, their own SMTP server when
@@ -159,16 +329,27 @@ class O2sEsignRequest(models.Model):
                     advisor=request.partner_id.user_id.name or _("none"),
                     user=request.user_id.name))
 
+    @api.constrains("reminder_first_days", "reminder_interval_days", "reminder_max")
+    def _check_reminder_settings(self):
+        for request in self:
+            if request.reminder_max < 0 or request.reminder_max > 50:
+                raise ValidationError(_("The number of reminders must be between 0 and 50."))
+            if request.reminder_max and (request.reminder_first_days < 1 or request.reminder_interval_days < 1):
+                raise ValidationError(_("Reminders are at least one day apart."))
+
     # -------------------------------------------------------------------- CRUD
+    def init(self):
+        res = super().init()
+        # The expiry cron looks for open requests past their deadline.
+        create_index(self.env.cr, "o2s_esign_request_open_deadline_idx", self._table,
+                     ["date_deadline"], where="state IN ('in_progress', 'error')")
+        return res
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            illegal = INTERNAL_FIELDS.intersection(vals) - {"state", "reference"}
-            if vals.get("state", "draft") != "draft" and not is_internal_write():
-                raise UserError(_("A signature request is always created as a draft, then sent."))
-            if illegal and not is_internal_write():
-                raise UserError(_("These fields are set by the signature process: %(fields)s",
-                                  fields=", ".join(sorted(illegal))))
+            self._check_storable_text(vals)
+            self._check_protected_fields(vals, create=True)
             if vals.get("origin_model") and vals["origin_model"] not in self.env:
                 raise ValidationError(_("Unknown origin model: %(model)s", model=vals["origin_model"]))
         for vals in vals_list:
@@ -179,12 +360,9 @@ class O2sEsignRequest(models.Model):
         return requests
 
     def write(self, vals):
+        self._check_storable_text(vals)
+        self._check_protected_fields(vals)
         if not is_internal_write():
-            internal = INTERNAL_FIELDS.intersection(vals)
-            if internal:
-                raise UserError(_(
-                    "The status and the dates of a signature request follow its signature "
-                    "process and cannot be edited (%(fields)s).", fields=", ".join(sorted(internal))))
             frozen = FROZEN_AFTER_SEND.intersection(vals)
             if frozen and self.filtered(lambda r: r.state != "draft"):
                 raise UserError(_(
@@ -207,57 +385,104 @@ class O2sEsignRequest(models.Model):
                 "A signature request that was sent is kept for its evidence and cannot be "
                 "deleted. Cancel it instead."))
 
-    # ----------------------------------------------------------- state machine
-    def _esign_form_action(self):
-        """The window action opening this request's form."""
+    def _check_protected_fields(self, vals, create=False):
+        """The one guard of the fields only the module's own code writes (the automation's, the
+        evidence's, then the status and dates), for ``create`` and ``write`` alike."""
+        if is_internal_write():
+            return
+        if REQUEST_AUTOMATION_FIELDS.intersection(vals):
+            raise UserError(_("The automatic retries of a request are managed by the signature process."))
+        if REQUEST_SIGNING_FIELDS.intersection(vals):
+            raise UserError(_("The evidence file of a request is built by the signature process."))
+        if create:
+            illegal = INTERNAL_FIELDS.intersection(vals) - {"state", "reference"}
+            if vals.get("state", "draft") != "draft":
+                raise UserError(_("A signature request is always created as a draft, then sent."))
+            if illegal:
+                raise UserError(_("These fields are set by the signature process: %(fields)s",
+                                  fields=", ".join(sorted(illegal))))
+            return
+        internal = INTERNAL_FIELDS.intersection(vals)
+        if internal:
+            raise UserError(_(
+                "The status and the dates of a signature request follow its signature "
+                "process and cannot be edited (%(fields)s).", fields=", ".join(sorted(internal))))
+
+    @api.model
+    def _check_storable_text(self, vals):
+        if has_nul(vals, ("name", "message")):
+            raise UserError(_("The subject or the message contains characters that cannot be used."))
+
+    # ----------------------------------------------------------------- actions
+    def action_send(self):
+        """Check everything, freeze the documents (hashes first), then invite the signers.
+
+        Raises one UserError listing every problem; nothing is sent when one is found."""
+        self.check_access("write")
+        self._check_transition("in_progress")
+        problems = []
+        for request in self:
+            problems += request._get_send_problems()
+        if problems:
+            self._raise_send_problems(problems)
+        for request in self:
+            request._do_send()
+        return True
+
+    def action_cancel(self, reason=None):
+        """Cancel open requests (signers are told); ``reason`` is optional free text."""
+        if has_control_chars(reason):
+            raise UserError(_("The cancellation reason contains characters that cannot be used."))
+        self.check_access("write")
+        reason = (reason or "").strip() or False
+        if reason and len(reason) > 2000:
+            raise UserError(_("The cancellation reason is too long (2,000 characters at most)."))
+        for request in self:
+            if request.state not in OPEN_STATES:
+                request._check_transition("cancelled")
+            request._set_state(
+                "cancelled", cancel_reason=reason, date_done=fields.Datetime.now(),
+                event_payload=dict(self._actor_payload(), reason=reason or None))
+            request._log_event("cancelled", payload=dict(self._actor_payload(), reason=reason or None))
+            request.signer_ids.filtered(lambda s: s.state in ("pending", "waiting"))._notify_cancel()
+            body = Markup("<p>%s</p>") % _("Signature request cancelled.")
+            if reason:
+                body += Markup("<p>%s</p>") % _("Reason: %(reason)s", reason=reason)
+            request.message_post(body=body, subtype_xmlid="mail.mt_note")
+        return True
+
+    def action_open_cancel_wizard(self):
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": self.name,
-            "res_model": "o2s.esign.request",
-            "res_id": self.id,
+            "name": _("Cancel the signature request"),
+            "res_model": "o2s.esign.request.cancel",
             "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
+            "target": "new",
+            "context": {"default_request_ids": self.ids},
         }
 
-    def _check_transition(self, new_state):
+    def action_remind(self):
+        """Send a reminder now to every signer who may sign and has not."""
+        self.check_access("write")
         for request in self:
-            if new_state not in ALLOWED_TRANSITIONS[request.state]:
-                states = dict(self._fields["state"]._description_selection(self.env))
-                raise UserError(_(
-                    "The request %(ref)s cannot go from “%(old)s” to “%(new)s”.",
-                    ref=request.reference, old=states[request.state], new=states[new_state]))
+            if request.state != "in_progress":
+                raise UserError(_("Only a request in progress can be reminded."))
+            signers = request.signer_ids.filtered(lambda s: s.state == "pending")
+            signers._send_reminder(manual=True)
+        return True
 
-    def _set_state(self, new_state, event_payload=None, **values):
-        """Move to ``new_state`` (checked against the state machine), write ``values`` and log
-        a ``state_changed`` event. The only way the state ever changes."""
-        self._check_transition(new_state)
+    def action_retry(self):
+        """Retry what failed (mail, SMS, timestamp, seal) for requests in error. A manual retry
+        starts the automatic retries afresh."""
+        self.check_access("write")
         for request in self:
-            old_state = request.state
-            with internal_write():
-                request.write(dict(values, state=new_state))
-            request._log_event("state_changed", payload=dict(
-                event_payload or {}, old_state=old_state, new_state=new_state))
-
-    # ----------------------------------------------------------------- events
-    def _log_event(self, event_type, signer=None, payload=None, ip_address=None, user_agent=None):
-        """Append one event to the request's hash-chained audit trail (see o2s.esign.event)."""
-        self.ensure_one()
-        return self.env["o2s.esign.event"]._append(
-            self, event_type, signer=signer, payload=payload,
-            ip_address=ip_address, user_agent=user_agent)
-
-    def _actor_payload(self):
-        """Who did a backend action, for the event payload."""
-        user = self.env.user
-        return {"user_id": user.id, "user": user.name}
-
-    def verify_event_chain(self):
-        """Re-walk the audit trail of each request. Returns, per request id, a dict with ``ok``,
-        ``count``, ``head``, ``first_broken`` (a sequence number) and ``reason``."""
-        self.check_access("read")
-        return {request.id: self.env["o2s.esign.event"]._verify_chain(request) for request in self}
+            if request.state != "error":
+                raise UserError(_("Only a request in error can be retried."))
+            request._retry()
+        with internal_write():
+            self.write({"retry_count": 0})
+        return True
 
     def action_verify_event_chain(self):
         self.ensure_one()
@@ -275,23 +500,274 @@ class O2sEsignRequest(models.Model):
             "params": {"message": message, "type": kind, "sticky": not result["ok"]},
         }
 
-    # ----------------------------------------------------------------- actions
-    def action_send(self):
-        """Check everything, freeze the documents (hashes first), then invite the signers.
+    def action_view_documents(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Documents"),
+            "res_model": "o2s.esign.document",
+            "view_mode": "list,form",
+            "domain": [("request_id", "=", self.id)],
+        }
 
-        Raises one UserError listing every problem; nothing is sent when one is found."""
-        self.check_access("write")
-        self._check_transition("in_progress")
-        problems = []
-        for request in self:
-            problems += request._get_send_problems()
+    def action_open_origin(self):
+        self.ensure_one()
+        if not (self.origin_model and self.origin_id):
+            return False
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.origin_model,
+            "res_id": self.origin_id,
+            "view_mode": "form",
+        }
+
+    def action_view_mail_logs(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_mail_log_action")
+        action["domain"] = [("request_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_download_evidence(self):
+        """Download the evidence ZIP (built now for refused, cancelled and expired requests
+        that have none yet). The download is logged in the audit trail."""
+        self.ensure_one()
+        self.check_access("read")
+        attachment = self._esign_ensure_evidence()
+        self._log_event("evidence_downloaded", payload=dict(
+            self._actor_payload(), sha256=self.evidence_sha256,
+            attachment_id=attachment.id))
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/esign/evidence/%d/download" % self.id,
+            "target": "download",
+        }
+
+    def action_save_evidence_to_partner(self):
+        """Save the evidence ZIP to the client contact's documents, in the folder
+        "O2S – Signature électronique".
+
+        Odoo 18 Community has no Documents app: the folder is the attachment's description
+        and the prefix of its name, so the file shows in the contact's attachments (chatter),
+        and searching or grouping the contact's attachments by description gives the folder.
+        Saving the same evidence twice keeps one copy."""
+        self.ensure_one()
+        self.check_access("read")
+        self.partner_id.check_access("read")
+        evidence = self._esign_ensure_evidence()
+        attachment, created = self._esign_attach_to_partner_sudo(evidence)
+        if created:
+            self._log_event("evidence_saved", payload=dict(
+                self._actor_payload(), sha256=self.evidence_sha256,
+                attachment_id=attachment.id, partner_id=self.partner_id.id))
+        return {
+            "type": "ir.actions.client", "tag": "display_notification",
+            "params": {
+                "type": "success", "sticky": False,
+                "message": _("The evidence file is saved in the documents of %(partner)s "
+                             "(folder “%(folder)s”).", partner=self.partner_id.display_name,
+                             folder=PARTNER_FOLDER),
+            },
+        }
+
+    @api.model
+    def action_esign_home_open(self, state=None):
+        """The list behind one count of the home block (``state``), or behind all of them."""
+        settings = self.env.user._esign_home_settings()
+        if state:
+            if state not in HOME_STATES:
+                raise UserError(_("Unknown signature request status: %(state)s", state=state))
+            states = [state]
+        else:
+            states = settings["states"] or list(HOME_STATES)
+        days = settings["signed_days"]
+        action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_request_action")
+        action["domain"] = self._esign_home_domain(states, days)
+        action["context"] = {"create": False}
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        if state == "signed" and days:
+            action["name"] = _("Signed in the last %(days)s days", days=days)
+        elif state:
+            action["name"] = _("My requests: %(status)s", status=labels[state])
+        else:
+            action["name"] = _("My signature requests")
+        return action
+
+    # ------------------------------------------------------------ integration
+    @api.model
+    def create_and_send(self, values):
+        """Create a signature request and send it, in one call (for other modules and RPC).
+
+        ``values``: a dict with
+          - ``partner_id`` (int, required): the client contact;
+          - ``name`` (str): the subject (default: the documents' names);
+          - ``documents``: a list of dicts, each with either ``attachment_id`` (an
+            ir.attachment the caller can read) or ``name`` + ``datas`` (base64 PDF), and an
+            optional ``document_type_id``;
+          - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
+            ``represented_partner_id``, ``presence``; default: the client's signers
+            (``res.partner._esign_default_signers``);
+          - optional ``signing_order``, ``date_deadline``, ``message``, ``user_id``,
+            ``origin_model`` and ``origin_id`` (the business record asking for the signature).
+        Returns the new request's id. Raises UserError listing every problem, in which case
+        nothing is created.
+        """
+        if not self.env.user.has_group("o2s_esign.group_esign_user"):
+            raise AccessError(_("You need the “E-signature access” right to send documents for signature."))
+        # All or nothing, even for a caller that catches the error and goes on: what was
+        # created (attachments, request, events) before a failure is rolled back.
+        with self.env.cr.savepoint():
+            values = dict(values or {})
+            partner = self.env["res.partner"].browse(int(values.get("partner_id") or 0)).exists()
+            if not partner:
+                raise UserError(_("The request needs an existing client contact (partner_id)."))
+            partner.check_access("read")
+            documents = values.get("documents") or []
+            doc_commands = []
+            for document in documents:
+                doc_commands.append(fields.Command.create(
+                    self.env["o2s.esign.document"]._values_from_input(document)))
+            if values.get("signers"):
+                signer_vals = [
+                    {k: v for k, v in signer.items()
+                     if k in ("partner_id", "role", "represented_partner_id", "presence", "sequence")}
+                    for signer in values["signers"]]
+            else:
+                signer_vals = partner._esign_default_signers()
+            name = values.get("name") or ", ".join(
+                cmd[2]["name"] for cmd in doc_commands if cmd[2].get("name")) or _("Documents to sign")
+            vals = {
+                "name": name,
+                "partner_id": partner.id,
+                "document_ids": doc_commands,
+                "signer_ids": [fields.Command.create(v) for v in signer_vals],
+                "signing_order": values.get("signing_order") or "parallel",
+                "message": values.get("message") or False,
+                "origin_model": values.get("origin_model") or False,
+                "origin_id": values.get("origin_id") or False,
+            }
+            if values.get("date_deadline"):
+                vals["date_deadline"] = values["date_deadline"]
+            if values.get("user_id"):
+                vals["user_id"] = values["user_id"]
+            return self._create_and_send(vals).id
+
+    @api.model
+    def _create_and_send(self, vals, problems=()):
+        """Create the request of ``vals`` (the values of ``create``, documents pointing to
+        attachments of their own) and send it: the one way ``create_and_send`` and the send
+        wizard both take. Every problem (``problems``, the caller's own, then every reason the
+        request could not be sent) is raised in one UserError before anything is created.
+        Callers run it in a savepoint with what they created for it (all or nothing)."""
+        self._check_before_create(vals, problems=problems)
+        request = self.create(vals)
+        request.action_send()
+        return request
+
+    @api.model
+    def _check_before_create(self, vals, problems=()):
+        """Raise one UserError listing ``problems`` and every reason why a request made of
+        ``vals`` (the values of ``create``, documents pointing to existing attachments) could
+        not be sent. Nothing is created: the check runs on a new record in memory (with the
+        defaults ``create`` would apply, which ``new`` does not)."""
+        values = dict(self.default_get(list(self._fields)), **vals)
+        for field_name in ("document_ids", "signer_ids"):
+            comodel = self.env[self._fields[field_name].comodel_name]
+            commands = []
+            for command in values.get(field_name) or []:
+                if isinstance(command, (list, tuple)) and command[0] == Command.CREATE:
+                    line = dict(comodel.default_get(list(comodel._fields)), **command[2])
+                    command = Command.create(line)
+                commands.append(command)
+            values[field_name] = commands
+        request = self.new(values)
+        problems = list(problems) + request._get_send_problems()
         if problems:
-            raise UserError(_("The request cannot be sent:") + "\n" + "\n".join(
-                "• %s" % problem for problem in problems))
-        for request in self:
-            request._do_send()
-        return True
+            self._raise_send_problems(problems)
 
+    @api.model
+    def _raise_send_problems(self, problems):
+        """Raise the UserError that lists ``problems`` (translated sentences), one per line."""
+        raise UserError(_("The request cannot be sent:") + "\n" + "\n".join(
+            "• %s" % problem for problem in problems))
+
+    @api.model
+    def _get_origin_requests(self, record):
+        """The signature requests asked by ``record`` (any model)."""
+        return self.search([("origin_model", "=", record._name), ("origin_id", "in", record.ids)])
+
+    def _get_origin_record(self):
+        """The record that asked for this request, when its model uses the origin mixin."""
+        self.ensure_one()
+        if not (self.origin_model and self.origin_id) or self.origin_model not in self.env:
+            return None
+        Origin = self.env[self.origin_model]
+        if not isinstance(Origin, self.env.registry["o2s.esign.origin.mixin"]):
+            return None
+        record = Origin.browse(self.origin_id).exists()
+        return record or None
+
+    # -------------------------------------------------------------- home block
+    @api.model
+    def _esign_home_domain(self, states, signed_days):
+        """The current user's requests in ``states``; signed ones only if completed within the
+        last ``signed_days`` days (0: no limit). "The user's requests" are the ones they are the
+        advisor of and those of the clients they are the salesperson of; record rules apply on
+        top (other companies are never counted)."""
+        uid = self.env.uid
+        domain = [
+            "|", ("user_id", "=", uid), ("partner_id.user_id", "=", uid),
+            ("state", "in", list(states)),
+        ]
+        if "signed" in states and signed_days:
+            since = fields.Datetime.now() - timedelta(days=signed_days)
+            domain += ["|", ("state", "!=", "signed"),
+                       ("date_done", ">=", fields.Datetime.to_string(since))]
+        return domain
+
+    @api.model
+    def get_esign_home_data(self):
+        """Everything the E-signature home block shows, in a fixed number of queries whatever
+        the number of requests: one grouped count per status, and the latest requests.
+
+        Returns a dict: ``statuses`` (list of ``{state, label, count}`` in display order, only
+        the statuses the user chose), ``latest`` (list of ``{id, reference, name, partner,
+        state, state_label, date}``), ``signed_days``, ``on_dashboard``, ``total``.
+        """
+        settings = self.env.user._esign_home_settings()
+        states = settings["states"]
+        labels = dict(self._fields["state"]._description_selection(self.env))
+        counts = dict.fromkeys(states, 0)
+        latest = []
+        if states:
+            domain = self._esign_home_domain(states, settings["signed_days"])
+            for state, count in self._read_group(domain, ["state"], ["__count"]):
+                counts[state] = count
+            requests = self.search_fetch(
+                domain, ["reference", "name", "partner_id", "state", "date_sent", "date_done",
+                         "write_date"],
+                order="write_date desc, id desc", limit=HOME_LATEST_LIMIT)
+            for request in requests:
+                date = request.date_done or request.date_sent or request.write_date
+                latest.append({
+                    "id": request.id,
+                    "reference": request.reference or "",
+                    "name": request.name,
+                    "partner": request.partner_id.display_name or "",
+                    "state": request.state,
+                    "state_label": labels.get(request.state, request.state),
+                    "date": fields.Datetime.to_string(date) if date else False,
+                })
+        return {
+            "statuses": [{"state": state, "label": labels[state], "count": counts[state]}
+                         for state in states],
+            "latest": latest,
+            "signed_days": settings["signed_days"],
+            "on_dashboard": settings["on_dashboard"],
+            "total": sum(counts.values()),
+        }
+
+    # ----------------------------------------------------------------- sending
     def _get_send_problems(self):
         """Every reason this draft cannot be sent, as translated sentences."""
         self.ensure_one()
@@ -310,6 +786,76 @@ class O2sEsignRequest(models.Model):
             if signer.partner_id.id in seen:
                 problems.append(_("%(name)s is listed twice as a signer.", name=signer.partner_id.display_name))
             seen.add(signer.partner_id.id)
+        return problems + self._get_capacity_problems() + self._get_text_problems()
+
+    def _get_capacity_problems(self):
+        """Who signs in what capacity: a company signs through its representative, a person
+        under tutelle through their legal representative, a person under curatelle together
+        with their curator. Returns translated sentences."""
+        self.ensure_one()
+        problems = []
+        signers = self.signer_ids
+        for signer in signers:
+            partner = signer.partner_id
+            if signer.role in ("legal_representative", "company_representative"):
+                represented = signer.represented_partner_id
+                if not represented:
+                    problems.append(_(
+                        "%(name)s signs as a representative: say on whose behalf.",
+                        name=partner.display_name))
+                elif signer.role == "legal_representative" and \
+                        partner not in represented.esign_legal_representative_ids:
+                    problems.append(_(
+                        "%(name)s is not a legal representative of %(person)s (see the "
+                        "E-signature tab of %(person)s).",
+                        name=partner.display_name, person=represented.display_name))
+                elif signer.role == "company_representative" and not represented.is_company:
+                    problems.append(_(
+                        "%(name)s signs for %(person)s, which is not a company.",
+                        name=partner.display_name, person=represented.display_name))
+            elif not partner.is_company and partner.esign_protection == "tutelle":
+                problems.append(_(
+                    "%(name)s is under guardianship (tutelle): their legal representative signs "
+                    "on their behalf.", name=partner.display_name))
+        # The people the request is about: the client and whoever a signer represents.
+        represented = self.partner_id | signers.represented_partner_id
+        for person in represented:
+            acting_for = signers.filtered(lambda s, p=person: s.represented_partner_id == p)
+            if person.is_company:
+                if person == self.partner_id and not acting_for.filtered(
+                        lambda s: s.role == "company_representative"):
+                    problems.append(_(
+                        "%(company)s is a company: add the person who signs on its behalf.",
+                        company=person.display_name))
+            elif person.esign_protection == "tutelle":
+                if not acting_for.filtered(lambda s: s.role == "legal_representative"):
+                    problems.append(_(
+                        "%(name)s is under guardianship (tutelle): their legal representative "
+                        "must sign on their behalf.", name=person.display_name))
+            elif person.esign_protection == "curatelle":
+                signs_self = signers.filtered(
+                    lambda s, p=person: s.partner_id == p and s.role == "signer")
+                curators = acting_for.filtered(lambda s: s.role == "legal_representative")
+                if not (signs_self and curators):
+                    problems.append(_(
+                        "%(name)s is under curatorship (curatelle): they and their curator must "
+                        "both sign.", name=person.display_name))
+        return problems
+
+    def _get_text_problems(self):
+        """What is wrong with the subject and the message, as translated sentences."""
+        self.ensure_one()
+        problems = []
+        if len(self.name or "") > MAX_SUBJECT_LENGTH:
+            problems.append(_("The subject is too long (%(max)s characters at most).",
+                              max=MAX_SUBJECT_LENGTH))
+        if has_control_chars(self.name):
+            problems.append(_("The subject contains characters that cannot be used."))
+        if len(self.message or "") > MAX_MESSAGE_LENGTH:
+            problems.append(_("The message to the signers is too long (%(max)s characters at "
+                              "most).", max=MAX_MESSAGE_LENGTH))
+        if has_control_chars(self.message):
+            problems.append(_("The message to the signers contains characters that cannot be used."))
         return problems
 
     def _do_send(self):
@@ -362,56 +908,70 @@ class O2sEsignRequest(models.Model):
             to_invite._send_invitation()
         return to_invite
 
-    def action_cancel(self, reason=None):
-        """Cancel open requests (signers are told); ``reason`` is optional free text."""
-        self.check_access("write")
-        reason = (reason or "").strip() or False
-        if reason and len(reason) > 2000:
-            raise UserError(_("The cancellation reason is too long (2,000 characters at most)."))
-        for request in self:
-            if request.state not in OPEN_STATES:
-                request._check_transition("cancelled")
-            request._set_state(
-                "cancelled", cancel_reason=reason, date_done=fields.Datetime.now(),
-                event_payload=dict(self._actor_payload(), reason=reason or None))
-            request._log_event("cancelled", payload=dict(self._actor_payload(), reason=reason or None))
-            request.signer_ids.filtered(lambda s: s.state in ("pending", "waiting"))._notify_cancel()
-            body = Markup("<p>%s</p>") % _("Signature request cancelled.")
-            if reason:
-                body += Markup("<p>%s</p>") % _("Reason: %(reason)s", reason=reason)
-            request.message_post(body=body, subtype_xmlid="mail.mt_note")
-        return True
-
-    def action_open_cancel_wizard(self):
+    # ----------------------------------------------------------- state machine
+    def _esign_form_action(self):
+        """The window action opening this request's form."""
         self.ensure_one()
         return {
             "type": "ir.actions.act_window",
-            "name": _("Cancel the signature request"),
-            "res_model": "o2s.esign.request.cancel",
+            "name": self.name,
+            "res_model": "o2s.esign.request",
+            "res_id": self.id,
             "view_mode": "form",
-            "target": "new",
-            "context": {"default_request_ids": self.ids},
+            "views": [(False, "form")],
+            "target": "current",
         }
 
-    def action_remind(self):
-        """Send a reminder now to every signer who may sign and has not."""
-        self.check_access("write")
+    def _check_transition(self, new_state):
         for request in self:
-            if request.state != "in_progress":
-                raise UserError(_("Only a request in progress can be reminded."))
-            signers = request.signer_ids.filtered(lambda s: s.state == "pending")
-            signers._send_reminder(manual=True)
-        return True
+            if new_state not in ALLOWED_TRANSITIONS[request.state]:
+                states = dict(self._fields["state"]._description_selection(self.env))
+                raise UserError(_(
+                    "The request %(ref)s cannot go from “%(old)s” to “%(new)s”.",
+                    ref=request.reference, old=states[request.state], new=states[new_state]))
 
-    def action_retry(self):
-        """Retry what failed (mail, SMS, timestamp, seal) for requests in error."""
-        self.check_access("write")
+    def _set_state(self, new_state, event_payload=None, **values):
+        """Move to ``new_state`` (checked against the state machine), write ``values`` and log
+        a ``state_changed`` event. The only way the state ever changes. The origin record is
+        then told (``_esign_on_request_state``), and once a request is over, the invitations
+        and reminders still queued stay unsent."""
+        old_states = {request.id: request.state for request in self}
+        self._check_transition(new_state)
         for request in self:
-            if request.state != "error":
-                raise UserError(_("Only a request in error can be retried."))
-            request._retry()
-        return True
+            old_state = request.state
+            with internal_write():
+                request.write(dict(values, state=new_state))
+            request._log_event("state_changed", payload=dict(
+                event_payload or {}, old_state=old_state, new_state=new_state))
+        for request in self:
+            origin = request._get_origin_record()
+            if origin is not None:
+                origin._esign_on_request_state(request, old_states[request.id], new_state)
+        if new_state in ("signed", "refused", "cancelled", "expired"):
+            # sudo: the mails of the request, whoever (a signer on the portal, say) ended it
+            self.sudo().mail_log_ids.filtered(lambda log: log.kind in ("invitation", "reminder"))._cancel_queued(
+                _("Not sent: the request was over before the mail left."))
 
+    # ----------------------------------------------------------------- events
+    def _log_event(self, event_type, signer=None, payload=None, ip_address=None, user_agent=None):
+        """Append one event to the request's hash-chained audit trail (see o2s.esign.event)."""
+        self.ensure_one()
+        return self.env["o2s.esign.event"]._append(
+            self, event_type, signer=signer, payload=payload,
+            ip_address=ip_address, user_agent=user_agent)
+
+    def _actor_payload(self):
+        """Who did a backend action, for the event payload."""
+        user = self.env.user
+        return {"user_id": user.id, "user": user.name}
+
+    def verify_event_chain(self):
+        """Re-walk the audit trail of each request. Returns, per request id, a dict with ``ok``,
+        ``count``, ``head``, ``first_broken`` (a sequence number) and ``reason``."""
+        self.check_access("read")
+        return {request.id: self.env["o2s.esign.event"]._verify_chain(request) for request in self}
+
+    # ------------------------------------------------------------------- flow
     def _retry(self):
         self.ensure_one()
         self._set_state("in_progress", error_message=False, error_transient=False,
@@ -420,15 +980,38 @@ class O2sEsignRequest(models.Model):
         self._resume_after_retry()
 
     def _resume_after_retry(self):
-        """Re-do the step that failed. Other parts of the module extend this."""
+        """Re-do the step that failed.
+
+        First the mails that failed for a passing reason go again, as they were. A failed
+        invitation is not sent again: the signer gets a new one (flagged signers are invited
+        below). Signers flagged because another of their mails failed (a reminder, say) get
+        that mail again, not an invitation. Then the signatures that signers made while a
+        service was down are applied (without asking them again); stop there if one still
+        cannot be applied (back in error). Then the invitations, the next signers, the end."""
+        # sudo: the mails of the request, whoever retries it (access was checked by the caller)
+        failed = self.sudo().mail_log_ids.filtered(lambda log: log.state == "failed" and log.transient)
+        invitations = failed.filtered(lambda log: log.kind == "invitation" and log.signer_id.invitation_failed)
+        invitations._cancel_failed(_("Not sent again: a new invitation replaces it."))
+        (failed - invitations)._requeue()
+        flagged = (failed - invitations).signer_id.filtered("invitation_failed") - invitations.signer_id
+        if flagged:
+            with internal_write():
+                flagged.write({"invitation_failed": False})
         self.ensure_one()
+        for signer in self.signer_ids.filtered("sign_pending").sorted("sequence"):
+            if not signer._apply_pending_signature():
+                return False
+        if self.state not in ("in_progress", "error"):
+            return True  # the signatures completed (or closed) the request
         pending = self.signer_ids.filtered(lambda s: s.state == "pending" and s.invitation_failed)
         pending._send_invitation()
         self._advance_signers()
         self._check_completion()
+        return None
 
     def _set_error(self, message, transient=True, signer=None):
-        """Put the request in error with ``message`` (shown to the advisor)."""
+        """Put the request in error with ``message`` (shown to the advisor), and schedule the
+        automatic retry of a passing error (none for a lasting one)."""
         for request in self:
             if request.state not in OPEN_STATES:
                 continue
@@ -443,6 +1026,14 @@ class O2sEsignRequest(models.Model):
             request.activity_schedule(
                 "mail.mail_activity_data_todo", user_id=request.user_id.id,
                 summary=_("Signature request in error"), note=message)
+        max_attempts = self._esign_retry_max_attempts()
+        now = fields.Datetime.now()
+        for request in self.filtered(lambda r: r.state == "error"):
+            next_retry = False
+            if transient and request.retry_count < max_attempts:
+                next_retry = now + RETRY_FIRST_DELAY * (2 ** request.retry_count)
+            with internal_write():
+                request.write({"next_retry_date": next_retry})
 
     def _check_completion(self):
         """Called after a signer signs or refuses: moves the request to its final state."""
@@ -461,13 +1052,24 @@ class O2sEsignRequest(models.Model):
                 request._advance_signers()
 
     def _on_all_signed(self):
-        """Every signer has signed: seal, build the evidence, mark as signed.
+        """Every signer has signed: seal every document, build the evidence, then mark the
+        request signed and tell everyone.
 
-        The evidence part of the module overrides this to seal the documents first; it must
-        leave the request in error (and not signed) if sealing fails."""
+        All or nothing: when the timestamp authority (or anything else of the signing core)
+        fails, nothing of it is kept (no document half-sealed) and the request goes in error
+        (and not signed); retrying the request (``action_retry``) does it again."""
         self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self._esign_seal_documents()
+                self._esign_build_evidence(state="signed", date_done=fields.Datetime.now())
+        except EsignError as exc:
+            _logger.info("o2s_esign: sealing %s failed: %r", self.reference, exc)
+            self._set_error(self._esign_error_message(exc), transient=exc.transient)
+            return False
         self._set_state("signed", date_done=fields.Datetime.now())
         self._notify_signed()
+        return None
 
     def _on_refused(self, signer):
         self.ensure_one()
@@ -476,97 +1078,623 @@ class O2sEsignRequest(models.Model):
             "mail.mail_activity_data_todo", user_id=self.user_id.id,
             summary=_("Signature refused by %(name)s", name=signer.name),
             note=signer.refusal_reason or "")
+        self._esign_send_advisor_mail("o2s_esign.mail_template_esign_refused_advisor", "refusal")
 
     def _notify_signed(self):
-        """Hook: tell the signers and the advisor that everything is signed (mail templates)."""
+        """Everyone signed: a note on the request; the signers get the signed documents, the
+        advisor too."""
         self.ensure_one()
         self.message_post(body=_("All signers have signed."), subtype_xmlid="mail.mt_note")
+        self.signer_ids._notify_confirmation(self._get_confirmation_attachments())
+        self._esign_send_advisor_mail(
+            "o2s_esign.mail_template_esign_confirmation_advisor", "confirmation",
+            attachments=self._get_confirmation_attachments(for_advisor=True))
 
-    def action_view_documents(self):
+    # ------------------------------------------------------------------ mails
+    def mail_allowed_qweb_expressions(self):
+        return super().mail_allowed_qweb_expressions() + REQUEST_MAIL_EXPRESSIONS
+
+    def _get_confirmation_attachments(self, for_advisor=False):
+        """The files sent with the confirmation mail: the final signed PDFs (for the signers
+        and, ``for_advisor``, the advisor alike)."""
         self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("Documents"),
-            "res_model": "o2s.esign.document",
-            "view_mode": "list,form",
-            "domain": [("request_id", "=", self.id)],
-        }
+        return self.document_ids.signed_attachment_id
 
-    def action_open_origin(self):
+    def _esign_send_advisor_mail(self, xmlid, kind, attachments=None):
+        """Queue the advisor's copy of an end-of-request mail (template on the request)."""
         self.ensure_one()
-        if not (self.origin_model and self.origin_id):
-            return False
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.origin_model,
-            "res_id": self.origin_id,
-            "view_mode": "form",
-        }
+        template = self.env.ref(xmlid, raise_if_not_found=False)
+        advisor = self.user_id
+        payload = {"kind": kind, "audience": "advisor", "to": advisor.email or None}
+        if template and advisor.email:
+            email_values = None
+            if attachments:
+                email_values = {"attachment_ids": [fields.Command.link(a.id) for a in attachments]}
+                payload["attachments"] = attachments.mapped("name")
+            payload["mail_id"] = template.sudo().with_context(
+                lang=advisor.lang, o2s_esign_mail_kind=kind,
+            ).send_mail(self.id, email_layout_xmlid="mail.mail_notification_light",
+                        email_values=email_values)
+        self._log_event("email_queued", payload=payload)
 
-    # ------------------------------------------------------------ integration
+    # ------------------------------------------------------------- completion
+    def _esign_seal_documents(self):
+        """The company seal (an invisible approval signature, then at B-LTA a document
+        timestamp) on each document not sealed yet. Every new revision is computed before
+        any is stored. (sudo: runs when the last signer signs, in that signer's portal session,
+        and writes the documents' protected revisions.)"""
+        self.ensure_one()
+        request_sudo = self.sudo()
+        documents = request_sudo.document_ids.filtered(lambda d: not d.date_sealed)
+        if not documents:
+            return
+        context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        results = []
+        for document in documents.sorted(lambda d: (d.sequence, d.id)):
+            result = context.pades.seal(
+                document.signed_attachment_id.raw, identity=context.material.seal,
+                level=context.level, tsa=context.tsa, trust_roots=context.trust_roots,
+                extra_crls=context.material.crls())
+            results.append((document, result))
+        now = fields.Datetime.now()
+        for document, result in results:
+            document._append_signed_revision(result.data, "seal", payload={
+                "level": result.level,
+                "level_requested": request_sudo.pades_level or result.level,
+                "document_timestamp": result.level == "b_lta",
+                "tsa": context.tsa_url or NO_TSA_NOTE,
+                "signing_time": result.signing_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "certificate_sha256": hashlib.sha256(result.signer_cert_der).hexdigest(),
+            })
+            with internal_write():
+                document.write({"pades_level_achieved": result.level, "date_sealed": now})
+
+    def _esign_error_message(self, exc):
+        """A translated sentence for an error of the signing core (lib.errors)."""
+        url = (exc.params or {}).get("url") or ""
+        if isinstance(exc, TsaError):
+            if exc.code == "tsa_timeout":
+                return _("The timestamp authority %(url)s did not answer in time. Nothing was "
+                         "signed or sealed; the request will be retried.", url=url)
+            if exc.code == "tsa_bad_response":
+                return _("The timestamp authority %(url)s gave an invalid answer. Nothing was "
+                         "signed or sealed; the request will be retried.", url=url)
+            return _("The timestamp authority %(url)s cannot be reached. Nothing was signed or "
+                     "sealed; the request will be retried.", url=url)
+        if isinstance(exc, SigningError):
+            if exc.code == "tsa_required":
+                return _("The signature level needs a timestamp authority: configure one in "
+                         "the e-signature settings.")
+            if exc.code == "chain_invalid":
+                return _("The company's signing certificate could not be validated (its chain "
+                         "or revocation data). Check the signing identity in the settings.")
+            if exc.code == "timeout":
+                return _("Signing took too long. Nothing was signed or sealed; the request will "
+                         "be retried.")
+            return _("The signature could not be produced (%(code)s).", code=exc.code)
+        if isinstance(exc, PdfError):
+            return _("A document could not be processed for signature (%(code)s).", code=exc.code)
+        if isinstance(exc, PkiError):
+            return _("The signing keys could not be used (%(code)s).", code=exc.code)
+        if isinstance(exc, EvidenceError):
+            return _("The evidence file could not be built (%(code)s).", code=exc.code)
+        return _("The signature failed (%(code)s).", code=exc.code)
+
+    # --------------------------------------------------------------- evidence
+    def _esign_labels(self):
+        """The evidence report's labels (lib.evidence.DEFAULT_LABELS keys), translated in the
+        context's language."""
+        labels = {
+            "title": self.env._("Evidence file"),
+            "attestation_title": self.env._("Signature attestation"),
+            "request": self.env._("Request"),
+            "reference": self.env._("Reference"),
+            "name": self.env._("Name"),
+            "company": self.env._("Company"),
+            "advisor": self.env._("Advisor"),
+            "state": self.env._("Status"),
+            "lang": self.env._("Language"),
+            "date_created": self.env._("Created"),
+            "date_sent": self.env._("Sent"),
+            "date_deadline": self.env._("Expiry date"),
+            "date_done": self.env._("Completed"),
+            "level_requested": self.env._("Signature level requested"),
+            "level_achieved": self.env._("Signature level achieved"),
+            "tsa": self.env._("Time-stamping authority"),
+            "tsa_none": self.env._("none: B-B only (no trusted time)"),
+            "generated_at": self.env._("Generated"),
+            "documents": self.env._("Documents"),
+            "doc_type": self.env._("Type"),
+            "original_sha256": self.env._("SHA-256 as uploaded"),
+            "prepared_sha256": self.env._("SHA-256 prepared for signing"),
+            "step_sha256": self.env._("SHA-256 after"),
+            "final_sha256": self.env._("Final SHA-256"),
+            "files": self.env._("Files in this evidence"),
+            "not_signed": self.env._("no signed version"),
+            "signers": self.env._("Signers"),
+            "signer": self.env._("Signer"),
+            "role": self.env._("Role"),
+            "capacity": self.env._("Capacity"),
+            "represented_party": self.env._("Represented party"),
+            "email": self.env._("Email"),
+            "mobile": self.env._("Mobile phone"),
+            "presence": self.env._("Presence"),
+            "id_document": self.env._("Identity document"),
+            "id_expiry": self.env._("valid until"),
+            "id_sha256": self.env._("Identity document file SHA-256"),
+            "authentication": self.env._("Authentication"),
+            "otp_sent": self.env._("Code sent"),
+            "otp_verified": self.env._("Code verified"),
+            "ip_address": self.env._("IP address"),
+            "user_agent": self.env._("Browser"),
+            "consent_sha256": self.env._("Consent text SHA-256"),
+            "signer_state": self.env._("Status"),
+            "date_signed": self.env._("Signed on"),
+            "date_refused": self.env._("Refused on"),
+            "refusal_reason": self.env._("Reason for refusal"),
+            "certificate": self.env._("Signature certificate"),
+            "seal": self.env._("Company seal"),
+            "timeline": self.env._("Audit trail"),
+            "col_seq": "#",
+            "col_date": self.env._("Date (UTC)"),
+            "col_event": self.env._("Event"),
+            "col_signer": self.env._("Signer"),
+            "col_ip": self.env._("IP address"),
+            "col_details": self.env._("Details"),
+            "chain": self.env._("Hash chain"),
+            "chain_head": self.env._("Chain head (hash of the last event)"),
+            "event_count": self.env._("Number of events"),
+            "chain_rule": self.env._(
+                "Each event's hash is the SHA-256 of the previous event's hash followed by the "
+                "canonical JSON of the event (sorted keys, UTF-8); the first event follows 64 "
+                "zeros. Any change, insertion or removal of an event breaks the chain."),
+            "consent_texts": self.env._("Consent texts"),
+            "consent_none": self.env._("No consent text was recorded."),
+            "certificates": self.env._("Certificates"),
+            "fingerprint": self.env._("SHA-256 fingerprint"),
+            "verification": self.env._("How to verify this evidence"),
+            "verification_text": self.env._(
+                "Every file of the evidence ZIP is listed with its SHA-256 in manifest.json, "
+                "which is sealed (manifest.json.p7s) and, when a time-stamping authority is "
+                "configured, time-stamped. Unpack the ZIP and run “python3 verify.py”, or run "
+                "“python3 verify.py EVIDENCE.zip”: it re-computes every hash and the audit "
+                "trail chain and, when pyHanko is installed, validates every signature. Compare "
+                "the fingerprint of certificates/company-ca.pem with the one published by the "
+                "company."),
+            "other_signers": self.env._("Other signers"),
+            "other_signers_text": self.env._(
+                "This request has {count} other signer(s), of whom {signed} signed. Their "
+                "personal data is not part of this attestation."),
+            "signer_events": self.env._("Events of this signer"),
+            "attestation_intro": self.env._(
+                "This attestation states the signature of the person below on the documents "
+                "listed, as recorded in the request's audit trail."),
+            "other_signature": self.env._("another signer"),
+            "page": self.env._("Page"),
+            "none": "—",
+            "state_waiting": self.env._("Waiting"),
+            "state_pending": self.env._("Pending"),
+            "event_sealed": self.env._("Company seal applied"),
+            "notice_draft": self.env._("This request was never sent."),
+            "notice_in_progress": self.env._(
+                "This request is still in progress: not every signer has signed."),
+            "notice_refused": self.env._(
+                "This request was refused: the documents were not signed by every signer. "
+                "Documents under signed/, when present, are shown as they stood."),
+            "notice_cancelled": self.env._(
+                "This request was cancelled: the documents were not signed by every signer."),
+            "notice_expired": self.env._("This request expired before every signer had signed."),
+            "notice_error": self.env._(
+                "This request ended in error: the documents were not signed by every signer."),
+        }
+        for value, label in self.env["o2s.esign.request"]._fields["state"]._description_selection(self.env):
+            labels["state_" + value] = label
+        for value, label in self.env["o2s.esign.signer"]._fields["state"]._description_selection(self.env):
+            labels.setdefault("state_" + value, label)
+        labels["state_signed"] = self.env._("Signed")
+        for value, label in self.env["o2s.esign.event"]._fields["event_type"]._description_selection(self.env):
+            labels["event_" + value] = label
+        return labels
+
     @api.model
-    def create_and_send(self, values):
-        """Create a signature request and send it, in one call (for other modules and RPC).
+    def _esign_opener(self, attachment_sudo):
+        """A callable opening the attachment's content as a binary stream (from the filestore
+        when it is there, so big files are streamed)."""
+        def opener():
+            if attachment_sudo.store_fname:
+                return open(attachment_sudo._full_path(attachment_sudo.store_fname), "rb")
+            return io.BytesIO(attachment_sudo.raw or b"")
+        return opener
 
-        ``values``: a dict with
-          - ``partner_id`` (int, required): the client contact;
-          - ``name`` (str): the subject (default: the documents' names);
-          - ``documents``: a list of dicts, each with either ``attachment_id`` (an
-            ir.attachment the caller can read) or ``name`` + ``datas`` (base64 PDF), and an
-            optional ``document_type_id``;
-          - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
-            ``represented_partner_id``, ``presence``; default: the client's signers
-            (``res.partner._esign_default_signers``);
-          - optional ``signing_order``, ``date_deadline``, ``message``, ``user_id``,
-            ``origin_model`` and ``origin_id`` (the business record asking for the signature).
-        Returns the new request's id. Raises UserError listing every problem, in which case
-        nothing is created.
-        """
-        if not self.env.user.has_group("o2s_esign.group_esign_user"):
-            raise AccessError(_("You need the “E-signature access” right to send documents for signature."))
-        values = dict(values or {})
-        partner = self.env["res.partner"].browse(int(values.get("partner_id") or 0)).exists()
-        if not partner:
-            raise UserError(_("The request needs an existing client contact (partner_id)."))
-        partner.check_access("read")
-        documents = values.get("documents") or []
-        doc_commands = []
-        for document in documents:
-            doc_commands.append(fields.Command.create(
-                self.env["o2s.esign.document"]._values_from_input(document)))
-        if values.get("signers"):
-            signer_vals = [
-                {k: v for k, v in signer.items()
-                 if k in ("partner_id", "role", "represented_partner_id", "presence", "sequence")}
-                for signer in values["signers"]]
-        else:
-            signer_vals = partner._esign_default_signers()
-        name = values.get("name") or ", ".join(
-            cmd[2]["name"] for cmd in doc_commands if cmd[2].get("name")) or _("Documents to sign")
-        vals = {
+    def _esign_lang(self):
+        self.ensure_one()
+        return self.partner_id.lang or self.user_id.lang or self.env.lang or "en_US"
+
+    def _esign_evidence_bundle(self, *, state=None, date_done=None, lang=None):
+        """Everything the evidence states (lib.evidence.EvidenceBundle), read from the request
+        (sudo: the evidence needs the signing identity and the stored files; the caller checked
+        the user's access to the request)."""
+        self.ensure_one()
+        lang = lang or self._esign_lang()
+        request_sudo = self.sudo().with_context(lang=lang)
+        company = request_sudo.company_id
+        context = company._esign_signing_context(request_sudo.pades_level)
+        events = request_sudo.event_ids.sorted("sequence")
+        exported = [event._export_record() for event in events]
+        steps = evidence_bundle.hash_steps(exported, seal_label=request_sudo.env._("Company seal"))
+        documents = []
+        timestamps = {}
+        for index, document in enumerate(request_sudo.document_ids.sorted(
+                lambda d: (d.sequence, d.id)), start=1):
+            signed = document.signed_attachment_id
+            has_revisions = bool(signed) and signed != document.prepared_attachment_id
+            documents.append(lib_evidence.EvidenceDocument(
+                name=document.name,
+                original=self._esign_opener(document.original_attachment_id.sudo()),
+                original_sha256=document.original_sha256,
+                doc_type=document.document_type_id.name or "",
+                prepared_sha256=document.prepared_sha256,
+                signed=self._esign_opener(signed.sudo()) if has_revisions else None,
+                final_sha256=document.signed_sha256 if has_revisions else None,
+                steps=steps.get(document.id, []),
+            ))
+            if has_revisions:
+                for name, token in evidence_bundle.timestamp_tokens(signed.sudo().raw):
+                    timestamps["doc%d-%s.tst" % (index, name)] = token
+        signers, signer_certs, extra_certs = self._esign_evidence_signers(
+            request_sudo, exported, context)
+        tsa_certs = []
+        if context.tsa is not None:
+            tsa_certs = list(context.pades.tsa_certificates(context.tsa))
+        tsa_certs += company._esign_tsa_roots()
+        certificates = evidence_bundle.certificate_set(
+            ca=context.material.ca, seal=context.material.seal, signer_certs=signer_certs,
+            extra_certs=extra_certs, tsa_certs=tsa_certs)
+        consents = evidence_bundle.consent_texts(
+            exported, {event.signer_id.id: event.signer_id.name for event in events if event.signer_id})
+        achieved = evidence_bundle.lowest_level(
+            [d.pades_level_achieved for d in request_sudo.document_ids])
+        return lib_evidence.EvidenceBundle(
+            request=lib_evidence.EvidenceRequest(
+                reference=request_sudo.reference or "",
+                name=request_sudo.name or "",
+                company=company.name or "",
+                advisor=request_sudo.user_id.name or "",
+                state=state or request_sudo.state,
+                lang=lang,
+                date_created=request_sudo.create_date,
+                date_sent=request_sudo.date_sent,
+                date_deadline=request_sudo.date_deadline,
+                date_done=date_done or request_sudo.date_done,
+                pades_level_requested=request_sudo.pades_level or "",
+                pades_level_achieved=achieved,
+                tsa_url=context.tsa_url,
+            ),
+            documents=documents,
+            signers=signers,
+            events=exported,
+            certificates=certificates,
+            timestamps=timestamps,
+            consent_texts=consents,
+            labels=request_sudo._esign_labels(),
+            lang=lang,
+        )
+
+    @api.model
+    def _esign_evidence_signers(self, request_sudo, exported, context):
+        """(EvidenceSigner list, one-time certificates in order, other CA certificates)."""
+        env = request_sudo.env
+        roles = dict(env["o2s.esign.signer"]._fields["role"]._description_selection(env))
+        presences = dict(env["o2s.esign.signer"]._fields["presence"]._description_selection(env))
+        id_types = dict(env["o2s.esign.id.document"]._fields["doc_type"]._description_selection(env))
+        signers, certs, extra = [], [], []
+        for signer in request_sudo.signer_ids.sorted(lambda s: (s.sequence, s.id)):
+            certificate = ""
+            if signer.signing_certificate:
+                certs.append(signer.signing_certificate)
+                certificate = "signer-%d.pem" % len(certs)
+                extra += evidence_bundle.pem_certs(signer.signing_certificate_chain)
+            signers.append(lib_evidence.EvidenceSigner(
+                name=signer.name or "",
+                ref=signer.id,
+                role=roles.get(signer.role, signer.role or ""),
+                capacity=signer._esign_capacity_label(),
+                represented_party=signer.represented_partner_id.display_name or "",
+                email=signer.email or "",
+                mobile=signer.mobile or "",
+                presence=presences.get(signer.presence, ""),
+                id_doc_type=id_types.get(signer.id_doc_type, signer.id_doc_type or ""),
+                id_doc_number=signer.id_doc_number or "",
+                id_doc_expiry=signer.id_doc_expiry or None,
+                id_doc_sha256=signer.id_doc_sha256 or "",
+                auth_method=env._("Personal link sent by email, then a one-time code sent by SMS "
+                                  "to %(mobile)s", mobile=signer.mobile or "?"),
+                **evidence_bundle.signer_trail(exported, signer.id),
+                state=signer.state,
+                date_signed=signer.date_signed or None,
+                date_refused=signer.date_refused or None,
+                refusal_reason=signer.refusal_reason or "",
+                certificate=certificate,
+            ))
+        return signers, certs, extra
+
+    def _esign_build_evidence(self, *, state=None, date_done=None):
+        """Build the evidence ZIP, store it as a new append-only attachment of the request and
+        log ``evidence_generated``. Returns the attachment (sudo: the evidence attachment and
+        the request's evidence fields are written by the module only, whoever triggered it; the
+        callers checked the user's access to the request)."""
+        self.ensure_one()
+        request_sudo = self.sudo()
+        bundle = self._esign_evidence_bundle(state=state, date_done=date_done)
+        context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        sealer = lib_evidence.PadesSealer(
+            context.pades, identity=context.material.seal, level=context.level, tsa=context.tsa,
+            trust_roots=context.trust_roots, extra_crls=context.material.crls())
+        with tempfile.TemporaryFile() as out:
+            result = lib_evidence.build_evidence_zip(out, bundle, sealer=sealer)
+            out.seek(0)
+            data = out.read()
+        name = "%s-%s.zip" % (lib_evidence.safe_name(request_sudo.reference or "request"),
+                              request_sudo.env._("evidence"))
+        attachment = self.env["ir.attachment"].sudo().create({
             "name": name,
-            "partner_id": partner.id,
-            "document_ids": doc_commands,
-            "signer_ids": [fields.Command.create(v) for v in signer_vals],
-            "signing_order": values.get("signing_order") or "parallel",
-            "message": values.get("message") or False,
-            "origin_model": values.get("origin_model") or False,
-            "origin_id": values.get("origin_id") or False,
-        }
-        if values.get("date_deadline"):
-            vals["date_deadline"] = values["date_deadline"]
-        if values.get("user_id"):
-            vals["user_id"] = values["user_id"]
-        self._check_before_create(vals)  # every problem in one error, before anything is created
-        request = self.create(vals)
-        request.action_send()
-        return request.id
+            "raw": data,
+            "mimetype": "application/zip",
+            "res_model": self._name,
+            "res_id": self.id,
+            "description": EVIDENCE_MARK,
+        })
+        now = fields.Datetime.now()
+        with internal_write():
+            self.sudo().write({"evidence_attachment_id": attachment.id,
+                               "evidence_sha256": result.sha256, "evidence_date": now})
+        self._log_event("evidence_generated", payload={
+            "sha256": result.sha256, "size": result.size, "attachment_id": attachment.id,
+            "chain_head": result.manifest["chain_head"],
+            "event_count": result.manifest["event_count"],
+            "state": bundle.request.state, "level": bundle.request.pades_level_achieved or None,
+            "tsa": bundle.request.tsa_url or NO_TSA_NOTE,
+        })
+        return attachment
+
+    def _esign_ensure_evidence(self):
+        """The request's evidence (sudo attachment: its content is protected from the user's
+        own reads and writes), built now if it has none yet. Only for signed, refused,
+        cancelled and expired requests."""
+        self.ensure_one()
+        if self.state not in EVIDENCE_STATES:
+            raise UserError(_("The evidence file is available once the request is signed, "
+                              "refused, cancelled or expired."))
+        if self.sudo().evidence_attachment_id:
+            return self.sudo().evidence_attachment_id
+        try:
+            return self._esign_build_evidence()
+        except EsignError as exc:
+            raise UserError(self._esign_error_message(exc)) from exc
+
+    def _esign_attach_to_partner_sudo(self, evidence_sudo):
+        """Copy the evidence to the client contact as an attachment: ``(attachment, created)``.
+        sudo: filing the evidence of a request one can read with the client it was sent from
+        needs no right to edit the contact itself (advisors often have none)."""
+        self.ensure_one()
+        partner = self.partner_id
+        attachments_sudo = self.env["ir.attachment"].sudo()
+        existing = attachments_sudo.search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", partner.id),
+            ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence_sudo.checksum)],
+            limit=1)
+        if existing:
+            return existing, False
+        return attachments_sudo.create({
+            "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
+                                          self.env._("evidence file")),
+            "raw": evidence_sudo.raw,
+            "mimetype": "application/zip",
+            "res_model": "res.partner",
+            "res_id": partner.id,
+            "description": PARTNER_FOLDER,
+        }), True
+
+    def _esign_build_attestation(self, signer):
+        """The sealed attestation of one signer (no other signer's personal data), stored as an
+        attachment of the request. Returns the attachment (sudo, as for the evidence: written
+        by the module only; the caller checked the user's access to the signer)."""
+        self.ensure_one()
+        signer.ensure_one()
+        if signer.request_id != self:
+            raise UserError(_("This signer does not belong to this request."))
+        if self.state not in EVIDENCE_STATES:
+            raise UserError(_("The evidence file is available once the request is signed, "
+                              "refused, cancelled or expired."))
+        request_sudo = self.sudo()
+        bundle = self._esign_evidence_bundle(lang=signer.lang or self._esign_lang())
+        index = [s.ref for s in bundle.signers].index(signer.id)
+        context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        sealer = lib_evidence.PadesSealer(
+            context.pades, identity=context.material.seal, level=context.level, tsa=context.tsa,
+            trust_roots=context.trust_roots, extra_crls=context.material.crls())
+        try:
+            data = lib_evidence.build_signer_attestation(bundle, index, sealer=sealer)
+        except EsignError as exc:
+            raise UserError(self._esign_error_message(exc)) from exc
+        attachment = self.env["ir.attachment"].sudo().create({
+            "name": "%s-%s-%s.pdf" % (lib_evidence.safe_name(self.reference or "request"),
+                                      request_sudo.env._("attestation"),
+                                      lib_evidence.safe_name(signer.name or "signer")),
+            "raw": data,
+            "mimetype": "application/pdf",
+            "res_model": self._name,
+            "res_id": self.id,
+            "description": ATTESTATION_MARK,
+        })
+        with internal_write():
+            signer.sudo().write({"attestation_attachment_id": attachment.id})
+        self._log_event("attestation_generated", signer=signer, payload=dict(
+            self._actor_payload(), sha256=hashlib.sha256(data).hexdigest(),
+            attachment_id=attachment.id))
+        return attachment
+
+    # ---------------------------------------------------------- expiry, retry
+    def _esign_expire(self):
+        """The request passed its deadline: it expires, its links stop working, the invited
+        signers and the advisor are told, and the advisor gets an activity."""
+        self.ensure_one()
+        deadline = fields.Date.to_string(self.date_deadline) if self.date_deadline else None
+        invited = self.signer_ids.filtered(lambda s: s.state in ("pending", "signed"))
+        self._set_state("expired", date_done=fields.Datetime.now(), next_retry_date=False,
+                        event_payload={"date_deadline": deadline})
+        self._log_event("expired", payload={"date_deadline": deadline})
+        invited._notify_expired()
+        self._esign_send_advisor_mail("o2s_esign.mail_template_esign_expired_advisor", "expiry")
+        self.activity_schedule(
+            "o2s_esign.mail_activity_type_esign_expired", user_id=self.user_id.id,
+            summary=_("Signature request expired"),
+            note=_("%(signed)s of %(total)s signers had signed.",
+                   signed=self.signed_count, total=self.signer_count))
+        self.message_post(
+            body=Markup("<p>%s</p>") % _("The signature request expired: its links no longer work."),
+            subtype_xmlid="mail.mt_note")
+
+    def _mark_expiry_failure(self):
+        """Keep a request whose expiry crashed out of the cron's way for a day (logged)."""
+        with internal_write():
+            self.write({"expiry_blocked_until": fields.Datetime.now() + timedelta(days=1)})
+
+    def _esign_auto_retry(self):
+        """One automatic retry of a request in a passing error."""
+        self.ensure_one()
+        with internal_write():
+            self.write({"retry_count": self.retry_count + 1, "next_retry_date": False})
+        self._retry()
+
+    def _mark_retry_failure(self):
+        """The retry itself crashed (logged): count it and try later, as for a new error."""
+        now = fields.Datetime.now()
+        max_attempts = self._esign_retry_max_attempts()
+        for request in self:
+            count = request.retry_count + 1
+            with internal_write():
+                request.write({
+                    "retry_count": count,
+                    "next_retry_date": now + RETRY_FIRST_DELAY * (2 ** count) if count < max_attempts else False,
+                })
 
     @api.model
-    def _get_origin_requests(self, record):
-        """The signature requests asked by ``record`` (any model)."""
-        return self.search([("origin_model", "=", record._name), ("origin_id", "in", record.ids)])
+    def _esign_retry_max_attempts(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("o2s_esign.retry_max_attempts")
+        try:
+            return max(int(value), 0) if value not in (None, False, "") else DEFAULT_RETRY_MAX_ATTEMPTS
+        except ValueError:
+            return DEFAULT_RETRY_MAX_ATTEMPTS
 
-    # -------------------------------------------------------------- utilities
+    # ------------------------------------------------------------------- crons
+    @api.model
+    def _cron_send_reminders(self, batch_size=None):
+        """Remind, in one bounded batch, the signers whose next reminder is due.
+
+        A signer is due while they may sign and have not (whether or not they opened the page
+        or asked for a code), their request is in progress and not past its deadline, and they
+        got fewer reminders than the maximum. The watermark (reminder_count,
+        last_reminder_date -> next_reminder_date) makes a second run send nothing."""
+        Signer = self.env["o2s.esign.signer"]
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        today = now.date()
+        where = SQL("""
+            s.state = 'pending' AND s.next_reminder_date <= %(today)s
+            AND r.state = 'in_progress'
+            AND (r.date_deadline IS NULL OR r.date_deadline >= %(today)s)
+            AND (s.reminder_blocked_until IS NULL OR s.reminder_blocked_until <= %(now)s)
+        """, today=today, now=now)
+        ids, remaining = self._esign_lock_units(
+            SQL("""SELECT s.id FROM o2s_esign_signer s JOIN o2s_esign_request r ON r.id = s.request_id
+                   WHERE %s ORDER BY s.next_reminder_date, s.id""", where),
+            SQL("""SELECT count(*) FROM o2s_esign_signer s JOIN o2s_esign_request r ON r.id = s.request_id
+                   WHERE %s""", where),
+            batch_size or self._esign_cron_batch_size())
+        return self._esign_run_units(
+            "o2s_esign.ir_cron_esign_send_reminders", Signer.browse(ids), remaining,
+            lambda signer: signer._send_reminder(manual=False),
+            lambda signer: signer._mark_reminder_failure())
+
+    @api.model
+    def _cron_expire_requests(self, batch_size=None):
+        """Expire, in one bounded batch, the open requests whose deadline has passed (the
+        deadline day itself is still valid). An expired request is no longer open: a second
+        run finds nothing."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        where = SQL("""
+            r.state IN ('in_progress', 'error') AND r.date_deadline < %(today)s
+            AND (r.expiry_blocked_until IS NULL OR r.expiry_blocked_until <= %(now)s)
+        """, today=now.date(), now=now)
+        ids, remaining = self._esign_lock_units(
+            SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.date_deadline, r.id", where),
+            SQL("SELECT count(*) FROM o2s_esign_request r WHERE %s", where),
+            batch_size or self._esign_cron_batch_size())
+        return self._esign_run_units(
+            "o2s_esign.ir_cron_esign_expire_requests", self.browse(ids), remaining,
+            lambda request: request._esign_expire(),
+            lambda request: request._mark_expiry_failure())
+
+    @api.model
+    def _cron_retry_errors(self, batch_size=None):
+        """Retry, in one bounded batch, the requests in a passing error (mail or SMS down)
+        whose next automatic retry is due."""
+        self.env.flush_all()
+        now = fields.Datetime.now()
+        where = SQL("""
+            r.state = 'error' AND r.error_transient AND r.next_retry_date <= %(now)s
+        """, now=now)
+        ids, remaining = self._esign_lock_units(
+            SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.next_retry_date, r.id", where),
+            SQL("SELECT count(*) FROM o2s_esign_request r WHERE %s", where),
+            batch_size or self._esign_cron_batch_size())
+        return self._esign_run_units(
+            "o2s_esign.ir_cron_esign_retry_errors", self.browse(ids), remaining,
+            lambda request: request._esign_auto_retry(),
+            lambda request: request._mark_retry_failure())
+
+    # --------------------------------------------------------- private helpers
+    @api.model
+    def _esign_cron_batch_size(self):
+        value = self.env["ir.config_parameter"].sudo().get_param("o2s_esign.cron_batch_size")
+        try:
+            size = int(value or 0)
+        except ValueError:
+            size = 0
+        return size if size > 0 else DEFAULT_CRON_BATCH_SIZE
+
+    @api.model
+    def _esign_lock_units(self, select, count, limit):
+        """Run ``select`` (ending in ``LIMIT %s FOR ... SKIP LOCKED``, given ``limit``) and
+        ``count``: the ids this worker now holds, and how many due units it leaves to others."""
+        cr = self.env.cr
+        cr.execute(SQL("%s LIMIT %s FOR NO KEY UPDATE SKIP LOCKED", select, limit))
+        ids = [row[0] for row in cr.fetchall()]
+        cr.execute(count)
+        total = cr.fetchone()[0]
+        return ids, max(total - len(ids), 0)
+
+    @api.model
+    def _esign_run_units(self, cron_xmlid, units, remaining, process, mark_failure):
+        """Process each unit in its own savepoint: a unit that fails is logged, marked by
+        ``mark_failure`` (so it does not come back at once) and does not stop the others.
+        Reports the progress to the cron and re-triggers it while work remains."""
+        done = 0
+        for unit in units:
+            try:
+                with self.env.cr.savepoint():
+                    process(unit)
+            except Exception:  # any failure of one unit must spare the others
+                _logger.exception("o2s_esign: %s failed on %s", cron_xmlid, unit)
+                mark_failure(unit)
+            done += 1
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if remaining:
+            self.env.ref(cron_xmlid)._trigger()
+        return done
+
     def _payload_json(self, payload):
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+

@@ -1,11 +1,57 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+"""The signer (``o2s.esign.signer``): who signs a request, in what capacity, with the contact
+data frozen when it is sent; their personal link, signing page, SMS codes, PAdES signature and
+refusal; their reminders and mails.
+
+The link token is stateless: ``HMAC(key derived from the master key, db uuid, signer id,
+access_nonce)``. Only the random ``access_nonce`` is stored; the token itself is never stored,
+logged or put in an event, and is checked in constant time.
+
+SMS one-time codes: only a keyed hash of the code is stored (HMAC with a key derived from the
+master key, bound to the database, the request, the signer and a per-code nonce), with its issue
+time, the count of wrong attempts and the recent send times. The code itself exists only in
+memory while the SMS is built; it is never logged, stored or put in an event. The policy (10
+minutes, single use, 5 wrong attempts, 60 s between sends, 5 sends an hour) is
+``lib.otp.OtpPolicy``. The SMS go through the transport chosen in the company settings:
+``twilio``, ``webhook`` and ``outbox`` through ``lib.sms``; ``iap`` through Odoo's SMS service
+(``sms`` module), called directly so that no ``sms.sms`` row keeps the text (it holds the code).
+"""
+import base64
+import binascii
+import hashlib
+import io
+import json
 import logging
+import re
+import secrets
+import time
+import uuid
+from datetime import timedelta
+from urllib.parse import urlencode
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
-from odoo.tools import email_normalize
+from asn1crypto import cms
+from markupsafe import Markup, escape
+from werkzeug.urls import url_join
 
-from ..tools import internal_write, is_internal_write
+from odoo import _, api, fields, http, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import email_normalize, format_date, html2plaintext, is_html_empty
+
+from ..lib import crypto as lib_crypto
+from ..lib import errors as lib_errors
+from ..lib import otp as lib_otp
+from ..lib import pki, signing
+from ..lib import sms as lib_sms
+from ..tools import (
+    NO_TSA_NOTE,
+    get_master_key,
+    has_control_chars,
+    internal_write,
+    is_internal_write,
+    is_single_address,
+    mail_button,
+)
+from .o2s_esign_request import OPEN_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -21,6 +67,76 @@ SIGNER_INTERNAL_FIELDS = {
 }
 SIGNER_FROZEN_FIELDS = {"request_id", "partner_id", "role", "represented_partner_id", "sequence",
                         "presence"}
+# Written by the signature only.
+SIGNER_SIGNING_FIELDS = {"signing_certificate", "signing_certificate_chain", "date_signature_applied",
+                         "attestation_attachment_id"}
+# Fields of the signing page only the signature process writes.
+PORTAL_PROTECTED_FIELDS = {
+    "access_nonce", "date_opened", "signature_name", "signature_type", "signature_image",
+    "signature_sha256", "sign_pending", "sign_pending_data", "date_sign_intent",
+}
+OTP_PROTECTED_FIELDS = {
+    "otp_hash", "otp_nonce", "otp_issued_at", "otp_attempts", "otp_used", "otp_send_times",
+    "otp_verified_hash", "otp_verified_at",
+}
+# Written by the automation only (the reminder watermark and the cron's failure mark).
+SIGNER_AUTOMATION_FIELDS = {"reminder_count", "last_reminder_date", "next_reminder_date",
+                            "reminder_blocked_until"}
+
+LINK_PURPOSE = "o2s-esign-signer-link"
+IN_PERSON_PURPOSE = "o2s-esign-in-person"
+#: how long the link of the "Sign in person" button opens the page (seconds)
+IN_PERSON_TICKET_SECONDS = 120
+SIGNING_ROUTE = "/esign/sign"
+#: longest refusal reason accepted (characters)
+MAX_REASON_LENGTH = 2000
+#: longest typed name accepted (characters)
+MAX_NAME_LENGTH = 128
+#: largest signature image accepted (bytes, PNG)
+MAX_SIGNATURE_BYTES = 512 * 1024
+MAX_SIGNATURE_PIXELS = 4000
+SIGNATURE_TYPES = ("typed", "drawn", "uploaded")
+_PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
+
+OTP_PURPOSE = "o2s-esign-otp"
+OTP_POLICY = lib_otp.OtpPolicy()
+#: how long a verified code lets the page sign (from the verification)
+VERIFIED_TTL = timedelta(minutes=30)
+#: how long the session that signed may still download the documents of a closed request
+AFTER_SIGNING_TTL = timedelta(hours=1)
+
+IAP_SUCCESS_STATES = ("success", "processing", "delivered", "sent")
+
+# Placeholders the options-management group may use in the signer mail templates without being
+# "Mail Template Editors": Odoo then renders the templates in its restricted "regex" mode, which
+# only follows field paths (no method calls, falsy values print nothing). Values that need code
+# (links, dates in the recipient's language, sentences) are therefore computed fields.
+SIGNER_MAIL_EXPRESSIONS = (
+    "object.name",
+    "object.email",
+    "object.lang",
+    "object.partner_id.id",
+    "object.partner_id.name",
+    "object.request_id.name",
+    "object.request_id.reference",
+    "object.request_id.message",
+    "object.request_id.partner_id.name",
+    "object.request_id.user_id.name",
+    "object.request_id.user_id.email",
+    "object.request_id.user_id.email_formatted",
+    "object.request_id.user_id.signature",
+    "object.request_id.company_id.name",
+    "object.request_id.company_id.email_formatted",
+    "object.esign_mail_link",
+    "object.esign_mail_sign_button",
+    "object.esign_mail_documents",
+    "object.esign_mail_deadline",
+    "object.esign_mail_deadline_sentence",
+    "object.esign_mail_cancel_reason_sentence",
+    "object.esign_mail_refused_by",
+    "object.esign_mail_mobile_hint",
+    "object.esign_sms_code",
+)
 
 
 def normalize_mobile(number, country_code=None):
@@ -42,12 +158,43 @@ def normalize_mobile(number, country_code=None):
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164), None
 
 
+def _iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+
+
+def timestamp_time(token_der):
+    """The genTime (UTC, naive) of an RFC 3161 token (CMS ContentInfo, DER), or None."""
+    if not token_der:
+        return None
+    try:
+        content = cms.ContentInfo.load(token_der)
+        tst_info = content["content"]["encap_content_info"]["content"].parsed
+        return tst_info["gen_time"].native.replace(tzinfo=None)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _signature_sha256(signature):
+    """SHA-256 of the signature image the signing page kept (the dict of
+    ``_get_pending_signature``), or of raw bytes/text; None without one."""
+    if isinstance(signature, dict):
+        if signature.get("image_sha256"):
+            return signature["image_sha256"]
+        signature = signature.get("image")
+    if isinstance(signature, str):
+        signature = signature.encode("utf-8")
+    if isinstance(signature, bytes) and signature:
+        return hashlib.sha256(signature).hexdigest()
+    return None
+
+
 class O2sEsignSigner(models.Model):
     _name = "o2s.esign.signer"
     _description = "Signer of a signature request"
     _order = "request_id, sequence, id"
     _rec_name = "name"
 
+    # ------------------------------------------------------------------ fields
     request_id = fields.Many2one(
         "o2s.esign.request", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="request_id.company_id", store=True, index=True)
@@ -96,6 +243,78 @@ class O2sEsignSigner(models.Model):
     access_url = fields.Char(
         string="Signing link", compute="_compute_access_url",
         help="The signer's personal link. It works without an account: share it only with them.")
+    # The signing page
+    access_nonce = fields.Char(
+        readonly=True, copy=False, groups="base.group_system",
+        help="Random value the signing link is derived from (the link itself is never stored).")
+    date_opened = fields.Datetime(string="Link first opened on", readonly=True, copy=False)
+    signature_name = fields.Char(string="Signed as", readonly=True, copy=False)
+    signature_type = fields.Selection(
+        [("typed", "Typed name"), ("drawn", "Drawn"), ("uploaded", "Image")],
+        string="Signature kind", readonly=True, copy=False)
+    signature_image = fields.Binary(
+        string="Signature", attachment=True, readonly=True, copy=False,
+        help="The signature image the signer made on the signing page (kept for the evidence).")
+    signature_sha256 = fields.Char(string="Signature image SHA-256", readonly=True, copy=False)
+    sign_pending = fields.Boolean(
+        string="Signature to apply", readonly=True, copy=False,
+        help="The signer signed but the signature could not be applied to the documents yet "
+             "(a service was down). Retrying the request applies it without asking them again.")
+    date_sign_intent = fields.Datetime(string="Signed on the page on", readonly=True, copy=False)
+    sign_pending_data = fields.Text(readonly=True, copy=False, groups="base.group_system")
+    # SMS codes
+    otp_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    otp_nonce = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    otp_issued_at = fields.Datetime(string="Last code sent on", readonly=True, copy=False)
+    otp_attempts = fields.Integer(string="Wrong code attempts", readonly=True, copy=False)
+    otp_used = fields.Boolean(readonly=True, copy=False)
+    otp_send_times = fields.Text(readonly=True, copy=False, groups="base.group_system")
+    otp_verified_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    otp_verified_at = fields.Datetime(string="Code verified on", readonly=True, copy=False)
+    # The signature
+    signing_certificate = fields.Text(
+        string="Signature certificate", readonly=True, copy=False,
+        help="The one-time certificate issued in the signer's name for their signature (PEM). "
+             "Its private key was destroyed right after signing.")
+    signing_certificate_chain = fields.Text(string="Certificate chain", readonly=True, copy=False)
+    date_signature_applied = fields.Datetime(
+        string="Signature applied on", readonly=True, copy=False,
+        help="When the signer's PAdES signature was added to every document.")
+    attestation_attachment_id = fields.Many2one(
+        "ir.attachment", string="Attestation", readonly=True, copy=False, ondelete="restrict",
+        help="The latest attestation of this signer (their own data only, sealed).")
+    # Reminders
+    reminder_count = fields.Integer(
+        string="Reminders sent", readonly=True, copy=False, default=0,
+        help="Automatic reminders sent to this signer.")
+    last_reminder_date = fields.Datetime(string="Last reminder", readonly=True, copy=False)
+    next_reminder_date = fields.Date(
+        string="Next reminder", compute="_compute_next_reminder_date", store=True, copy=False,
+        index="btree_not_null",
+        help="The day the next automatic reminder is due (empty: none is due any more).")
+    reminder_blocked_until = fields.Datetime(
+        readonly=True, copy=False,
+        help="A reminder for this signer failed unexpectedly: the scheduled action leaves the "
+             "signer alone until then.")
+    # Mail placeholders (see SIGNER_MAIL_EXPRESSIONS), in the language of the rendering.
+    esign_mail_link = fields.Char(
+        string="Signing link (mails)", compute="_compute_esign_mail_link",
+        help="The absolute link to the signing page, as the mails give it (share it only with the signer).")
+    esign_mail_sign_button = fields.Html(
+        string="Sign button (mails)", compute="_compute_esign_mail_link", sanitize=False)
+    esign_mail_documents = fields.Char(string="Documents (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_deadline = fields.Char(string="Expiry day (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_deadline_sentence = fields.Char(string="Expiry sentence (mails)",
+                                               compute="_compute_esign_mail_texts")
+    esign_mail_cancel_reason_sentence = fields.Char(string="Cancellation reason (mails)",
+                                                    compute="_compute_esign_mail_texts")
+    esign_mail_refused_by = fields.Char(string="Refused by (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_mobile_hint = fields.Char(string="Mobile hint (mails)", compute="_compute_esign_mail_texts",
+                                         help="e.g. “ending in 78”: which phone the code goes to.")
+    esign_sms_code = fields.Char(
+        string="Code (SMS)", compute="_compute_esign_sms_code",
+        help="The one-time code, in the SMS template only (it exists only while the SMS is "
+             "rendered, never stored).")
 
     # ---------------------------------------------------------------- computes
     @api.depends("partner_id")
@@ -110,29 +329,80 @@ class O2sEsignSigner(models.Model):
             signer.lang = partner.lang or self.env.lang
 
     def _compute_access_url(self):
-        """The signing link; the portal part of the module computes the real one."""
         for signer in self:
-            signer.access_url = False
+            token = signer._get_signing_token() if signer.id else False
+            if token:
+                base = signer.request_id.get_base_url().rstrip("/")
+                signer.access_url = "%s%s" % (base, signer._get_signing_path(token))
+            else:
+                signer.access_url = False
+
+    @api.depends("state", "date_invited", "last_reminder_date", "reminder_count", "request_id.state",
+                 "request_id.reminder_first_days", "request_id.reminder_interval_days",
+                 "request_id.reminder_max")
+    def _compute_next_reminder_date(self):
+        """First reminder N days after the invitation, then every M days, at most K; a manual
+        reminder also pushes the next one M days away."""
+        for signer in self:
+            request = signer.request_id
+            if (signer.state != "pending" or not signer.date_invited
+                    or request.state not in ("in_progress", "error")
+                    or signer.reminder_count >= request.reminder_max):
+                signer.next_reminder_date = False
+                continue
+            interval = timedelta(days=max(request.reminder_interval_days, 1))
+            last = signer.last_reminder_date and signer.last_reminder_date.date()
+            if signer.reminder_count:
+                due = last + interval
+            else:
+                due = signer.date_invited.date() + timedelta(days=max(request.reminder_first_days, 1))
+                if last:
+                    due = max(due, last + interval)
+            signer.next_reminder_date = due
+
+    @api.depends_context("lang")
+    @api.depends("access_url", "request_id")
+    def _compute_esign_mail_link(self):
+        for signer in self:
+            link = signer._esign_signing_link() if signer.id else False
+            signer.esign_mail_link = link
+            signer.esign_mail_sign_button = mail_button(link, self.env._("Review and sign")) if link else False
+
+    @api.depends_context("lang")
+    @api.depends("lang", "mobile", "request_id.document_ids.name", "request_id.date_deadline",
+                 "request_id.cancel_reason", "request_id.signer_ids.state")
+    def _compute_esign_mail_texts(self):
+        for signer in self:
+            request = signer.request_id
+            deadline = request.date_deadline and format_date(
+                self.env, request.date_deadline, lang_code=signer.lang or self.env.lang, date_format="long")
+            signer.esign_mail_documents = ", ".join(request.document_ids.mapped("name"))
+            signer.esign_mail_deadline = deadline or False
+            signer.esign_mail_deadline_sentence = deadline and self.env._(
+                "The link works until %(date)s.", date=deadline)
+            signer.esign_mail_cancel_reason_sentence = request.cancel_reason and self.env._(
+                "Reason: %(reason)s", reason=request.cancel_reason)
+            signer.esign_mail_refused_by = ", ".join(
+                request.signer_ids.filtered(lambda s: s.state == "refused").mapped("name")) or False
+            signer.esign_mail_mobile_hint = signer.mobile and self.env._(
+                "ending in %(digits)s", digits=signer.mobile[-2:])
+
+    @api.depends_context("esign_otp_code")
+    def _compute_esign_sms_code(self):
+        # The SMS code is given to the template's rendering in the context (see _get_otp_sms_body).
+        code = self.env.context.get("esign_otp_code") or False
+        for signer in self:
+            signer.esign_sms_code = code
 
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi
     def create(self, vals_list):
-        if not is_internal_write():
-            for vals in vals_list:
-                request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
-                if request and request.state != "draft":
-                    raise UserError(_("Signers cannot be added to a request once it is sent."))
-                if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
-                    raise UserError(_("The status of a signer follows the signature process."))
+        for vals in vals_list:
+            self._check_protected_fields(vals, create=True)
         return super().create(vals_list)
 
     def write(self, vals):
-        if not is_internal_write():
-            sent = self.filtered(lambda s: s.request_id.state != "draft")
-            if sent and (SIGNER_INTERNAL_FIELDS | SIGNER_FROZEN_FIELDS).intersection(vals):
-                raise UserError(_("The signers of a request cannot be changed once it is sent."))
-            if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
-                raise UserError(_("The status of a signer follows the signature process."))
+        self._check_protected_fields(vals)
         return super().write(vals)
 
     @api.ondelete(at_uninstall=False)
@@ -140,7 +410,71 @@ class O2sEsignSigner(models.Model):
         if self.filtered(lambda s: s.request_id.state not in (False, "draft")):
             raise UserError(_("The signers of a sent request are kept for its evidence."))
 
-    # -------------------------------------------------------------- validation
+    def _check_protected_fields(self, vals, create=False):
+        """The one guard of the fields only the signature process writes (reminders, signature,
+        signing page, status, SMS codes) and of the signers of a sent request, for ``create``
+        (``vals`` of one new signer) and ``write`` alike."""
+        if is_internal_write():
+            return
+        if SIGNER_AUTOMATION_FIELDS.intersection(vals):
+            raise UserError(_("The reminders of a signer are counted by the signature process."))
+        if SIGNER_SIGNING_FIELDS.intersection(vals):
+            raise UserError(_("The status of a signer follows the signature process."))
+        if PORTAL_PROTECTED_FIELDS.intersection(vals):
+            raise UserError(_("The signature data of a signer is set by the signature process."))
+        if create:
+            request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
+            if request and request.state != "draft":
+                raise UserError(_("Signers cannot be added to a request once it is sent."))
+        else:
+            sent = self.filtered(lambda s: s.request_id.state != "draft")
+            if sent and (SIGNER_INTERNAL_FIELDS | SIGNER_FROZEN_FIELDS).intersection(vals):
+                raise UserError(_("The signers of a request cannot be changed once it is sent."))
+        if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
+            raise UserError(_("The status of a signer follows the signature process."))
+        if OTP_PROTECTED_FIELDS.intersection(vals):
+            raise UserError(_("The SMS codes of a signer are managed by the signature process."))
+
+    # ----------------------------------------------------------------- actions
+    def action_esign_open_in_person(self):
+        """Open this signer's page in a new tab, for a client who is with the advisor.
+
+        The opening is logged here, in the button's call (a POST of the web client). The URL
+        it returns carries a ticket of this advisor for this signer, valid for a short while,
+        so that its route (a GET) has nothing to record: it only marks the advisor's own
+        session as "in person" for this signer."""
+        self.ensure_one()
+        self.check_access("write")
+        if self.request_id.state not in ("in_progress", "error") or self.state != "pending":
+            raise UserError(_("This signer cannot sign now."))
+        httprequest = http.request.httprequest if http.request else None
+        self.request_id._log_event("in_person_opened", signer=self, payload={
+            "user_id": self.env.user.id, "user": self.env.user.name,
+        }, ip_address=httprequest.remote_addr if httprequest else None,
+            user_agent=httprequest.headers.get("User-Agent") if httprequest else None)
+        expires = int(time.time()) + IN_PERSON_TICKET_SECONDS
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/esign/in_person/%s?%s" % (self.id, urlencode({
+                "expires": expires, "ticket": self._in_person_ticket(expires)})),
+            "target": "new",
+        }
+
+    def action_download_attestation(self):
+        """Download this signer's sealed attestation (their own data only); built now and
+        logged in the audit trail."""
+        self.ensure_one()
+        self.check_access("read")
+        request = self.request_id
+        request.check_access("read")
+        request._esign_build_attestation(self)
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/esign/evidence/%d/attestation/%d" % (request.id, self.id),
+            "target": "download",
+        }
+
+    # ----------------------------------------------------------------- sending
     def _country_code(self):
         self.ensure_one()
         country = self.partner_id.country_id or self.partner_id.commercial_partner_id.country_id \
@@ -172,10 +506,20 @@ class O2sEsignSigner(models.Model):
             problems.append(_("%(name)s has no identity document valid today.", name=name))
         if partner.is_company:
             problems.append(_("%(name)s is a company: its representative must sign for it.", name=name))
+        # An address is used exactly as typed (see tools.is_single_address).
+        if partner.email and not is_single_address(partner.email):
+            invalid = _("%(name)s has an invalid email address (%(email)s).",
+                        name=partner.display_name, email=partner.email)
+            if not partner.email.strip():  # only spaces: no address at all
+                problems = [p for p in problems if p != invalid]
+                problems.insert(0, _("%(name)s has no email address.", name=partner.display_name))
+            elif invalid not in problems:
+                problems.append(invalid)
         return problems
 
     def _snapshot_for_send(self):
-        """Freeze the contact data the evidence relies on (name, email, E.164 mobile, ID)."""
+        """Freeze the contact data the evidence relies on (name, email, E.164 mobile, ID), and
+        give each signer its link nonce."""
         for signer in self:
             partner = signer.partner_id
             e164, _error = normalize_mobile(partner.mobile or partner.phone, signer._country_code())
@@ -193,6 +537,7 @@ class O2sEsignSigner(models.Model):
                     "id_doc_sha256": id_doc.sha256,
                     "state": "waiting",
                 })
+        self._ensure_access_nonce()
 
     def _event_summary(self):
         self.ensure_one()
@@ -213,36 +558,806 @@ class O2sEsignSigner(models.Model):
             },
         }
 
-    # ------------------------------------------------------------------- hooks
-    def _on_sms_sent(self, transport, provider_id=None):
-        """Called once per SMS that left for this signer (other parts count consumption)."""
-        self.ensure_one()
+    # ------------------------------------------------------------- link token
+    def _in_person_ticket(self, expires):
+        """HMAC of (database, signer, current user, expiry) under a key of its own."""
+        key = lib_crypto.derive_key(get_master_key(self.env), IN_PERSON_PURPOSE)
+        return lib_otp.make_token(key, "in_person", self._esign_dbuuid(), str(self.id),
+                                  str(self.env.uid), str(int(expires)))
 
-    def _on_signed(self):
-        """Called once this signer's signature is complete on every document (other parts
-        count consumption, send confirmations)."""
-        self.ensure_one()
+    def _check_in_person_ticket(self, expires, ticket):
+        """True when ``ticket`` (checked in constant time) is the current user's for this
+        signer and has not expired."""
+        try:
+            expires = int(expires)
+        except (TypeError, ValueError):
+            return False
+        if not ticket or not isinstance(ticket, str) or expires < time.time():
+            return False
+        key = lib_crypto.derive_key(get_master_key(self.env), IN_PERSON_PURPOSE)
+        return lib_otp.check_token(key, ticket, "in_person", self._esign_dbuuid(), str(self.id),
+                                   str(self.env.uid), str(expires))
 
-    # ------------------------------------------------------------ notifications
+    @api.model
+    def _signing_link_key(self):
+        return lib_crypto.derive_key(get_master_key(self.env), LINK_PURPOSE)
+
+    @api.model
+    def _esign_dbuuid(self):
+        return self.env["ir.config_parameter"].sudo().get_param("database.uuid") or self.env.cr.dbname
+
+    def _get_signing_token(self):
+        """The token of this signer's link, or False before the request is sent."""
+        self.ensure_one()
+        nonce = self.sudo().access_nonce
+        if not nonce:
+            return False
+        return lib_otp.make_token(self._signing_link_key(), self._esign_dbuuid(), str(self.id), nonce)
+
+    def _check_signing_token(self, token):
+        """True if ``token`` is this signer's link token (constant-time comparison)."""
+        self.ensure_one()
+        # Without a nonce, compare against a throw-away one so the timing says nothing.
+        nonce = self.sudo().access_nonce or secrets.token_hex(16)
+        valid = lib_otp.check_token(self._signing_link_key(), token, self._esign_dbuuid(),
+                                    str(self.id), nonce)
+        return valid and bool(self.sudo().access_nonce)
+
+    def _get_signing_path(self, token=None):
+        self.ensure_one()
+        return "%s/%s/%s" % (SIGNING_ROUTE, self.id, token or self._get_signing_token())
+
+    def _ensure_access_nonce(self):
+        """Give each signer its link nonce (once: the link stays the same for reminders)."""
+        for signer in self.sudo():
+            if not signer.access_nonce:
+                with internal_write():
+                    signer.write({"access_nonce": secrets.token_hex(16)})
+
+    # ------------------------------------------------------------ signing page
+    def _get_signing_validity(self):
+        """What the signing page may offer now, apart from any security check (as survey's
+        ``_check_validity``): ``ok``, ``not_your_turn``, ``signed`` (this signer signed, others
+        have not), ``sign_pending`` (signed, being applied), ``completed`` (everyone signed),
+        ``refused``, ``cancelled``, ``expired``, ``error`` (request paused) or ``not_sent``."""
+        self.ensure_one()
+        request = self.request_id
+        state = request.state
+        if state == "draft":
+            return "not_sent"
+        if state in ("cancelled", "expired", "refused"):
+            return state
+        if state == "signed":
+            return "completed"
+        if self.state == "refused":
+            return "refused"
+        if self.state == "signed":
+            return "signed"
+        if self.sign_pending:
+            return "sign_pending"
+        if request.date_deadline and request.date_deadline < fields.Date.context_today(self):
+            return "expired"
+        if self.state == "waiting":
+            return "not_your_turn"
+        if state == "error":
+            return "error"
+        return "ok"
+
+    def _esign_lang(self):
+        """The signer's language if it is installed, else the company partner's, else English."""
+        self.ensure_one()
+        installed = {code for code, _name in self.env["res.lang"].get_installed()}
+        for lang in (self.lang, self.partner_id.lang, self.request_id.company_id.partner_id.lang):
+            if lang in installed:
+                return lang
+        return "en_US"
+
+    def _get_signing_page_placeholders(self):
+        """The values of the ``{{ name }}`` placeholders of the signing-page text (plain text)."""
+        self.ensure_one()
+        request = self.request_id
+        lang = self._esign_lang()
+        return {
+            "signer": self.name or self.partner_id.name or "",
+            "client": request.partner_id.display_name or "",
+            "advisor": request.user_id.name or "",
+            "company": request.company_id.name or "",
+            "documents": ", ".join(request.document_ids.mapped("name")),
+            "request": request.name or "",
+            "reference": request.reference or "",
+            "deadline": format_date(self.env, request.date_deadline, lang_code=lang)
+            if request.date_deadline else "",
+        }
+
+    def _get_default_signing_page_text(self):
+        """The text shown when the company has not written its own (in the current language)."""
+        return Markup(
+            "<p>%s</p><p>%s</p><p>%s</p>"
+        ) % (
+            self.env._("{{ advisor }} ({{ company }}) asks you to sign electronically: {{ documents }}."),
+            self.env._("Read each document below. To sign, you receive a one-time code by SMS on "
+                       "your mobile phone: entering it confirms that you are the person asked to "
+                       "sign."),
+            self.env._("By signing, you accept that your electronic signature binds you as a "
+                       "handwritten signature would, and that the records of this signature "
+                       "(signed documents, timestamps and audit trail kept by {{ company }}) serve "
+                       "as proof between the parties."),
+        )
+
+    def _get_signing_page_text(self):
+        """The signing-page text for this signer, in their language, placeholders filled in.
+
+        Returns ``(html, sha256)``: ``html`` is what the page shows (Markup) and ``sha256`` the
+        hex SHA-256 of its UTF-8 bytes, recorded in the ``consent_given`` event."""
+        self.ensure_one()
+        signer = self.with_context(lang=self._esign_lang())
+        company_sudo = signer.request_id.company_id.sudo()
+        source = company_sudo.esign_signing_page_text
+        if is_html_empty(source):
+            source = signer._get_default_signing_page_text()
+        values = signer._get_signing_page_placeholders()
+
+        def replace(match):
+            key = match.group(1)
+            if key not in values:
+                return match.group(0)
+            return str(escape(values[key]))
+
+        # The source is the sanitized Html field (or our own Markup); every value is escaped.
+        html = Markup(_PLACEHOLDER.sub(replace, str(source)))  # noqa: S704
+        return html, hashlib.sha256(str(html).encode("utf-8")).hexdigest()
+
+    def _log_portal_event(self, event_type, payload=None, ip_address=None, user_agent=None):
+        self.ensure_one()
+        return self.request_id._log_event(event_type, signer=self, payload=payload,
+                                          ip_address=ip_address, user_agent=user_agent)
+
+    def _log_page_view(self, validity, ip_address=None, user_agent=None, in_person=False):
+        """Log a view of the signing page (and the first opening of the link)."""
+        self.ensure_one()
+        if not self.date_opened and validity == "ok":
+            with internal_write():
+                self.write({"date_opened": fields.Datetime.now()})
+            self._log_portal_event("link_opened", {"in_person": in_person},
+                                   ip_address=ip_address, user_agent=user_agent)
+        self._log_portal_event("page_viewed", {"page": validity, "in_person": in_person},
+                               ip_address=ip_address, user_agent=user_agent)
+
+    def _portal_refuse(self, reason, ip_address=None, user_agent=None):
+        """The signer refuses to sign. Returns an error message, or False when done."""
+        if has_control_chars(reason):
+            return _("The reason contains characters that cannot be used.")
+        self.ensure_one()
+        reason = (reason or "").strip() if isinstance(reason, str) else ""
+        if not reason:
+            return _("Please give the reason of your refusal.")
+        if len(reason) > MAX_REASON_LENGTH:
+            return _("The reason is too long (%(max)s characters at most).", max=MAX_REASON_LENGTH)
+        if self._get_signing_validity() not in ("ok", "error"):
+            return _("This request cannot be refused any more.")
+        with internal_write():
+            self.write({"state": "refused", "date_refused": fields.Datetime.now(),
+                        "refusal_reason": reason})
+        self._log_portal_event("refused", {"reason": reason}, ip_address=ip_address,
+                               user_agent=user_agent)
+        self.request_id._check_completion()
+        return False
+
+    @api.model
+    def _parse_signature_image(self, data):
+        """The PNG bytes of a base64 signature image, or None when it is not an acceptable PNG."""
+        if not isinstance(data, str) or not data or len(data) > MAX_SIGNATURE_BYTES * 4 // 3 + 8:
+            return None
+        if data.startswith("data:"):
+            data = data.partition(",")[2]
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) > MAX_SIGNATURE_BYTES or not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+            return None
+        from PIL import Image  # Odoo's own dependency
+        try:
+            with Image.open(io.BytesIO(raw)) as image:
+                width, height = image.size
+                if image.format != "PNG" or not (0 < width <= MAX_SIGNATURE_PIXELS) \
+                        or not (0 < height <= MAX_SIGNATURE_PIXELS):
+                    return None
+                image.verify()
+        except Exception:
+            return None
+        return raw
+
+    def _portal_sign(self, values, ip_address=None, user_agent=None, in_person=False):
+        """Sign from the page: ``values`` holds ``consent`` (bool), ``consent_sha256`` (the hash
+        of the signing-page text the page showed), ``name``, ``signature`` (base64 PNG) and
+        ``signature_type``. The caller checked the link and the verified SMS code.
+
+        Returns a dict: ``{"error": message}`` when nothing was done; ``{"state": "signed"}``
+        when done; ``{"state": "sign_pending", "message": ...}`` when the signature is recorded
+        but could not be applied yet (the request is in error and retrying applies it)."""
+        self.ensure_one()
+        values = values if isinstance(values, dict) else {}
+        if self._get_signing_validity() != "ok":
+            return {"error": _("This request cannot be signed any more.")}
+        if values.get("consent") is not True:
+            return {"error": _("Please tick the box to confirm you have read the documents and "
+                               "accept to sign them.")}
+        text, text_sha256 = self._get_signing_page_text()
+        if values.get("consent_sha256") != text_sha256:
+            return {"error": _("The text of this page has changed since you opened it. Please "
+                               "reload the page and read it again.")}
+        name = values.get("name")
+        name = " ".join(name.split()) if isinstance(name, str) else ""
+        if not name:
+            return {"error": _("Please type your full name.")}
+        if len(name) > MAX_NAME_LENGTH or not name.isprintable():
+            return {"error": _("The name is too long or contains characters that cannot be used.")}
+        signature_type = values.get("signature_type")
+        if signature_type not in SIGNATURE_TYPES:
+            signature_type = "typed"
+        image = self._parse_signature_image(values.get("signature"))
+        if image is None:
+            return {"error": _("The signature could not be read. Please sign again.")}
+        now = fields.Datetime.now()
+        image_sha256 = hashlib.sha256(image).hexdigest()
+        self._log_portal_event("consent_given", {
+            "consent_sha256": text_sha256,
+            "consent_text": str(text),
+            "consent_text_plain": html2plaintext(str(text)),
+            "label": self.env._("I have read the documents and the text above, and I accept to "
+                                "sign them electronically."),
+            "lang": self._esign_lang(),
+            "in_person": in_person,
+        }, ip_address=ip_address, user_agent=user_agent)
+        with internal_write():
+            self.write({
+                "signature_name": name,
+                "signature_type": signature_type,
+                "signature_image": base64.b64encode(image),
+                "signature_sha256": image_sha256,
+                "sign_pending": True,
+                "date_sign_intent": now,
+            })
+            self.sudo().write({"sign_pending_data": json.dumps({
+                "ip_address": ip_address or None,
+                "user_agent": (user_agent or "")[:512] or None,
+                "consent_sha256": text_sha256,
+                "in_person": bool(in_person),
+                "otp_verified_at": fields.Datetime.to_string(self.otp_verified_at)
+                if self.otp_verified_at else None,
+            })})
+        if self._apply_pending_signature():
+            return {"state": "signed"}
+        return {
+            "state": "sign_pending",
+            "message": _("Your signature is recorded. It could not be applied to the documents "
+                         "yet because a service is unavailable; it will be applied as soon as "
+                         "possible, with nothing more to do on your side."),
+        }
+
+    def _get_pending_signature(self):
+        """The signature kept for this signer, as ``_sign_documents`` receives it."""
+        self.ensure_one()
+        data = json.loads(self.sudo().sign_pending_data or "{}")
+        image = base64.b64decode(self.signature_image) if self.signature_image else b""
+        return {
+            "name": self.signature_name,
+            "type": self.signature_type,
+            "image": image,
+            "image_sha256": self.signature_sha256,
+            "date": self.date_sign_intent,
+            "ip_address": data.get("ip_address"),
+            "user_agent": data.get("user_agent"),
+            "consent_sha256": data.get("consent_sha256"),
+            "otp_verified_at": data.get("otp_verified_at"),
+            "in_person": bool(data.get("in_person")),
+        }
+
+    def _apply_pending_signature(self):
+        """Apply the recorded signature to the documents, in a savepoint.
+
+        True when the signer is now signed. When ``_sign_documents`` raises an ``EsignError``
+        (a timestamp authority down...), nothing of it is kept, the signer's intent stays
+        (``sign_pending``), the request goes to error with the reason, and False is returned."""
+        self.ensure_one()
+        if not self.sign_pending:
+            return self.state == "signed"
+        signature = self._get_pending_signature()
+        try:
+            with self.env.cr.savepoint():
+                self._sign_documents(signature)
+        except lib_errors.EsignError as exc:
+            _logger.info("o2s_esign: signature of signer %s not applied yet (%s)", self.id, exc.code)
+            message = _("The signature of %(name)s could not be applied: %(reason)s",
+                        name=self.name, reason=self._esign_error_reason(exc))
+            self.request_id._set_error(message, transient=exc.transient, signer=self)
+            return False
+        with internal_write():
+            self.write({"state": "signed", "date_signed": fields.Datetime.now(),
+                        "sign_pending": False})
+            self.sudo().write({"sign_pending_data": False})
+        self.env["o2s.esign.consumption"]._record_signature(self)
+        self.request_id._check_completion()
+        return True
+
+    def _esign_error_reason(self, exc):
+        """A translated reason for a lib.errors.EsignError (the message of the lib otherwise)."""
+        reasons = {
+            "tsa_unreachable": _("the timestamp authority cannot be reached"),
+            "tsa_timeout": _("the timestamp authority did not answer in time"),
+            "tsa_bad_response": _("the timestamp authority gave an invalid answer"),
+            "sign_failed": _("the signature could not be produced"),
+            "timeout": _("signing took too long"),
+        }
+        return reasons.get(exc.code) or str(exc)
+
+    # --------------------------------------------------------------- SMS codes
+    @api.model
+    def _otp_key(self):
+        return lib_crypto.derive_key(get_master_key(self.env), OTP_PURPOSE)
+
+    def _otp_binding(self, nonce):
+        self.ensure_one()
+        return lib_otp.make_binding(self._esign_dbuuid(), self.request_id.id, self.id, nonce)
+
+    def _otp_send_history(self, now):
+        """Send times of the last hour (datetimes)."""
+        self.ensure_one()
+        try:
+            stored = json.loads(self.sudo().otp_send_times or "[]")
+        except ValueError:
+            stored = []
+        times = []
+        for value in stored if isinstance(stored, list) else []:
+            try:
+                when = fields.Datetime.to_datetime(value)
+            except ValueError:
+                continue
+            if when and now - when < timedelta(hours=1):
+                times.append(when)
+        return times
+
+    def _masked_mobile(self):
+        """The mobile number with all but its last two digits hidden (for the page and events)."""
+        self.ensure_one()
+        number = self.mobile or ""
+        if len(number) <= 4:
+            return "•" * len(number)
+        prefix = number[:3] if number.startswith("+") else ""
+        return prefix + "•" * (len(number) - len(prefix) - 2) + number[-2:]
+
+    def _otp_write(self, values):
+        with internal_write():
+            self.sudo().write(values)
+
+    def _otp_send(self, ip_address=None, user_agent=None):
+        """Send a new code to the signer's mobile (it voids the previous one).
+
+        Returns ``{"ok": True, "masked_mobile": ..., "retry_after": seconds}``, or
+        ``{"error": message, "retry_after": seconds}`` when nothing was sent (limits, SMS
+        transport failure; a failure also puts the request in error)."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        sends = self._otp_send_history(now)
+        decision = lib_otp.can_send(now, sends, OTP_POLICY)
+        if not decision.allowed:
+            self._log_portal_event("otp_send_refused", {
+                "reason": decision.reason, "retry_after": decision.retry_after,
+            }, ip_address=ip_address, user_agent=user_agent)
+            if decision.reason == "cooldown":
+                message = _("A code was sent less than a minute ago. You can ask for a new one "
+                            "in %(seconds)s seconds.", seconds=decision.retry_after)
+            else:
+                message = _("Too many codes were sent in the last hour. You can ask for a new one "
+                            "in %(minutes)s minutes.", minutes=max(1, round(decision.retry_after / 60)))
+            return {"error": message, "retry_after": decision.retry_after}
+        code = lib_otp.generate_code(OTP_POLICY.digits)
+        nonce = lib_otp.generate_nonce()
+        body = self._get_otp_sms_body(code)
+        transport = self.request_id.company_id._esign_sms_config()["transport"]
+        try:
+            transport, provider_id = self._esign_send_sms(body)
+        except lib_errors.SmsError as exc:
+            self._log_portal_event("sms_failed", {
+                "purpose": "otp", "transport": transport, "error": exc.code,
+                "transient": exc.transient, "to": self._masked_mobile(),
+            }, ip_address=ip_address, user_agent=user_agent)
+            self.request_id._set_error(
+                _("The SMS code for %(name)s could not be sent: %(reason)s",
+                  name=self.name, reason=self._esign_sms_error_reason(exc)),
+                transient=exc.transient, signer=self)
+            if exc.transient:
+                message = _("The code could not be sent by SMS because the SMS service is "
+                            "unavailable. Your advisor has been told; please try again later.")
+            else:
+                message = _("The code could not be sent by SMS. Your advisor has been told and "
+                            "will contact you.")
+            return {"error": message, "retry_after": 0}
+        replaces = bool(self.otp_issued_at and not self.otp_used)
+        self._otp_write({
+            "otp_hash": lib_otp.hash_code(self._otp_key(), code, self._otp_binding(nonce)),
+            "otp_nonce": nonce,
+            "otp_issued_at": now,
+            "otp_attempts": 0,
+            "otp_used": False,
+            "otp_verified_hash": False,
+            "otp_verified_at": False,
+            "otp_send_times": json.dumps([fields.Datetime.to_string(t) for t in sends + [now]]),
+        })
+        del code
+        self._log_portal_event("otp_sent", {
+            "transport": transport,
+            "provider_id": provider_id,
+            "to": self._masked_mobile(),
+            "expires_at": fields.Datetime.to_string(lib_otp.expires_at(now, OTP_POLICY)),
+            "replaces_previous_code": replaces,
+        }, ip_address=ip_address, user_agent=user_agent)
+        self.env["o2s.esign.consumption"]._record_sms(self, transport, provider_id)
+        return {
+            "ok": True,
+            "masked_mobile": self._masked_mobile(),
+            "retry_after": OTP_POLICY.resend_cooldown,
+            "message": _("A code was sent by SMS to %(number)s. It is valid for 10 minutes.",
+                         number=self._masked_mobile()),
+        }
+
+    def _otp_verify(self, code, ip_address=None, user_agent=None):
+        """Check a typed code. Returns ``{"ok": True, "secret": ...}`` (the secret goes in the
+        browser session: with it, and only within VERIFIED_TTL, the page may sign), or
+        ``{"error": message, "remaining": n, "locked": bool}``."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        signer_sudo = self.sudo()
+        nonce = signer_sudo.otp_nonce
+        result = lib_otp.verify_code(
+            now, code if isinstance(code, str) else "", key=self._otp_key(),
+            binding=self._otp_binding(nonce or ""), stored_hash=signer_sudo.otp_hash,
+            issued_at=self.otp_issued_at, attempts=self.otp_attempts, used=self.otp_used,
+            policy=OTP_POLICY)
+        if result.ok:
+            secret = secrets.token_urlsafe(32)
+            self._otp_write({
+                "otp_used": True,
+                "otp_verified_at": now,
+                "otp_verified_hash": lib_otp.make_token(
+                    self._otp_key(), "verified", self._esign_dbuuid(), str(self.id), nonce, secret),
+            })
+            self._log_portal_event("otp_verified", {"failed_attempts": result.attempts},
+                                   ip_address=ip_address, user_agent=user_agent)
+            return {"ok": True, "secret": secret}
+        if result.reason == "invalid":
+            self._otp_write({"otp_attempts": result.attempts})
+            self._log_portal_event("otp_failed", {
+                "reason": "invalid", "attempt": result.attempts, "remaining": result.remaining,
+            }, ip_address=ip_address, user_agent=user_agent)
+            if result.locked:
+                self._log_portal_event("otp_locked", {"attempts": result.attempts},
+                                       ip_address=ip_address, user_agent=user_agent)
+                message = _("Wrong code. This code is now locked: please ask for a new one.")
+            else:
+                message = _("Wrong code. Attempts left: %(remaining)s.", remaining=result.remaining)
+        else:
+            event = "otp_expired" if result.reason == "expired" else "otp_failed"
+            self._log_portal_event(event, {"reason": result.reason},
+                                   ip_address=ip_address, user_agent=user_agent)
+            message = {
+                "expired": _("This code has expired. Please ask for a new one."),
+                "locked": _("This code is locked after too many wrong attempts. Please ask for a "
+                            "new one."),
+                "used": _("This code was already used. Please ask for a new one."),
+            }.get(result.reason, _("Please ask for a code first."))
+        return {"error": message, "remaining": result.remaining, "locked": result.locked}
+
+    def _otp_check_session(self, secret, max_age=VERIFIED_TTL):
+        """True if ``secret`` (from the browser session) proves this signer verified their
+        latest code less than ``max_age`` ago."""
+        self.ensure_one()
+        signer_sudo = self.sudo()
+        if not isinstance(secret, str) or not secret or not signer_sudo.otp_verified_hash \
+                or not self.otp_verified_at or not signer_sudo.otp_nonce:
+            return False
+        if fields.Datetime.now() - self.otp_verified_at > max_age:
+            return False
+        return lib_otp.check_token(
+            self._otp_key(), signer_sudo.otp_verified_hash, "verified", self._esign_dbuuid(),
+            str(self.id), signer_sudo.otp_nonce, secret)
+
+    # --------------------------------------------------------------------- SMS
+    def _get_otp_sms_body(self, code):
+        """The text of the code SMS, from the editable template, in the signer's language.
+
+        The code reaches the template through the rendering context only. A template whose
+        text lost the code falls back to the default text."""
+        self.ensure_one()
+        lang = self._esign_lang()
+        template = self.env.ref("o2s_esign.sms_template_esign_otp", raise_if_not_found=False)
+        body = ""
+        if template:
+            rendered = template.sudo().with_context(esign_otp_code=code)._render_field(
+                "body", self.ids, set_lang=lang)
+            body = (rendered.get(self.id) or "").strip()
+        if code not in body:
+            signer = self.with_context(lang=lang)
+            body = signer.env._(
+                "%(code)s is your code to sign the documents of %(company)s. Valid 10 minutes. "
+                "Never share it: nobody will ever ask you for it.",
+                code=code, company=self.request_id.company_id.name)
+        return body
+
+    def _esign_send_sms(self, body):
+        """Send ``body`` to the signer's mobile. Returns ``(transport, provider_id)``; raises
+        ``lib.errors.SmsError`` when the SMS did not leave."""
+        self.ensure_one()
+        config = self.request_id.company_id._esign_sms_config()
+        transport = config["transport"]
+        if transport == "iap":
+            return transport, self._esign_send_sms_iap(body)
+        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
+                                           body, timeout=self._esign_sms_timeout())
+
+    @api.model
+    def _esign_sms_timeout(self):
+        """requests' ``(connect, read)`` timeout for the SMS gateways: the system parameter
+        ``o2s_esign.sms_timeout`` (seconds to wait for an answer) when set, else lib.sms's
+        default. A hanging gateway costs a signer at most about their sum."""
+        # sudo: a system parameter, read for any visitor of a signing page
+        value = self.env["ir.config_parameter"].sudo().get_param("o2s_esign.sms_timeout")
+        try:
+            read = float(value or 0)
+        except ValueError:
+            read = 0
+        if read <= 0:
+            return lib_sms.DEFAULT_TIMEOUT
+        return (min(lib_sms.DEFAULT_TIMEOUT[0], read), read)
+
+    def _esign_send_sms_iap(self, body):
+        """Send through Odoo's SMS service (IAP) without storing the text in ``sms.sms``."""
+        from odoo.addons.iap.tools.iap_tools import InsufficientCreditError
+        from odoo.addons.sms.tools.sms_api import SmsApi
+
+        number = (self.mobile or "").strip()
+        if not number:
+            raise lib_errors.SmsError("invalid_number", {"transport": "iap"})
+        message_uuid = uuid.uuid4().hex
+        try:
+            # sudo: the IAP account is read with superuser rights, as sms.sms._send does.
+            results = SmsApi(self.sudo().env)._send_sms_batch([{
+                "content": body, "numbers": [{"uuid": message_uuid, "number": number}],
+            }], delivery_reports_url=False)
+        except InsufficientCreditError as exc:
+            raise lib_errors.SmsError("iap_insufficient_credit", {"transport": "iap"},
+                                      transient=False) from exc
+        except (AccessError, UserError) as exc:
+            # iap_tools reports timeouts and connection errors as AccessError
+            raise lib_errors.SmsError("connection", {"transport": "iap"}, transient=True) from exc
+        result = next((r for r in results or [] if r.get("uuid") == message_uuid), None)
+        state = (result or {}).get("state")
+        if state in IAP_SUCCESS_STATES:
+            return message_uuid
+        if state is None:
+            raise lib_errors.SmsError("bad_response", {"transport": "iap"})
+        raise lib_errors.SmsError("iap_%s" % state, {"transport": "iap", "state": state},
+                                  transient=state == "server_error")
+
+    def _esign_sms_error_reason(self, exc):
+        """A translated reason for a ``lib.errors.SmsError``, for the advisor."""
+        code = exc.code
+        if code.startswith("http_"):
+            return _("the SMS gateway refused the message (HTTP %(status)s)", status=code[5:])
+        reasons = {
+            "timeout": _("the SMS gateway did not answer in time"),
+            "connection": _("the SMS gateway cannot be reached"),
+            "bad_response": _("the SMS gateway gave an unexpected answer"),
+            "config_missing": _("the SMS settings are incomplete (%(missing)s)",
+                                missing=exc.params.get("missing", "")),
+            "transport_unknown": _("the SMS transport is unknown"),
+            "invalid_number": _("the mobile number is missing or not in international format"),
+            "iap_insufficient_credit": _("the Odoo SMS account has no credit left"),
+            "iap_unregistered": _("the Odoo SMS account is not registered"),
+            "iap_wrong_number_format": _("the mobile number is not valid"),
+            "iap_country_not_supported": _("the destination country is not supported"),
+            "iap_server_error": _("the Odoo SMS service had an error"),
+        }
+        return reasons.get(code, _("the SMS could not be sent (%(code)s)", code=code))
+
+    # --------------------------------------------------------------- signature
+    def _esign_field_name(self):
+        """The name of this signer's signature field in every document (stable)."""
+        self.ensure_one()
+        return "Signature%d" % self.id
+
+    def _esign_capacity_label(self):
+        """The capacity line of the signature box, e.g. "Legal representative of X"."""
+        self.ensure_one()
+        represented = self.represented_partner_id.display_name
+        if self.role == "legal_representative":
+            if represented:
+                return self.env._("Legal representative of %(name)s", name=represented)
+            return self.env._("Legal representative")
+        if self.role == "company_representative":
+            if represented:
+                return self.env._("For the account of %(name)s", name=represented)
+            return self.env._("Company representative")
+        if represented:
+            return self.env._("For the account of %(name)s", name=represented)
+        return ""
+
+    def _esign_appearance(self, document, moment):
+        """The visible signature: "Signed electronically", the name, the date and time (UTC)
+        and a QR code to the document's public verification page, in the signer's language."""
+        self.ensure_one()
+        signer = self.with_context(lang=self.lang or "en_US")
+        env = signer.env
+        base_url = document.request_id.get_base_url()
+        return signing.Appearance(
+            signer_name=self.name or "",
+            lines=[
+                env._("Signed electronically"),
+                env._("by %(name)s", name=self.name or ""),
+                env._("on %(date)s at %(time)s UTC",
+                      date=format_date(env, moment.date(), lang_code=env.lang),
+                      time=moment.strftime("%H:%M")),
+            ],
+            qr_url="%s/esign/verify/%s" % (base_url, document.sudo().verification_token),
+        )
+
+    def _sign_documents(self, signature=None):
+        """Sign every document of the request for this signer: one incremental PAdES signature
+        per document (ETSI.CAdES.detached, SHA-256, signing-certificate-v2) in the signer's
+        field, at the company's level, with a one-time certificate in the signer's name issued
+        by the company CA now; its private key is dropped right after. Then the ``signed``
+        event, with the documents' new hashes.
+
+        All or nothing: every document's new bytes are computed first and stored only when
+        all succeeded, so a timestamp authority that fails (``lib.errors.TsaError``, transient,
+        raised to the caller) leaves every document unchanged. Calling it again once applied
+        does nothing (retries). ``signature`` is what the signing page kept (a dict with
+        ``image_sha256``, ``name``, ``date``...; see ``_get_pending_signature``): its image hash is
+        recorded with each document signature.
+
+        Works on sudo'ed records: the signing page calls it for a signer without any access
+        right, after its own token, SMS code and consent checks.
+        """
+        self.ensure_one()
+        signer_sudo = self.sudo()
+        request_sudo = signer_sudo.request_id
+        if signer_sudo.date_signature_applied:
+            return False
+        if request_sudo.state not in OPEN_STATES:
+            raise UserError(_("This request is no longer open for signature."))
+        if signer_sudo.state not in ("pending", "signed"):
+            raise UserError(_("%(name)s cannot sign this request now.", name=signer_sudo.name))
+        documents = request_sudo.document_ids.sorted(lambda d: (d.sequence, d.id))
+        if not documents:
+            raise UserError(_("This request has no document to sign."))
+        context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        moment = fields.Datetime.now()
+        reason = signer_sudo.with_context(lang=signer_sudo.lang or "en_US").env._(
+            "Electronic signature")
+        one_time = pki.issue_one_time_identity(
+            context.material.ca, name=signer_sudo.name or "", email=signer_sudo.email or "")
+        results = []
+        try:
+            for document in documents:
+                current = document.signed_attachment_id.raw
+                result = context.pades.sign(
+                    current, field_name=signer_sudo._esign_field_name(), identity=one_time,
+                    level=context.level, tsa=context.tsa,
+                    appearance=signer_sudo._esign_appearance(document, moment),
+                    trust_roots=context.trust_roots, extra_crls=context.extra_crls,
+                    reason=reason)
+                results.append((document, result))
+        finally:
+            # The one-time key is used for these signatures only: drop every reference to it.
+            one_time.key = None
+        cert_pem = one_time.cert_pem().decode("ascii")
+        chain_pem = one_time.chain_pem().decode("ascii")
+        cert_der = one_time.cert.dump()
+        del one_time
+        signature_sha256 = _signature_sha256(signature)
+        for document, result in results:
+            document._append_signed_revision(result.data, "signature", signer=signer_sudo, payload={
+                "signer": signer_sudo.name,
+                "field": signer_sudo._esign_field_name(),
+                "level": result.level,
+                "level_requested": request_sudo.pades_level or result.level,
+                "tsa": context.tsa_url or NO_TSA_NOTE,
+                "timestamped": bool(result.timestamp_token),
+                "signing_time": _iso(result.signing_time.replace(tzinfo=None)),
+                "timestamp_time": _iso(timestamp_time(result.timestamp_token)),
+                "timestamp_token_sha256": hashlib.sha256(result.timestamp_token).hexdigest()
+                if result.timestamp_token else None,
+                "certificate_sha256": hashlib.sha256(cert_der).hexdigest(),
+                "certificate_serial": "%x" % pki.cert_from_pem_or_der(cert_der).serial_number,
+                "signature_image_sha256": signature_sha256,
+            })
+            with internal_write():
+                document.write({"pades_level_achieved": result.level})
+        with internal_write():
+            signer_sudo.write({
+                "signing_certificate": cert_pem,
+                "signing_certificate_chain": chain_pem,
+                "date_signature_applied": fields.Datetime.now(),
+            })
+        # The ``signed`` event, with the documents' new hashes.
+        signed_documents = self.request_id.document_ids
+        self._log_portal_event("signed", {
+            "name": signature.get("name"),
+            "signature_type": signature.get("type"),
+            "signature_sha256": signature.get("image_sha256"),
+            "consent_sha256": signature.get("consent_sha256"),
+            "signed_on_page": fields.Datetime.to_string(signature["date"]) if signature.get("date") else None,
+            "otp_verified_at": signature.get("otp_verified_at"),
+            "in_person": signature.get("in_person", False),
+            "documents": [
+                {"id": doc.id, "name": doc.name, "sha256": doc.signed_sha256} for doc in signed_documents],
+        }, ip_address=signature.get("ip_address"), user_agent=signature.get("user_agent"))
+        return True
+
+    # ------------------------------------------------------------------- mails
+    def mail_allowed_qweb_expressions(self):
+        return super().mail_allowed_qweb_expressions() + SIGNER_MAIL_EXPRESSIONS
+
+    def _esign_signing_link(self):
+        """The absolute link to this signer's signing page, for mails."""
+        self.ensure_one()
+        return url_join(self.request_id.get_base_url(), self.access_url or "/")
+
     def _send_invitation(self):
         """Send each signer their invitation (link to the signing page)."""
+        self._ensure_access_nonce()
+        failed = self.filtered("invitation_failed")
+        if failed:
+            with internal_write():
+                failed.write({"invitation_failed": False})
         self._send_template_mail("o2s_esign.mail_template_esign_invite", "invitation")
 
     def _send_reminder(self, manual=False):
-        """Send a reminder to each signer."""
+        """Send a reminder to each signer, log it in the audit trail and move the watermark (an
+        automatic reminder counts towards the maximum; a manual one only pushes the next one
+        away)."""
         self._send_template_mail("o2s_esign.mail_template_esign_reminder", "reminder",
                                  extra_payload={"manual": manual})
+        now = fields.Datetime.now()
+        for signer in self:
+            values = {"last_reminder_date": now}
+            if not manual:
+                values["reminder_count"] = signer.reminder_count + 1
+            with internal_write():
+                signer.write(values)
+            signer.request_id._log_event("reminder_sent", signer=signer, payload={
+                "manual": manual, "count": signer.reminder_count})
 
     def _notify_cancel(self, refused=False):
-        """Tell the signers who had not signed that the request is over."""
+        """Tell the signers who had not signed that the request is over; when another signer
+        refused, with the refusal template."""
+        if refused:
+            self._send_template_mail("o2s_esign.mail_template_esign_refused", "refusal",
+                                     extra_payload={"because_refused": True})
+            return
         self._send_template_mail("o2s_esign.mail_template_esign_cancel", "cancellation",
                                  extra_payload={"because_refused": refused})
+
+    def _notify_expired(self):
+        """Tell the signers that the request expired (its links stop working)."""
+        self._send_template_mail("o2s_esign.mail_template_esign_expired", "expiry")
+
+    def _notify_confirmation(self, attachments):
+        """Tell the signers everything is signed, with the signed documents attached."""
+        self._send_template_mail(
+            "o2s_esign.mail_template_esign_confirmation", "confirmation",
+            extra_payload={"attachments": attachments.mapped("name")},
+            email_values={"attachment_ids": [fields.Command.link(a.id) for a in attachments]}
+            if attachments else None)
 
     def _send_template_mail(self, xmlid, kind, extra_payload=None, email_values=None):
         """Queue ``xmlid`` (a mail.template on o2s.esign.signer) for each signer and log it.
         ``email_values`` (optional) go to the mail as is (e.g. ``attachment_ids``)."""
-        template = self.env.ref(xmlid, raise_if_not_found=False)
-        for signer in self:
+        # The mail report (o2s.esign.mail.log) recognises the module's mails by this key.
+        signers = self.with_context(o2s_esign_mail_kind=kind)
+        template = signers.env.ref(xmlid, raise_if_not_found=False)
+        for signer in signers:
             payload = dict(extra_payload or {}, kind=kind, to=signer.email)
             if template:
                 mail_id = template.sudo().with_context(lang=signer.lang).send_mail(
@@ -250,3 +1365,10 @@ class O2sEsignSigner(models.Model):
                     email_values=email_values)
                 payload["mail_id"] = mail_id
             signer.request_id._log_event("email_queued", signer=signer, payload=payload)
+
+    # ------------------------------------------------------------------- crons
+    def _mark_reminder_failure(self):
+        """Keep a signer whose reminder crashed out of the cron's way for a day (the error is
+        logged): a broken unit must not hold the others back, nor be retried in a loop."""
+        with internal_write():
+            self.write({"reminder_blocked_until": fields.Datetime.now() + timedelta(days=1)})

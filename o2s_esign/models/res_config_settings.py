@@ -12,7 +12,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html_sanitize
 
-from .res_company_esign import OPTIONS_GROUP, SECRET_FIELDS
+from ..tools import PADES_LEVELS
+from .res_company import OPTIONS_GROUP, SECRET_FIELDS
 
 # Settings copied as they are between the form and the company.
 PLAIN_FIELDS = (
@@ -70,7 +71,7 @@ class O2sEsignSettings(models.TransientModel):
     esign_identity_seal_fingerprint = fields.Char(related="company_id.esign_identity_seal_fingerprint")
     esign_identity_seal_valid_until = fields.Datetime(related="company_id.esign_identity_seal_valid_until")
     esign_pades_level = fields.Selection(
-        _company_selection("esign_pades_level"), string="Signature level", required=True, default="b_b")
+        PADES_LEVELS, string="Signature level", required=True, default="b_b")
     esign_signature_placement = fields.Selection(
         _company_selection("esign_signature_placement"), string="Signature placement", required=True,
         default="signature_page")

@@ -45,7 +45,7 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
         """What the signing page does once a signer's signature is complete."""
         with internal_write():
             signer.write({"state": "signed", "date_signed": fields.Datetime.now()})
-        signer._on_signed()
+        signer.env["o2s.esign.consumption"]._record_signature(signer)
         signer.request_id._check_completion()
 
     def _refuse(self, signer, reason="Not today"):

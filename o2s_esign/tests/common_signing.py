@@ -102,7 +102,7 @@ class O2sEsignSigningCommon(O2sEsignCommon):
             # the portal part logs it from _sign_documents; without it, the test does
             request._log_event("signed", signer=signer_sudo, ip_address="203.0.113.7",
                                user_agent="Mozilla/5.0 (test)")
-        signer_sudo._on_signed()
+        signer_sudo.env["o2s.esign.consumption"]._record_signature(signer_sudo)
         request._check_completion()
 
     @classmethod

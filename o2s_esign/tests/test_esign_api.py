@@ -180,6 +180,25 @@ class TestEsignExternalApi(HttpCase):
         fault = self._fault("api_advisor", "o2s.esign.request", "write", [request_id], {"state": "signed"})
         self.assertTrue(fault.startswith("UserError: The status and the dates"), fault)
 
+    def test_automation_fields_cannot_be_set_at_creation(self):
+        """The fields of the automatic retries and of the reminders are guarded on create as on
+        write: an advisor cannot plant a retry or use up a signer's reminders over the API."""
+        values = {"name": "Planted", "partner_id": self.client.id}
+        for field_name, value in (("retry_count", 3), ("next_retry_date", "2030-01-01 00:00:00"),
+                                  ("expiry_blocked_until", "2030-01-01 00:00:00")):
+            fault = self._fault("api_advisor", "o2s.esign.request", "create", dict(values, **{field_name: value}))
+            self.assertTrue(fault.startswith("UserError: The automatic retries of a request"), fault)
+        request_id = self._call("api_advisor", "o2s.esign.request", "create", values)
+        for field_name, value in (("reminder_count", 9), ("reminder_blocked_until", "2030-01-01 00:00:00")):
+            fault = self._fault("api_advisor", "o2s.esign.signer", "create", {
+                "request_id": request_id, "partner_id": self.client.id, field_name: value})
+            self.assertTrue(fault.startswith("UserError: The reminders of a signer"), fault)
+        self.assertFalse(self._call("api_advisor", "o2s.esign.signer", "search_count",
+                                    [("request_id", "=", request_id)]))
+        [request] = self._call("api_advisor", "o2s.esign.request", "read", [request_id],
+                               fields=["retry_count", "next_retry_date"])
+        self.assertEqual((request["retry_count"], request["next_retry_date"]), (0, False))
+
     @mute_logger("odoo.http")
     def test_an_advisor_cannot_send_in_another_users_name(self):
         """The advisor of a request signs its mails (address, own SMTP server): an E-signature

@@ -40,7 +40,7 @@ class TestEsignConsumption(O2sEsignCommon):
         """What the signing process does once a signer's signature is on every document."""
         with internal_write():
             signer.write({"state": "signed", "date_signed": fields.Datetime.now()})
-        signer._on_signed()
+        signer.env["o2s.esign.consumption"]._record_signature(signer)
 
     def _rows(self, request):
         return self.Consumption.sudo().search([("request_id", "=", request.id)], order="id")
@@ -50,9 +50,9 @@ class TestEsignConsumption(O2sEsignCommon):
         # The administrator sends on behalf of Alice: the sender and the advisor differ.
         request = self._two_signer_request(user=self.esign_manager, user_id=self.advisor.id)
         first, second = request.signer_ids.sorted("sequence")
-        first._on_sms_sent("outbox", "msg-0001")
+        first.env["o2s.esign.consumption"]._record_sms(first, "outbox", "msg-0001")
         self._sign(first)
-        second._on_sms_sent("twilio", None)
+        second.env["o2s.esign.consumption"]._record_sms(second, "twilio", None)
         self._sign(second)
         sms1, sig1, sms2, sig2 = self._rows(request)
         self.assertEqual((sms1.kind, sms1.sms_count, sms1.signature_count, sms1.document_count),
@@ -81,11 +81,11 @@ class TestEsignConsumption(O2sEsignCommon):
         public = self.env.ref("base.public_user")
         signer = request.signer_ids.with_user(public)
         self.env.invalidate_all()  # nothing read through the cache: access rights apply
-        signer._on_sms_sent("outbox", "msg-public")
+        signer.env["o2s.esign.consumption"]._record_sms(signer, "outbox", "msg-public")
         with internal_write():
             request.signer_ids.write({"state": "signed"})
         self.env.invalidate_all()
-        signer._on_signed()
+        signer.env["o2s.esign.consumption"]._record_signature(signer)
         rows = self._rows(request)
         self.assertEqual(rows.mapped("kind"), ["sms", "signature"])
         self.assertEqual(rows[1].document_count, 1)
@@ -105,7 +105,7 @@ class TestEsignConsumption(O2sEsignCommon):
         request = self._sent_request()
         signer = request.signer_ids
         self._sign(signer)
-        signer._on_signed()
+        signer.env["o2s.esign.consumption"]._record_signature(signer)
         self.assertEqual(len(self._rows(request)), 1)
         # The database refuses a second signature row for the same signer too.
         row = self._rows(request)
@@ -197,8 +197,8 @@ class TestEsignConsumption(O2sEsignCommon):
                               (self.esign_manager, self.client)):
             request = self._sent_request(user=user, partner=partner, documents=3)
             signer = request.signer_ids
-            signer._on_sms_sent("outbox", "m-%d" % request.id)
-            signer._on_sms_sent("outbox", "m-%d-bis" % request.id)
+            signer.env["o2s.esign.consumption"]._record_sms(signer, "outbox", "m-%d" % request.id)
+            signer.env["o2s.esign.consumption"]._record_sms(signer, "outbox", "m-%d-bis" % request.id)
             self._sign(signer)
         request = self._two_signer_request(user=self.esign_manager, user_id=self.advisor2.id)
         for signer in request.signer_ids:

@@ -15,7 +15,7 @@ from odoo.tests import tagged
 from .automation_common import DAY0, O2sEsignAutomationCommon
 
 _logger = logging.getLogger(__name__)
-AUTOMATION_LOGGER = "odoo.addons.o2s_esign.models.o2s_esign_request_automation"
+AUTOMATION_LOGGER = "odoo.addons.o2s_esign.models.o2s_esign_request"
 
 START = datetime(2026, 3, 2, 10, 0, 0)
 

@@ -110,7 +110,7 @@ class TestEsignFrenchSigner(EsignHttpCommon):
         self.assertNotIn("Review and sign", mail.body_html)
 
         page = html.unescape(self._fetch(self._path(signer)).text)
-        # the accessible names of the controls (contract.md), in French
+        # the accessible names of the controls, in French
         for label in (">Envoyer le code</button>", ">Code de vérification</label>",
                       ">Vérifier</button>", ">J'ai lu les documents", ">Signer</button>",
                       ">Refuser</button>", ">Motif</label>"):

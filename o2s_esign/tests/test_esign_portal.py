@@ -14,8 +14,8 @@ from odoo.tools import mute_logger
 
 from ..controllers import log_redaction
 from ..lib import errors as lib_errors
-from ..models import o2s_esign_signer_portal as signer_portal_module
-from ..models.o2s_esign_signer_portal import IN_PERSON_TICKET_SECONDS
+from ..models import o2s_esign_signer as signer_module
+from ..models.o2s_esign_signer import IN_PERSON_TICKET_SECONDS
 from .esign_portal_common import EsignHttpCommon, EsignPortalCommon, signature_png
 
 
@@ -490,7 +490,7 @@ class TestEsignPortal(EsignHttpCommon):
         self.assertTrue(self._payload(self._events(self.request, "page_viewed")[-1])["in_person"])
         # an expired ticket no longer opens it
         later = Mock(time=Mock(return_value=time.time() + IN_PERSON_TICKET_SECONDS + 1))
-        with patch.object(signer_portal_module, "time", later):
+        with patch.object(signer_module, "time", later):
             self.assertEqual(self._fetch(action["url"], allow_redirects=False).status_code, 404)
 
     # ------------------------------------------------------------------- /my

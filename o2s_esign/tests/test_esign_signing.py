@@ -170,8 +170,8 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         request = self._send()
         first = request.signer_ids.sorted("sequence")[0]
         before = {d.id: d.signed_sha256 for d in request.document_ids}
-        from ..models import res_company_signing
-        signer = res_company_signing.pades_signer()
+        from ..models import res_company
+        signer = res_company.pades_signer()
         original_sign = type(signer).sign
         calls = []
 

@@ -21,13 +21,14 @@ class TestEsignSms(EsignPortalCommon, MockSMS):
         self.request = self._sent_request().sudo()
         self.signer = self.request.signer_ids
         self.sent_hooks = []
-        origin = type(self.signer)._on_sms_sent
+        Consumption = type(self.env["o2s.esign.consumption"])
+        origin = Consumption._record_sms
 
-        def on_sms_sent(signer, transport, provider_id=None):
+        def record_sms(consumption, signer, transport, provider_id=None):
             self.sent_hooks.append((signer.id, transport, provider_id))
-            return origin(signer, transport, provider_id)
+            return origin(consumption, signer, transport, provider_id)
 
-        patcher = patch.object(type(self.signer), "_on_sms_sent", on_sms_sent)
+        patcher = patch.object(Consumption, "_record_sms", record_sms)
         patcher.start()
         self.addCleanup(patcher.stop)
 
