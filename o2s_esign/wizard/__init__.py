@@ -2,4 +2,3 @@
 from . import o2s_esign_request_wizard
 from . import o2s_esign_request_cancel
 from . import o2s_esign_identity_import
-from . import o2s_esign_request_wizard_checks

@@ -202,6 +202,17 @@ class O2sEsignRequestWizard(models.TransientModel):
                     notices.append(exc.args[0])
             wizard.signer_notice = "\n".join(notices) or False
 
+    # -------------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            self.env["o2s.esign.request"]._check_storable_text(vals)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env["o2s.esign.request"]._check_storable_text(vals)
+        return super().write(vals)
+
     # ------------------------------------------------------------------ onchange
     @api.onchange("presence")
     def _onchange_presence(self):
@@ -224,21 +235,15 @@ class O2sEsignRequestWizard(models.TransientModel):
         # Drop the default_* keys the wizard was opened with (default_name...): they must not
         # reach the records created below. with_context(**...) would merge, not drop.
         wizard = self.with_context(clean_context(self.env.context))  # pylint: disable=context-overridden
-        Request = wizard.env["o2s.esign.request"]
         problems, readable = wizard._get_attachment_problems()
         values = wizard._prepare_request_values(readable)
-        new_request = Request.new(values)
-        problems += new_request._get_send_problems()
-        if problems:
-            Request._raise_send_problems(problems)
         with wizard.env.cr.savepoint():
             # Each document gets its own copy of the file (frozen once sent): the client's file,
             # the other record's file and the upload stay independent of the request.
             for command in values["document_ids"]:
                 source = wizard.env["ir.attachment"].browse(command[2]["original_attachment_id"])
                 command[2]["original_attachment_id"] = wizard._copy_attachment(source).id
-            request = Request.create(values)
-            request.action_send()
+            request = wizard.env["o2s.esign.request"]._create_and_send(values, problems=problems)
         wizard._remove_uploads()
         return request._esign_form_action()
 
@@ -293,8 +298,11 @@ class O2sEsignRequestWizard(models.TransientModel):
         ]
         for index, command in enumerate(signers):  # one step per line, in the order shown
             command[2]["sequence"] = 10 * (index + 1)
+        # the default subject: the documents' names, as the documents will be named
+        Document = self.env["o2s.esign.document"]
         name = (self.name or "").strip() or ", ".join(
-            line.name for line in document_lines.sorted("sequence")) or _("Documents to sign")
+            Document._safe_file_name(line.name or line.attachment_id.name)
+            for line in document_lines.sorted("sequence")) or _("Documents to sign")
         return {
             "name": name[:250],
             "partner_id": self.partner_id.id,
