@@ -7,7 +7,7 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
-from ..models.o2s_esign_request_home import HOME_LATEST_LIMIT, HOME_STATES
+from ..models.o2s_esign_request import HOME_LATEST_LIMIT, HOME_STATES
 from .common import O2sEsignCommon
 from .esign_bulk import bulk_insert_requests
 
@@ -274,6 +274,17 @@ class TestEsignHome(O2sEsignCommon):
         prefs_plain = self.env["res.users"].with_user(self.plain_user).get_view(
             self.env.ref("base.view_users_form_simple_modif").id, "form")
         self.assertNotIn("esign_home_show_signed", prefs_plain["arch"])
+
+    def test_one_esign_tab_in_preferences(self):
+        """My Preferences has one "E-signature" tab, holding the home block's settings and the
+        advisor's own SMTP server."""
+        prefs = self.env["res.users"].with_user(self.advisor).get_view(
+            self.env.ref("base.view_users_form_simple_modif").id, "form")
+        pages = etree.fromstring(prefs["arch"]).xpath("//page[@string='E-signature']")
+        self.assertEqual(len(pages), 1)
+        names = set(pages[0].xpath(".//field/@name"))
+        self.assertLessEqual({"esign_home_enabled", "esign_home_show_signed", "esign_smtp_use_own",
+                              "esign_smtp_host"}, names)
 
 
 @tagged("post_install", "-at_install")
