@@ -180,6 +180,7 @@ class TestEsignExternalApi(HttpCase):
         fault = self._fault("api_advisor", "o2s.esign.request", "write", [request_id], {"state": "signed"})
         self.assertTrue(fault.startswith("UserError: The status and the dates"), fault)
 
+    @mute_logger("odoo.http")
     def test_automation_fields_cannot_be_set_at_creation(self):
         """The fields of the automatic retries and of the reminders are guarded on create as on
         write: an advisor cannot plant a retry or use up a signer's reminders over the API."""
