@@ -253,6 +253,8 @@ def logo():
 def configure(admin, url, gateway, pki):
     """The demo company sends its codes to the gateway stand-in and signs at PAdES B-T."""
     admin("ir.config_parameter", "set_param", "web.base.url", url)
+    # The gateway stand-in and the TSA listen over http on 127.0.0.1: allowed only with this.
+    admin("ir.config_parameter", "set_param", "o2s_esign.allow_http_localhost", "True")
     company_id = admin.ref("base.main_company")
     admin("res.company", "write", [company_id], {
         "esign_sms_transport": "webhook",

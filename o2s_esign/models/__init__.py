@@ -32,3 +32,4 @@ from . import res_company_esign
 from . import res_config_settings
 from . import res_users_smtp
 from . import o2s_esign_input_checks
+from . import mail_template

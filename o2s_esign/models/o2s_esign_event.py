@@ -45,6 +45,7 @@ EVENT_TYPES = [
     ("in_person_opened", "Opened in person by the advisor"),
     ("evidence_generated", "Evidence file generated"),
     ("evidence_downloaded", "Evidence file downloaded"),
+    ("settings_changed", "SMS or timestamp settings changed"),
 ]
 
 

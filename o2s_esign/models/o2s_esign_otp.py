@@ -135,7 +135,7 @@ class O2sEsignOtpMixin(models.AbstractModel):
             transport, provider_id = self._esign_send_sms(body)
         except lib_errors.SmsError as exc:
             self._log_portal_event("sms_failed", {
-                "purpose": "otp", "transport": transport, "error": exc.code,
+                "purpose": "otp", "transport": transport, "error": self._esign_sms_error_code(exc),
                 "transient": exc.transient, "to": self._masked_mobile(),
             }, ip_address=ip_address, user_agent=user_agent)
             self.request_id._set_error(

@@ -48,14 +48,44 @@ class O2sEsignSmsMixin(models.AbstractModel):
 
     def _esign_send_sms(self, body):
         """Send ``body`` to the signer's mobile. Returns ``(transport, provider_id)``; raises
-        ``lib.errors.SmsError`` when the SMS did not leave."""
+        ``lib.errors.SmsError`` when the SMS did not leave.
+
+        The gateway's URL is checked first (https, every address its host resolves to public;
+        see res_company_esign.py): a refused one fails like a gateway that cannot be reached,
+        so that the answer never tells what listens on an internal address. Only a 2xx answer
+        of an allowed gateway counts as sent (lib.sms; redirects are not followed)."""
         self.ensure_one()
-        config = self.request_id.company_id._esign_sms_config()
+        company = self.request_id.company_id
+        config = company._esign_sms_config()
         transport = config["transport"]
         if transport == "iap":
             return transport, self._esign_send_sms_iap(body)
-        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
-                                           body, timeout=self._esign_sms_timeout())
+
+        def check_url(url):
+            problem = company._esign_url_problem(url)
+            if problem:
+                _logger.info("SMS via %s not sent: the gateway's URL is not allowed (%s)", transport, problem)
+            return not problem
+
+        try:
+            return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
+                                               body, timeout=self._esign_sms_timeout(), check_url=check_url)
+        except lib_errors.SmsError as exc:
+            if self._esign_sms_unreachable(exc):
+                _logger.info("SMS via %s not sent: %s", transport, exc.code)
+            raise
+
+    @api.model
+    def _esign_sms_unreachable(self, exc):
+        """Whether an SmsError is one of the gateway's network outcomes (no answer, refused
+        connection, an HTTP error, an unexpected answer), which are all reported alike."""
+        return exc.code in ("timeout", "connection", "bad_response") or exc.code.startswith("http_")
+
+    @api.model
+    def _esign_sms_error_code(self, exc):
+        """The code of an SmsError as the audit trail records it: one ``unreachable`` for
+        every network outcome (the server log keeps the exact one)."""
+        return "unreachable" if self._esign_sms_unreachable(exc) else exc.code
 
     @api.model
     def _esign_sms_timeout(self):
@@ -104,12 +134,11 @@ class O2sEsignSmsMixin(models.AbstractModel):
     def _esign_sms_error_reason(self, exc):
         """A translated reason for a ``lib.errors.SmsError``, for the advisor."""
         code = exc.code
-        if code.startswith("http_"):
-            return _("the SMS gateway refused the message (HTTP %(status)s)", status=code[5:])
+        if self._esign_sms_unreachable(exc):
+            # One message for every network outcome: it must not tell which addresses and
+            # ports answer (the exact outcome is in the server log).
+            return _("the SMS service could not be reached")
         reasons = {
-            "timeout": _("the SMS gateway did not answer in time"),
-            "connection": _("the SMS gateway cannot be reached"),
-            "bad_response": _("the SMS gateway gave an unexpected answer"),
             "config_missing": _("the SMS settings are incomplete (%(missing)s)",
                                 missing=exc.params.get("missing", "")),
             "transport_unknown": _("the SMS transport is unknown"),

@@ -12,6 +12,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..lib import signing
+from ..lib.errors import TsaError
 
 _logger = logging.getLogger(__name__)
 
@@ -196,6 +197,13 @@ class ResCompany(models.Model):
         come from o2s.esign.signing.identity's private helper)."""
         self.ensure_one()
         level, tsa = self._esign_effective_level(requested)
+        problem = tsa is not None and self._esign_url_problem(tsa.url)
+        if problem:
+            # Checked before each use (its host may resolve elsewhere since it was saved); a
+            # refused one fails like an authority that cannot be reached.
+            _logger.info("Timestamp authority of company %s not called: its URL is not allowed (%s)",
+                         self.id, problem)
+            raise TsaError("tsa_unreachable", {"url": tsa.url})
         material = self.env["o2s.esign.signing.identity"]._get_signing_material_sudo(self)
         roots = list(material.trust_roots)
         for cert in self._esign_tsa_roots():
