@@ -255,7 +255,8 @@ class TestEsignAdvisorSmtpOverRpc(HttpCase):
                                      email="tess@advisor.example.com",
                                      groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
         cls.nobody = new_test_user(env, login="smtp_nobody", name="Nils Nobody", lang="en_US",
-                                   email="nils@advisor.example.com", groups="base.group_user,base.group_partner_manager")
+                                   email="nils@advisor.example.com",
+                                   groups="base.group_user,base.group_partner_manager")
         cls.portal = new_test_user(env, login="smtp_portal", name="Pia Portal", lang="en_US",
                                    email="pia@example.com", groups="base.group_portal")
         cls.company_server = env["ir.mail_server"].create({
