@@ -707,10 +707,6 @@ class _Report:
         ]))
         self.story.append(table)
 
-    def spacer(self, height=6):
-        from reportlab.platypus import Spacer
-        self.story.append(Spacer(1, height))
-
     def build(self, author: str) -> bytes:
         from reportlab.lib.pagesizes import A4
         from reportlab.lib.units import mm
