@@ -259,7 +259,7 @@ def memory_child(scenario_file: str) -> dict:
     bundle = scenario["bundle"]
     # settle the lazy parts every build pays alike (TSA client, fonts), outside the measure
     sealer.timestamp(b"warm-up")
-    lib.evidence._fonts()
+    lib.evidence.report._fonts()
     before = benchlib.proc_memory_mib()
     tracemalloc.start()
     current_before, _ = tracemalloc.get_traced_memory()
