@@ -9,6 +9,8 @@ import threading
 
 from odoo.tools import config
 
+from .lib import crypto
+
 _logger = logging.getLogger(__name__)
 _guard = threading.local()
 
@@ -69,7 +71,7 @@ def get_master_key(env):
                 with open(path, "rb") as handle:
                     key = base64.b64decode(handle.read().strip())
             else:
-                key = os.urandom(32)
+                key = crypto.generate_master_key()
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(base64.b64encode(key))
                 _logger.info("o2s_esign: created the master key file for database %s", env.cr.dbname)
