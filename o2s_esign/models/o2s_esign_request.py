@@ -314,11 +314,14 @@ class O2sEsignRequest(models.Model):
 
     def _log_access_changes(self, before):
         """Log a change of advisor or of the users a request is shared with as events of its
-        audit trail. ``before``: ``{request id: (advisor, shared users)}`` before the write."""
+        audit trail. ``before``: ``{request id: (advisor, shared users)}`` before the write.
+        A draft has no trail yet (its events would also keep it from being deleted): the
+        ``created`` event of the sending names its advisor and whom it is shared with, and the
+        chatter tracks the changes before."""
         def summary(users):
             return [{"id": user.id, "name": user.name} for user in users.sorted("id")]
 
-        for request in self:
+        for request in self.filtered(lambda r: r.state != "draft"):
             old_advisor, old_shared = before[request.id]
             if request.user_id != old_advisor:
                 request._log_event("advisor_changed", payload=dict(
