@@ -117,7 +117,7 @@ class O2sEsignRequest(models.Model):
     document_count = fields.Integer(compute="_compute_document_count", string="Documents count")
     origin_display = fields.Char(compute="_compute_origin_display", string="Origin")
     may_change_access = fields.Boolean(
-        compute="_compute_may_change_access",
+        string="May change who has the request", compute="_compute_may_change_access",
         help="The current user may change the advisor and whom the request is shared with.")
 
     _sql_constraints = [
