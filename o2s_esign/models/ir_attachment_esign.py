@@ -1,6 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-from odoo import _, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
@@ -17,11 +18,59 @@ class IrAttachment(models.Model):
     # Apart from ir_attachment.py (the documents' files): the evidence part of the module.
     _inherit = "ir.attachment"  # pylint: disable=consider-merging-classes-inherited
 
+    esign_request_id = fields.Many2one(
+        "o2s.esign.request", string="Evidence of the signature request", readonly=True,
+        index="btree_not_null", ondelete="restrict",
+        help="A copy of this request's evidence saved to the client's documents: readable only "
+             "by who may read the request, whatever the rights on the contact.")
+
     def _esign_protected(self):
         """The evidence files and attestations among ``self`` (kept append-only)."""
         return self.sudo().filtered(lambda a: a.description in PROTECTED_MARKS)
 
+    # ------------------------------------------ evidence saved on the contact
+    # A saved evidence copy is filed on the contact (res_model res.partner) so that it shows
+    # among the contact's attachments, but it holds signed PDFs and signers' personal data:
+    # on top of Odoo's rule (the rights on the contact), it is only for who may read its
+    # request. Odoo 18 reads attachments through _search (fetch, search_read, /web/content)
+    # and checks them with check() (write, unlink, portal, mail): both are narrowed here.
+    @api.model
+    def _esign_readable_evidence_domain(self):
+        """Attachments that are no saved evidence, or whose request the user may read."""
+        Request = self.env["o2s.esign.request"]
+        if not Request.has_access("read"):
+            return [("esign_request_id", "=", False)]
+        return ["|", ("esign_request_id", "=", False),
+                ("esign_request_id", "in", Request._search([]))]
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        if not self.env.su:
+            domain = expression.AND([domain, self._esign_readable_evidence_domain()])
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def check(self, mode, values=None):
+        res = super().check(mode, values=values)
+        if self and not self.env.su:
+            self.flush_model(["esign_request_id"])
+            self.env.cr.execute(
+                "SELECT DISTINCT esign_request_id FROM ir_attachment "
+                "WHERE id IN %s AND esign_request_id IS NOT NULL", [tuple(self.ids)])
+            request_ids = [row[0] for row in self.env.cr.fetchall()]
+            if request_ids:
+                self.env["o2s.esign.request"].browse(request_ids).check_access("read")
+        return res
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal_write() and any(vals.get("esign_request_id") for vals in vals_list):
+            raise UserError(_("Only the signature process files evidence copies."))
+        return super().create(vals_list)
+
     def write(self, vals):
+        if "esign_request_id" in vals and not is_internal_write():
+            raise UserError(_("Only the signature process files evidence copies."))
         if not is_internal_write() and (LINK_FIELDS | CONTENT_FIELDS).intersection(vals):
             protected = self._esign_protected()
             if protected:

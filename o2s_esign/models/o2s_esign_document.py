@@ -64,22 +64,12 @@ class O2sEsignDocument(models.Model):
                 request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
                 if request and request.state != "draft":
                     raise UserError(_("Documents cannot be added to a request once it is sent."))
-            attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
-            if attachment:
-                # ir.attachment's own check: the rights on the record the file belongs to
-                # (check_access only looks at the attachment model's rules).
-                attachment.check("read")
-                if not vals.get("name"):
-                    vals["name"] = attachment.name
+            attachment = self._check_original_readable(vals)
+            if attachment and not vals.get("name"):
+                vals["name"] = attachment.name
         documents = super().create(vals_list)
         documents._check_original_is_pdf()
-        # An uploaded file attached to nothing becomes the document's own: its access then
-        # follows the request's (an attachment attached to nothing is readable by its creator
-        # only), and it is frozen with the document once the request is sent.
-        for document in documents:
-            original = document.original_attachment_id
-            if not original.res_model and not original.res_id:
-                original.write({"res_model": self._name, "res_id": document.id})
+        documents._take_originals()
         return documents
 
     def write(self, vals):
@@ -88,15 +78,49 @@ class O2sEsignDocument(models.Model):
                 raise UserError(_("The hashes and signed files of a document are set by the signature process."))
             if self.filtered(lambda d: d.request_id.state != "draft"):
                 raise UserError(_("The documents of a request cannot be changed once it is sent."))
+        if "original_attachment_id" in vals:
+            self._check_original_readable(vals)
         res = super().write(vals)
         if "original_attachment_id" in vals:
             self._check_original_is_pdf()
+            self._take_originals()
         return res
 
     @api.ondelete(at_uninstall=False)
     def _unlink_only_draft(self):
         if self.filtered(lambda d: d.request_id.state not in (False, "draft")):
             raise UserError(_("The documents of a sent request are kept for its evidence."))
+
+    # ------------------------------------------------------------ the original
+    @api.model
+    def _check_original_readable(self, vals):
+        """The attachment ``vals`` sets as original, if the user may read it (else AccessError),
+        on create and on write alike: the file is later copied with the module's rights."""
+        attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
+        if attachment:
+            # ir.attachment's own check: the rights on the record the file belongs to
+            # (check_access only looks at the attachment model's rules).
+            attachment.check("read")
+        return attachment
+
+    def _take_originals(self):
+        """Make each document's original file its own, at the moment it is set: an uploaded
+        file attached to nothing becomes the document's (an attachment attached to nothing is
+        readable by its creator only); a file of another record is copied. The original's
+        access then follows the request's, it is frozen with the document once the request is
+        sent, and the other record's file can change without changing what is signed."""
+        for document in self:
+            original = document.original_attachment_id
+            if not original or (original.res_model, original.res_id) == (self._name, document.id):
+                continue
+            if not original.res_model and not original.res_id:
+                original.write({"res_model": self._name, "res_id": document.id})
+                continue
+            copy = self.env["ir.attachment"].create({
+                "name": self._safe_file_name(original.name), "raw": original.raw,
+                "mimetype": "application/pdf", "res_model": self._name, "res_id": document.id,
+            })
+            document.write({"original_attachment_id": copy.id})
 
     # -------------------------------------------------------------- validation
     def _max_bytes(self):

@@ -38,6 +38,8 @@ EVENT_TYPES = [
     ("document_timestamp", "Document timestamped"),
     ("reminder_sent", "Reminder sent"),
     ("deadline_changed", "Expiry date changed"),
+    ("advisor_changed", "Advisor changed"),
+    ("sharing_changed", "Sharing changed"),
     ("cancelled", "Cancelled"),
     ("expired", "Expired"),
     ("error", "Error"),

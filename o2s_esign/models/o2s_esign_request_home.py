@@ -32,11 +32,11 @@ class O2sEsignRequest(models.Model):
     def _esign_home_domain(self, states, signed_days):
         """The current user's requests in ``states``; signed ones only if completed within the
         last ``signed_days`` days (0: no limit). "The user's requests" are the ones they are the
-        advisor of and those of the clients they are the salesperson of; record rules apply on
-        top (other companies are never counted)."""
+        advisor of and those shared with them; record rules apply on top (other companies are
+        never counted)."""
         uid = self.env.uid
         domain = [
-            "|", ("user_id", "=", uid), ("partner_id.user_id", "=", uid),
+            "|", ("user_id", "=", uid), ("shared_user_ids", "in", [uid]),
             ("state", "in", list(states)),
         ]
         if "signed" in states and signed_days:

@@ -517,6 +517,8 @@ class O2sEsignRequest(models.Model):
 
     def _esign_attach_to_partner_sudo(self, evidence_sudo):
         """Copy the evidence to the client contact as an attachment: ``(attachment, created)``.
+        The copy is linked to the request (``esign_request_id``): only who may read the request
+        reads it (see ir_attachment_esign.py), not everyone who reads the contact.
         sudo: filing the evidence of a request one can read with the client it was sent from
         needs no right to edit the contact itself (advisors often have none)."""
         self.ensure_one()
@@ -527,16 +529,21 @@ class O2sEsignRequest(models.Model):
             ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence_sudo.checksum)],
             limit=1)
         if existing:
+            if existing.esign_request_id != self:  # a copy saved before copies were linked
+                with internal_write():
+                    existing.write({"esign_request_id": self.id})
             return existing, False
-        return attachments_sudo.create({
-            "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
-                                          self.env._("evidence file")),
-            "raw": evidence_sudo.raw,
-            "mimetype": "application/zip",
-            "res_model": "res.partner",
-            "res_id": partner.id,
-            "description": PARTNER_FOLDER,
-        }), True
+        with internal_write():
+            return attachments_sudo.create({
+                "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
+                                              self.env._("evidence file")),
+                "raw": evidence_sudo.raw,
+                "mimetype": "application/zip",
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "description": PARTNER_FOLDER,
+                "esign_request_id": self.id,
+            }), True
 
     def _esign_build_attestation(self, signer):
         """The sealed attestation of one signer (no other signer's personal data), stored as an
