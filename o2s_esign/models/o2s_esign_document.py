@@ -207,15 +207,15 @@ class O2sEsignDocument(models.Model):
             raise UserError(_("Refusing to store a revision of %(name)s that rewrites its history.",
                               name=self.name))
         previous_sha = self.signed_sha256
-        attachment = self.env["ir.attachment"].sudo().create({
-            "name": self.prepared_attachment_id.name or self.name,
-            "raw": new_data,
-            "mimetype": "application/pdf",
-            "res_model": "o2s.esign.document",
-            "res_id": self.id,
-        })
         new_sha = hashlib.sha256(new_data).hexdigest()
-        with internal_write():
+        with internal_write():  # a sent document's files are frozen (ir_attachment.py)
+            attachment = self.env["ir.attachment"].sudo().create({
+                "name": self.prepared_attachment_id.name or self.name,
+                "raw": new_data,
+                "mimetype": "application/pdf",
+                "res_model": "o2s.esign.document",
+                "res_id": self.id,
+            })
             self.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
         self.request_id._log_event("document_" + kind, signer=signer, payload=dict(
             payload or {}, document_id=self.id, document=self.name,

@@ -26,3 +26,4 @@ from . import test_esign_settings
 from . import test_esign_faults
 from . import test_esign_security_matrix
 from . import test_esign_hostile
+from . import test_esign_freeze
