@@ -85,8 +85,8 @@ class IrAttachment(models.Model):
 
     def _esign_frozen_error(self):
         return UserError(_(
-            "%(name)s is a file of a sent signature request: it can no longer change.",
-            name=self[:1].sudo().name))
+            "%(name)s is a document of a sent signature request: its file can no longer "
+            "change.", name=self[:1].sudo().name))
 
     @api.model
     def _esign_upload_problem(self, res_model, name, size):
@@ -145,5 +145,5 @@ class IrAttachment(models.Model):
         frozen = self._esign_frozen()
         if frozen:
             raise UserError(_(
-                "%(name)s is a file of a sent signature request: it is kept for the evidence "
+                "%(name)s is a document of a sent signature request: it is kept for the evidence "
                 "and cannot be deleted.", name=frozen[:1].sudo().name))
