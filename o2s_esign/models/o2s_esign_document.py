@@ -117,6 +117,18 @@ class O2sEsignDocument(models.Model):
         return self.env["o2s.esign.document"]._pdf_problems(self.name, data, self._max_bytes())
 
     @api.model
+    def _upload_size_problem(self, name, size):
+        """The sentence refusing a file of ``size`` bytes (over the company's limit), or None.
+        Checked before a file is stored, so that a refused upload leaves nothing behind."""
+        max_bytes = self._max_bytes()
+        if size <= max_bytes:
+            return None
+        from ..lib import errors as lib_errors
+        return self._pdf_error_message(
+            name, lib_errors.PdfError("too_large", {"size": size, "max_bytes": max_bytes}),
+            max_bytes)
+
+    @api.model
     def _pdf_problems(self, name, data, max_bytes):
         from ..lib import errors as lib_errors
         from ..lib import pdf as lib_pdf
@@ -246,6 +258,9 @@ class O2sEsignDocument(models.Model):
         else:
             raise UserError(_("Each document needs an attachment_id or a name and datas."))
         name = self._safe_file_name(name)
+        too_large = self._upload_size_problem(name, len(raw or b""))
+        if too_large:  # before the file is written: a refused upload leaves no file behind
+            self.env["o2s.esign.request"]._raise_send_problems([too_large])
         new_attachment = attachment.create({
             "name": name, "raw": raw, "mimetype": "application/pdf",
         })
