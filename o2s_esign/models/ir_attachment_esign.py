@@ -57,8 +57,8 @@ class IrAttachment(models.Model):
         return True
 
     def _esign_evidence_error(self):
-        return UserError(_("The evidence files of a signature request cannot be changed, moved "
-                           "or published."))
+        return UserError(_("The evidence files of a signature request cannot be changed or "
+                           "moved."))
 
     def write(self, vals):
         if not is_internal_write():
