@@ -7,6 +7,8 @@ import logging
 import os
 import threading
 
+from markupsafe import Markup, escape
+
 from odoo.tools import config
 
 from .lib import crypto
@@ -77,3 +79,10 @@ def get_master_key(env):
                 _logger.info("o2s_esign: created the master key file for database %s", env.cr.dbname)
     _master_keys[dbuuid] = key
     return key
+
+
+def plaintext_note(text):
+    """``text`` as typed by someone (a refusal reason, an error naming a signer) as HTML that
+    shows it as plain text: escaped, line breaks kept, nothing made a link or an image."""
+    lines = str(text or "").splitlines() or [""]
+    return Markup("<p>%s</p>") % Markup("<br/>").join(escape(line) for line in lines)

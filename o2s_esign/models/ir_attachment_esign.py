@@ -1,4 +1,6 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
@@ -10,6 +12,7 @@ from ..tools import is_internal_write
 #: attachments of these kinds are append-only: evidence ZIPs and signer attestations (the
 #: documents' own files are frozen by ir_attachment.py)
 PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
+EVIDENCE_MARK = "o2s_esign:evidence"
 LINK_FIELDS = {"res_model", "res_id", "res_field", "description"}
 CONTENT_FIELDS = {"raw", "datas", "db_datas"}
 
@@ -68,29 +71,63 @@ class IrAttachment(models.Model):
             raise UserError(_("Only the signature process files evidence copies."))
         return super().create(vals_list)
 
+    def _esign_evidence_copies(self):
+        """The copies of an evidence file saved on a contact among ``self`` (same bytes as a
+        request's evidence ZIP): they can be deleted, not changed nor published."""
+        candidates = self.sudo().filtered(
+            lambda a: a.res_model == "res.partner" and a.checksum
+            and a.description not in PROTECTED_MARKS)
+        if not candidates:
+            return candidates
+        linked = candidates.filtered("esign_request_id")
+        candidates -= linked
+        evidence_checksums = set(self.sudo().search([
+            ("res_model", "=", "o2s.esign.request"), ("description", "=", EVIDENCE_MARK),
+            ("checksum", "in", candidates.mapped("checksum"))]).mapped("checksum"))
+        return linked | candidates.filtered(lambda a: a.checksum in evidence_checksums)
+
+    def _esign_kept_unchanged(self, vals):
+        """True when ``vals`` leaves every evidence file among ``self`` as it is: the same
+        owner, mark and bytes (moving the storage rewrites them)."""
+        if not set(vals) <= LINK_FIELDS | CONTENT_FIELDS | {"mimetype"}:
+            return False
+        new_checksum = self._esign_new_checksum(vals) \
+            if CONTENT_FIELDS.intersection(vals) else None
+        for attachment in self:
+            current = (attachment.res_model, attachment.res_id, attachment.res_field,
+                       attachment.description, attachment.mimetype)
+            wanted = tuple(vals.get(name, value) for name, value in zip(
+                ("res_model", "res_id", "res_field", "description", "mimetype"), current,
+                strict=True))
+            if current != wanted:
+                return False
+            if new_checksum is not None and attachment.checksum != new_checksum:
+                return False
+        return True
+
+    def _esign_evidence_error(self):
+        return UserError(_("The evidence files of a signature request cannot be changed or "
+                           "moved."))
+
     def write(self, vals):
         if "esign_request_id" in vals and not is_internal_write():
             raise UserError(_("Only the signature process files evidence copies."))
-        if not is_internal_write() and (LINK_FIELDS | CONTENT_FIELDS).intersection(vals):
-            protected = self._esign_protected()
-            if protected:
-                if LINK_FIELDS.intersection(vals) and any(
-                        (a.res_model, a.res_id, a.res_field, a.description)
-                        != (vals.get("res_model", a.res_model), vals.get("res_id", a.res_id),
-                            vals.get("res_field", a.res_field),
-                            vals.get("description", a.description)) for a in protected):
-                    raise UserError(_("The evidence files of a signature request cannot be "
-                                      "changed or moved."))
-                if CONTENT_FIELDS.intersection(vals):
-                    new_checksum = self._esign_new_checksum(vals)
-                    if any(a.checksum != new_checksum for a in protected):
-                        raise UserError(_("The evidence files of a signature request cannot be "
-                                          "changed or moved."))
+        if not is_internal_write():
+            kept = self._esign_protected() | self._esign_evidence_copies()
+            # The only change left: the access token Odoo's own mail code (sudo) gives to
+            # files it sends as links. RPC callers never run as sudo.
+            token_by_odoo = set(vals) == {"access_token"} and self.env.su
+            if kept and not token_by_odoo and not kept._esign_kept_unchanged(vals):
+                raise kept._esign_evidence_error()
         return super().write(vals)
 
-    def _esign_new_checksum(self, vals):
-        import base64
+    def generate_access_token(self):
+        if not is_internal_write() and not self.env.su \
+                and (self._esign_protected() or self._esign_evidence_copies()):
+            raise self._esign_evidence_error()
+        return super().generate_access_token()
 
+    def _esign_new_checksum(self, vals):
         if "raw" in vals:
             raw = vals["raw"] or b""
         else:

@@ -141,6 +141,18 @@ class O2sEsignDocument(models.Model):
         return self.env["o2s.esign.document"]._pdf_problems(self.name, data, self._max_bytes())
 
     @api.model
+    def _upload_size_problem(self, name, size):
+        """The sentence refusing a file of ``size`` bytes (over the company's limit), or None.
+        Checked before a file is stored, so that a refused upload leaves nothing behind."""
+        max_bytes = self._max_bytes()
+        if size <= max_bytes:
+            return None
+        from ..lib import errors as lib_errors
+        return self._pdf_error_message(
+            name, lib_errors.PdfError("too_large", {"size": size, "max_bytes": max_bytes}),
+            max_bytes)
+
+    @api.model
     def _pdf_problems(self, name, data, max_bytes):
         from ..lib import errors as lib_errors
         from ..lib import pdf as lib_pdf
@@ -231,15 +243,15 @@ class O2sEsignDocument(models.Model):
             raise UserError(_("Refusing to store a revision of %(name)s that rewrites its history.",
                               name=self.name))
         previous_sha = self.signed_sha256
-        attachment = self.env["ir.attachment"].sudo().create({
-            "name": self.prepared_attachment_id.name or self.name,
-            "raw": new_data,
-            "mimetype": "application/pdf",
-            "res_model": "o2s.esign.document",
-            "res_id": self.id,
-        })
         new_sha = hashlib.sha256(new_data).hexdigest()
-        with internal_write():
+        with internal_write():  # a sent document's files are frozen (ir_attachment.py)
+            attachment = self.env["ir.attachment"].sudo().create({
+                "name": self.prepared_attachment_id.name or self.name,
+                "raw": new_data,
+                "mimetype": "application/pdf",
+                "res_model": "o2s.esign.document",
+                "res_id": self.id,
+            })
             self.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
         self.request_id._log_event("document_" + kind, signer=signer, payload=dict(
             payload or {}, document_id=self.id, document=self.name,
@@ -270,6 +282,9 @@ class O2sEsignDocument(models.Model):
         else:
             raise UserError(_("Each document needs an attachment_id or a name and datas."))
         name = self._safe_file_name(name)
+        too_large = self._upload_size_problem(name, len(raw or b""))
+        if too_large:  # before the file is written: a refused upload leaves no file behind
+            self.env["o2s.esign.request"]._raise_send_problems([too_large])
         new_attachment = attachment.create({
             "name": name, "raw": raw, "mimetype": "application/pdf",
         })

@@ -8,7 +8,7 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from ..tools import internal_write, is_internal_write
+from ..tools import internal_write, is_internal_write, plaintext_note
 
 _logger = logging.getLogger(__name__)
 
@@ -532,7 +532,7 @@ class O2sEsignRequest(models.Model):
             request._log_event("error", signer=signer, payload={"message": message})
             request.activity_schedule(
                 "mail.mail_activity_data_todo", user_id=request.user_id.id,
-                summary=_("Signature request in error"), note=message)
+                summary=_("Signature request in error"), note=plaintext_note(message))
 
     def _check_completion(self):
         """Called after a signer signs or refuses: moves the request to its final state."""
@@ -565,7 +565,7 @@ class O2sEsignRequest(models.Model):
         self.activity_schedule(
             "mail.mail_activity_data_todo", user_id=self.user_id.id,
             summary=_("Signature refused by %(name)s", name=signer.name),
-            note=signer.refusal_reason or "")
+            note=plaintext_note(signer.refusal_reason))
 
     def _notify_signed(self):
         """Hook: tell the signers and the advisor that everything is signed (mail templates)."""

@@ -17,10 +17,8 @@ except ImportError:  # declared in external_dependencies; keeps the registry loa
 SIGNER_INTERNAL_FIELDS = {
     "state", "date_signed", "date_refused", "refusal_reason", "date_invited", "name", "email",
     "mobile", "lang", "id_doc_type", "id_doc_number", "id_doc_expiry", "id_doc_sha256",
-    "invitation_failed",
+    "invitation_failed", "id_document_id",
 }
-SIGNER_FROZEN_FIELDS = {"request_id", "partner_id", "role", "represented_partner_id", "sequence",
-                        "presence"}
 
 
 def normalize_mobile(number, country_code=None):
@@ -128,8 +126,9 @@ class O2sEsignSigner(models.Model):
 
     def write(self, vals):
         if not is_internal_write():
-            sent = self.filtered(lambda s: s.request_id.state != "draft")
-            if sent and (SIGNER_INTERNAL_FIELDS | SIGNER_FROZEN_FIELDS).intersection(vals):
+            # Once sent, a signer is part of the evidence: nothing of it changes, whatever
+            # the field, but through the signature process.
+            if vals and self.filtered(lambda s: s.request_id.state != "draft"):
                 raise UserError(_("The signers of a request cannot be changed once it is sent."))
             if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
                 raise UserError(_("The status of a signer follows the signature process."))

@@ -14,6 +14,8 @@ import logging
 import re
 import secrets
 import time
+from datetime import datetime
+from datetime import time as datetime_time
 from urllib.parse import urlencode
 
 from markupsafe import Markup, escape
@@ -42,6 +44,9 @@ MAX_NAME_LENGTH = 128
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = 4000
 SIGNATURE_TYPES = ("typed", "drawn", "uploaded")
+#: most views of each kind (signing page, document viewed, document downloaded) logged per signer
+#: and per day, across browser sessions (each session logs its first view of the day)
+MAX_VIEW_EVENTS_PER_DAY = 20
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 # Fields of this file only the signature process writes.
@@ -292,16 +297,36 @@ class O2sEsignSigner(models.Model):
         return self.request_id._log_event(event_type, signer=self, payload=payload,
                                           ip_address=ip_address, user_agent=user_agent)
 
-    def _log_page_view(self, validity, ip_address=None, user_agent=None, in_person=False):
-        """Log a view of the signing page (and the first opening of the link)."""
+    def _log_page_view(self, validity, ip_address=None, user_agent=None, in_person=False,
+                       first_today=True):
+        """Log a view of the signing page (and the first opening of the link).
+
+        ``first_today``: whether this browser session shows this page for the first time today
+        (the controller remembers it in the session); later views are not logged again, so
+        that reloading a page cannot grow the audit trail (see ``_log_view_event``)."""
         self.ensure_one()
         if not self.date_opened and validity == "ok":
             with internal_write():
                 self.write({"date_opened": fields.Datetime.now()})
             self._log_portal_event("link_opened", {"in_person": in_person},
                                    ip_address=ip_address, user_agent=user_agent)
-        self._log_portal_event("page_viewed", {"page": validity, "in_person": in_person},
-                               ip_address=ip_address, user_agent=user_agent)
+        if first_today:
+            self._log_view_event("page_viewed", {"page": validity, "in_person": in_person},
+                                 ip_address=ip_address, user_agent=user_agent)
+
+    def _log_view_event(self, event_type, payload, ip_address=None, user_agent=None):
+        """Log a page or document view, at most MAX_VIEW_EVENTS_PER_DAY of this signer per day
+        (UTC) and per kind, whatever the browser sessions: a visitor without cookies, each GET
+        a new session, cannot grow the audit trail without bound. Returns the event or None."""
+        self.ensure_one()
+        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
+        logged = self.env["o2s.esign.event"].sudo().search_count([
+            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
+            ("event_type", "=", event_type), ("date", ">=", today)])
+        if logged >= MAX_VIEW_EVENTS_PER_DAY:
+            return None
+        return self._log_portal_event(event_type, payload, ip_address=ip_address,
+                                      user_agent=user_agent)
 
     # --------------------------------------------------------------- refusal
     def _portal_refuse(self, reason, ip_address=None, user_agent=None):
