@@ -118,6 +118,9 @@ class IrAttachment(models.Model):
             # files it sends as links. RPC callers never run as sudo.
             token_by_odoo = set(vals) == {"access_token"} and self.env.su
             if kept and not token_by_odoo and not kept._esign_kept_unchanged(vals):
+                # Odoo's access check first: who may not even write the file learns nothing
+                # more (an AccessError, as for any other attachment).
+                self.check("write", values=vals)
                 raise kept._esign_evidence_error()
         return super().write(vals)
 
