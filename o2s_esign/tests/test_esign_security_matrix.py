@@ -591,8 +591,14 @@ class TestEsignAdvisorBoundaries(EsignHttpCommon):
             login, "o2s.esign.request", "write", request.ids,
             {"shared_user_ids": [Command.link(self.env.ref("base.user_admin").id)]},
         ).startswith("AccessError"))
-        rows = self._rpc(login, "o2s.esign.compliance", "search_read",
-                         [("partner_id", "=", request.partner_id.id)], fields=["request_id"])
+        # Over JSON-RPC, as the web client reads it: the compliance rows' ids (partner id x
+        # 2^20 + document type) outgrow XML-RPC's 32-bit integers once partner ids pass 2047.
+        self.authenticate(login, login)
+        rows = self.make_jsonrpc_request("/web/dataset/call_kw", {
+            "model": "o2s.esign.compliance", "method": "search_read",
+            "args": [[("partner_id", "=", request.partner_id.id)]],
+            "kwargs": {"fields": ["request_id"]}})
+        self.assertTrue(rows, "the client's compliance rows are listed, without the request")
         self.assertNotIn(request.id, [row["request_id"] and row["request_id"][0] for row in rows])
         files = (request.document_ids.original_attachment_id
                  | request.document_ids.prepared_attachment_id
