@@ -104,7 +104,9 @@ def build_scenario(lib, pki_server, company, pades, tsa, folder: Path, size: str
                   ("signed", n, {})]
     specs += [("document_seal", None, {"document_id": 1, "sha256_after": steps[-1].sha256}),
               ("state_changed", None, {"old_state": "in_progress", "new_state": "signed"})]
-    events = lib.chain.build_chain([{
+    from chain_events import build_chain  # tests/support, on the path since load_lib
+
+    events = build_chain([{
         "request": 42, "sequence": i, "event_type": etype,
         "date": (t0 + timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "signer": signer, "ip_address": "203.0.113.%d" % (signer or 1) if signer else None,
@@ -257,7 +259,7 @@ def memory_child(scenario_file: str) -> dict:
     bundle = scenario["bundle"]
     # settle the lazy parts every build pays alike (TSA client, fonts), outside the measure
     sealer.timestamp(b"warm-up")
-    lib.evidence._fonts()
+    lib.evidence.report._fonts()
     before = benchlib.proc_memory_mib()
     tracemalloc.start()
     current_before, _ = tracemalloc.get_traced_memory()

@@ -85,6 +85,9 @@ def setup_database(config_file: str, db: str, pki_server, gateway) -> dict:
                            "no_reset_password": True})
         company = env.ref("base.main_company")
         france = env.ref("base.fr")
+        # The TSA and the SMS gateway listen over http on 127.0.0.1: allowed only with this
+        # system parameter.
+        env["ir.config_parameter"].set_param("o2s_esign.allow_http_localhost", "True")
         company.write({
             "country_id": france.id,
             "esign_tsa_url": pki_server.tsa_url,

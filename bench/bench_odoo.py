@@ -82,6 +82,8 @@ def _setup(env, pki_server):
     from odoo import fields
 
     company = env.ref("base.main_company")
+    # The TSA listens over http on 127.0.0.1: allowed only with this system parameter.
+    env["ir.config_parameter"].set_param("o2s_esign.allow_http_localhost", "True")
     company.write({
         "country_id": env.ref("base.fr").id,
         "esign_tsa_url": pki_server.tsa_url,

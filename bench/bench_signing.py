@@ -25,7 +25,7 @@ with the signer's empty, visible signature field ``Signature1``).
     API (``PdfSigner.async_sign_pdf``) on one persistent event loop with one shared
     ``aiohttp.ClientSession`` given to the ``HTTPTimeStamper``.
 
-Every output is checked once (pyHanko validation through ``lib.validation``: intact, valid,
+Every output is checked once (pyHanko validation through ``tests/support/validation.py``: intact, valid,
 trusted, with a signature timestamp) so no case wins by doing less.
 
 Run alone: ``python bench/bench_signing.py [--runs 20] [--sizes p1,p10] --json-out FILE``.
@@ -163,7 +163,9 @@ class Cases:
     def check(self, name: str, prepared: bytes, data: bytes) -> dict:
         """One output, validated: the signature in ``Signature1`` is intact, valid, trusted
         and timestamped, and the prepared PDF is a byte prefix of it (incremental)."""
-        reports = self.lib.validation.validate_pdf(data, trust_roots=self.roots)
+        import validation
+
+        reports = validation.validate_pdf(data, trust_roots=self.roots)
         report = next((r for r in reports if r.field_name == FIELD), None)
         result = {
             "incremental": data.startswith(prepared),

@@ -41,7 +41,7 @@ def load_lib():
         module = importlib.util.module_from_spec(spec)
         sys.modules["o2s_esign_lib"] = module
         spec.loader.exec_module(module)
-    for name in ("chain", "errors", "evidence", "pdf", "pki", "signing", "validation"):
+    for name in ("chain", "errors", "evidence", "pdf", "pki", "signing"):
         importlib.import_module(f"o2s_esign_lib.{name}")
     return module
 

@@ -8,9 +8,11 @@ import os
 import re
 import threading
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odoo.tools import config, email_split
+
+from .lib import crypto
 
 _logger = logging.getLogger(__name__)
 _guard = threading.local()
@@ -72,7 +74,7 @@ def get_master_key(env):
                 with open(path, "rb") as handle:
                     key = base64.b64decode(handle.read().strip())
             else:
-                key = os.urandom(32)
+                key = crypto.generate_master_key()
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(base64.b64encode(key))
                 _logger.info("o2s_esign: created the master key file for database %s", env.cr.dbname)
@@ -133,3 +135,10 @@ def has_control_chars(text):
 def has_nul(vals, names):
     """True when one of the fields ``names`` of ``vals`` is a string holding a NUL character."""
     return any(isinstance(vals.get(name), str) and "\x00" in vals[name] for name in names)
+
+
+def plaintext_note(text):
+    """``text`` as typed by someone (a refusal reason, an error naming a signer) as HTML that
+    shows it as plain text: escaped, line breaks kept, nothing made a link or an image."""
+    lines = str(text or "").splitlines() or [""]
+    return Markup("<p>%s</p>") % Markup("<br/>").join(escape(line) for line in lines)

@@ -16,27 +16,26 @@ client Jeanne Martin with two PDFs). The script
 4. takes the advisor's pages in Chromium (the E-signature home block, the request form), and
    renders page 1 of the evidence report (evidence.pdf of the evidence ZIP) with pdftoppm.
 
-Everything listens on and connects to 127.0.0.1 only. Chromium is driven through the Chrome
-DevTools protocol (websocket-client). The PNGs are written to --out.
+Everything listens on and connects to 127.0.0.1 only. Chromium is driven with Playwright, with
+Debian's chromium as its browser (O2S_CHROMIUM overrides the path; Playwright downloads none).
+The PNGs are written to --out.
 """
 import argparse
 import base64
 import io
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import requests
-import websocket
 from PIL import Image, ImageDraw, ImageFont
+from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "support"))
@@ -45,10 +44,11 @@ from pki_server import PkiServer  # noqa: E402  (the repository's test PKI and T
 from sms_gateway import SmsGateway  # noqa: E402  (the repository's SMS gateway stand-in)
 
 CHROMIUM = os.environ.get("O2S_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-PHONE = {"width": 375, "height": 812, "deviceScaleFactor": 2, "mobile": True}
-DESKTOP = {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
 PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True, "user_agent": PHONE_UA}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 
 
@@ -102,120 +102,26 @@ def web_session(url, db, login, password):
     return session
 
 
-# ----------------------------------------------------------------- Chrome DevTools protocol
-class Chromium:
-    """Headless Chromium with one page, driven through the DevTools protocol."""
+# ------------------------------------------------------------------------------ Chromium
+def launch(playwright):
+    """Debian's Chromium, headless, through Playwright (which downloads no browser of its own)."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=["--lang=fr-FR"])
 
-    def __init__(self):
-        self.profile = tempfile.mkdtemp(prefix="o2s-shots-chromium-")
-        self.process = subprocess.Popen([
-            CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
-            "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-            "--user-data-dir=%s" % self.profile, "--lang=fr-FR", "about:blank",
-        ], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.close()
-                raise SystemExit("Chromium did not start (%s)" % CHROMIUM)
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        targets = requests.get("http://127.0.0.1:%d/json/list" % port, timeout=10).json()
-        page = next(t for t in targets if t.get("type") == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=120,
-                                              suppress_origin=True)
-        self._id = 0
-        for domain in ("Page", "Runtime", "Network"):
-            self.send(domain + ".enable")
 
-    def send(self, method, **params):
-        self._id += 1
-        self.ws.send(json.dumps({"id": self._id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.ws.recv())
-            if message.get("id") == self._id:
-                if "error" in message:
-                    raise RuntimeError("%s: %s" % (method, message["error"]))
-                return message.get("result", {})
+def open_page(browser, device, cookies=()):
+    """A page of a fresh browser context (its own cookies) emulating ``device``, in French."""
+    context = browser.new_context(locale="fr-FR", **device)
+    context.set_default_timeout(60_000)
+    if cookies:
+        context.add_cookies(list(cookies))
+    return context.new_page()
 
-    def evaluate(self, expression):
-        result = self.send("Runtime.evaluate", expression=expression, awaitPromise=True,
-                           returnByValue=True)
-        if result.get("exceptionDetails"):
-            details = result["exceptionDetails"]
-            raise RuntimeError("%s\n%s" % (expression[:200], details.get("exception", {}).get(
-                "description") or details.get("text")))
-        return result.get("result", {}).get("value")
 
-    def wait_for(self, condition, timeout=60):
-        """Wait (in the page) until the JavaScript expression ``condition`` is true; a page
-        that navigates meanwhile (a form posted, a reload) is waited for in its new document."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = max(int((deadline - time.monotonic()) * 1000), 0)
-            try:
-                self.evaluate("""new Promise((resolve, reject) => {
-                    const start = Date.now();
-                    (function check() {
-                        let ok = false;
-                        try { ok = Boolean(%s); } catch (e) { ok = false; }
-                        if (ok) { resolve(true); }
-                        else if (Date.now() - start > %d) { reject(new Error("timeout: " + %s)); }
-                        else { setTimeout(check, 100); }
-                    })();
-                })""" % (condition, remaining, json.dumps(condition)))
-                return
-            except RuntimeError as exc:
-                navigated = ("navigated" in str(exc) or "context was destroyed" in str(exc)
-                             or "Cannot find context" in str(exc))
-                if not navigated or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)  # the new document is loading
-
-    def wait_selector(self, selector, timeout=60):
-        self.wait_for("document.querySelector(%s)" % json.dumps(selector), timeout)
-
-    def settle(self):
-        """Fonts loaded and two frames drawn: what is on screen is what gets captured."""
-        self.evaluate("document.fonts.ready.then(() => new Promise(r => "
-                      "requestAnimationFrame(() => requestAnimationFrame(r))))")
-
-    def device(self, metrics, user_agent=None):
-        self.send("Emulation.setDeviceMetricsOverride", **metrics)
-        self.send("Emulation.setTouchEmulationEnabled", enabled=metrics["mobile"])
-        if user_agent:
-            self.send("Emulation.setUserAgentOverride", userAgent=user_agent,
-                      acceptLanguage="fr-FR,fr")
-
-    def goto(self, url):
-        self.send("Page.navigate", url=url)
-        self.wait_for("document.readyState === 'complete' && location.href !== 'about:blank'")
-
-    def click(self, selector):
-        self.evaluate("document.querySelector(%s).click()" % json.dumps(selector))
-
-    def screenshot(self, path, clip=None):
-        self.settle()
-        params = {"format": "png", "captureBeyondViewport": False}
-        if clip:
-            params["clip"] = dict(clip, scale=1)
-        data = base64.b64decode(self.send("Page.captureScreenshot", **params)["data"])
-        save_png(data, path)
-
-    def close(self):
-        try:
-            self.ws.close()
-        except Exception:  # already gone
-            pass
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.profile, ignore_errors=True)
+def screenshot(page, path):
+    """Fonts loaded and two frames drawn: what is on screen is what gets captured."""
+    page.evaluate("document.fonts.ready.then(() => new Promise(r => "
+                  "requestAnimationFrame(() => requestAnimationFrame(r))))")
+    save_png(page.screenshot(), path)
 
 
 def save_png(data, path, max_width=None):
@@ -253,6 +159,8 @@ def logo():
 def configure(admin, url, gateway, pki):
     """The demo company sends its codes to the gateway stand-in and signs at PAdES B-T."""
     admin("ir.config_parameter", "set_param", "web.base.url", url)
+    # The gateway stand-in and the TSA listen over http on 127.0.0.1: allowed only with this.
+    admin("ir.config_parameter", "set_param", "o2s_esign.allow_http_localhost", "True")
     company_id = admin.ref("base.main_company")
     admin("res.company", "write", [company_id], {
         "esign_sms_transport": "webhook",
@@ -328,63 +236,57 @@ def code_for(gateway, mobile, count):
     return CODE.search(bodies[-1]).group(1)
 
 
-def sign_on_a_phone(browser, url, path, mobile, gateway, out):
+def sign_on_a_phone(page, url, path, mobile, gateway, out):
     """Jeanne Martin signs on her phone; two pictures of the page on the way."""
-    browser.device(PHONE, PHONE_UA)
-    browser.goto(url + path)
-    browser.wait_selector(".o_esign_pdf_viewer.o_esign_pdf_ready canvas.o_esign_pdf_page")
-    browser.wait_for("document.documentElement.lang === 'fr-FR'")
-    browser.screenshot(out / "signer-page-phone.png")
+    page.goto(url + path)
+    page.wait_for_selector(".o_esign_pdf_viewer.o_esign_pdf_ready canvas.o_esign_pdf_page")
+    page.wait_for_selector("html[lang=fr-FR]", state="attached")
+    screenshot(page, out / "signer-page-phone.png")
 
     sent = len(gateway.messages)
-    browser.click("button.o_esign_send_code")
+    page.click("button.o_esign_send_code")
     code = code_for(gateway, mobile, sent + 1)
-    browser.wait_selector(".o_esign_code_form:not(.d-none) input#o_esign_code")
-    browser.evaluate("document.querySelector('#o_esign_code').focus()")
-    browser.send("Input.insertText", text=code)
-    browser.click("button.o_esign_verify")
-    browser.wait_selector(".o_esign_step_sign:not(.d-none)")
-    browser.click("#o_esign_consent")
-    browser.wait_selector(".o_esign_signature_pad.o_esign_signature_ready canvas.o_web_sign_signature")
+    page.fill(".o_esign_code_form:not(.d-none) input#o_esign_code", code)
+    page.click("button.o_esign_verify")
+    page.wait_for_selector(".o_esign_step_sign:not(.d-none)")
+    page.click("#o_esign_consent")
+    page.wait_for_selector(".o_esign_signature_pad.o_esign_signature_ready canvas.o_web_sign_signature")
     # the signing panel, from its title to the Sign button
-    browser.evaluate("document.querySelector('#o_esign_panel').scrollIntoView({block: 'start'})")
-    browser.evaluate("window.scrollBy(0, -8)")
-    browser.screenshot(out / "signer-signing-phone.png")
+    page.evaluate("document.querySelector('#o_esign_panel').scrollIntoView({block: 'start'})")
+    page.evaluate("window.scrollBy(0, -8)")
+    screenshot(page, out / "signer-signing-phone.png")
 
-    browser.click(".o_esign_step_sign button.o_esign_sign")
-    browser.wait_selector(".o_esign_status[data-validity=completed]", timeout=180)
-    browser.evaluate("window.scrollTo(0, 0)")
-    browser.screenshot(out / "signer-signed-phone.png")
+    page.click(".o_esign_step_sign button.o_esign_sign")
+    page.wait_for_selector(".o_esign_status[data-validity=completed]", timeout=180_000)
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, out / "signer-signed-phone.png")
 
 
-def quiet(browser):
+def quiet(page):
     """No passing notification (e.g. Odoo's "the page is outdated" when a lazy asset bundle was
     generated while the page loaded) over the picture."""
-    browser.evaluate("""(() => {
-        const style = document.createElement("style");
-        style.textContent = ".o_notification_manager { display: none !important; }";
-        document.head.appendChild(style);
-    })()""")
+    page.add_style_tag(content=".o_notification_manager { display: none !important; }")
 
 
-def advisor_pages(browser, url, session, request_id, out):
+def idle(page):
+    """Odoo's loading indicator and UI block gone."""
+    page.wait_for_selector(".o_loading_indicator, .o_blockUI", state="detached")
+
+
+def advisor_pages(page, url, request_id, out):
     """The advisor's E-signature home block and the signed request's form, in French."""
-    browser.device(DESKTOP)
-    host = urlsplit(url).hostname
-    browser.send("Network.setCookie", name="session_id", value=session.cookies["session_id"],
-                 domain=host, path="/", httpOnly=True)
-    browser.goto(url + "/odoo/action-o2s_esign.action_esign_home")
-    browser.wait_selector(".o_esign_home .o_esign_home_latest_row")
-    browser.wait_for("!document.querySelector('.o_loading_indicator, .o_blockUI')")
-    quiet(browser)
-    browser.screenshot(out / "home-block.png")
+    page.goto(url + "/odoo/action-o2s_esign.action_esign_home")
+    page.wait_for_selector(".o_esign_home .o_esign_home_latest_row")
+    idle(page)
+    quiet(page)
+    screenshot(page, out / "home-block.png")
 
-    browser.goto("%s/odoo/action-o2s_esign.o2s_esign_request_action/%d" % (url, request_id))
-    browser.wait_selector(".o_form_view .o_form_statusbar .o_arrow_button_current")
-    browser.wait_for("document.querySelector('.o_form_view .o_field_one2many .o_data_row')")
-    browser.wait_for("!document.querySelector('.o_loading_indicator, .o_blockUI')")
-    quiet(browser)
-    browser.screenshot(out / "request-form.png")
+    page.goto("%s/odoo/action-o2s_esign.o2s_esign_request_action/%d" % (url, request_id))
+    page.wait_for_selector(".o_form_view .o_form_statusbar .o_arrow_button_current")
+    page.wait_for_selector(".o_form_view .o_field_one2many .o_data_row")
+    idle(page)
+    quiet(page)
+    screenshot(page, out / "request-form.png")
 
 
 def evidence_report(advisor, session, url, request_id, out):
@@ -424,17 +326,20 @@ def main():
         refuse_on_the_page(url, signer_path(admin, others["refused"])[0][0])
         path, mobile = signer_path(admin, jeanne)[0]
         session = web_session(url, args.db, "advisor", "advisor")
-        browser = Chromium()
-        try:
-            log("Jeanne Martin signs on her phone")
-            sign_on_a_phone(browser, url, path, mobile, gateway, out)
-            state = advisor("o2s.esign.request", "read", [jeanne], ["state"])[0]["state"]
-            if state != "signed":
-                raise SystemExit("Jeanne Martin's request is %s, not signed" % state)
-            log("the advisor's pages")
-            advisor_pages(browser, url, session, jeanne, out)
-        finally:
-            browser.close()
+        cookie = {"name": "session_id", "value": session.cookies["session_id"],
+                  "domain": urlsplit(url).hostname, "path": "/", "httpOnly": True}
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                log("Jeanne Martin signs on her phone")
+                sign_on_a_phone(open_page(browser, PHONE), url, path, mobile, gateway, out)
+                state = advisor("o2s.esign.request", "read", [jeanne], ["state"])[0]["state"]
+                if state != "signed":
+                    raise SystemExit("Jeanne Martin's request is %s, not signed" % state)
+                log("the advisor's pages")
+                advisor_pages(open_page(browser, DESKTOP, [cookie]), url, jeanne, out)
+            finally:
+                browser.close()
         evidence_report(advisor, session, url, jeanne, out)
     return 0
 

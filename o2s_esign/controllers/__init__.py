@@ -2,3 +2,4 @@
 from . import portal
 from . import evidence
 from . import verify
+from . import upload

@@ -27,7 +27,10 @@ class O2sEsignEvidence(http.Controller):
         if not attachment_sudo:
             raise request.not_found()
         stream = request.env["ir.binary"]._get_stream_from(attachment_sudo, "raw")
-        return stream.get_response(as_attachment=True)
+        response = stream.get_response(
+            as_attachment=True, content_security_policy="default-src 'none'; frame-ancestors 'none'")
+        response.headers["X-Frame-Options"] = "DENY"
+        return response
 
     @http.route("/esign/evidence/<int:request_id>/download", type="http", auth="user",
                 methods=["GET"])

@@ -2,7 +2,8 @@
 """The signing page: reached through each signer's personal link, no account needed.
 
 Security: every route checks the link token in constant time (``_get_signer_sudo``) before
-anything else; nothing changes on GET (pages and documents only log the visit); the JSON
+anything else; nothing changes on GET (pages and documents only log the visit, once per browser
+session and day, and at most ``MAX_VIEW_EVENTS_PER_DAY`` a day); the JSON
 actions check the CSRF token; a signer reaches only their own request and documents.
 
 Concurrency: every route that writes (even a page view is an audit event) first waits for its
@@ -29,6 +30,8 @@ _logger = logging.getLogger(__name__)
 
 SESSION_VERIFIED = "o2s_esign_verified"
 SESSION_IN_PERSON = "o2s_esign_in_person"
+#: what this browser session already viewed today (so each view is logged once per day)
+SESSION_VIEWS = "o2s_esign_views"
 #: validity codes whose page shows the documents and the signing panel
 SIGNING_PAGE_TEMPLATE = "o2s_esign.portal_signer_page"
 STATUS_PAGE_TEMPLATE = "o2s_esign.portal_signer_status"
@@ -37,7 +40,14 @@ REQUEST_LOCK_SPACE = 0x02533E51
 #: how long (seconds) a call waits for the calls before it on the same request
 REQUEST_LOCK_TIMEOUT = 60
 INVALID_PAGE_TEMPLATE = "o2s_esign.portal_signer_invalid"
+#: the module's public pages are never shown in another site's frame (clickjacking of the Sign
+#: or Refuse buttons): the old header and its CSP successor
+FRAME_HEADERS = [
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "frame-ancestors 'none'"),
+]
 PRIVATE_HEADERS = [
+    *FRAME_HEADERS,
     ("Cache-Control", "no-store"),
     ("Referrer-Policy", "no-referrer"),
     ("X-Robots-Tag", "noindex, nofollow"),
@@ -78,6 +88,20 @@ class O2sEsignSigningPage(http.Controller):
 
     def _session_secret(self, signer_sudo):
         return (request.session.get(SESSION_VERIFIED) or {}).get(str(signer_sudo.id))
+
+    def _first_view_today(self, signer_sudo, what):
+        """True the first time today (UTC) that this browser session views ``what`` through
+        this signer's link (the page in one state, a document), remembered in the session;
+        earlier days are forgotten, so the session stays small."""
+        today = fields.Date.to_string(fields.Datetime.now().date())
+        key = "%s:%s" % (signer_sudo.id, what)
+        seen = request.session.get(SESSION_VIEWS) or {}
+        if seen.get(key) == today:
+            return False
+        seen = {name: day for name, day in seen.items() if day == today}
+        seen[key] = today
+        request.session[SESSION_VIEWS] = seen
+        return True
 
     def _store_session_secret(self, signer_sudo, secret):
         secrets_by_signer = dict(request.session.get(SESSION_VERIFIED) or {})
@@ -229,8 +253,10 @@ class O2sEsignSigningPage(http.Controller):
             return self._render_invalid_link()
         validity = signer_sudo._get_signing_validity()
         ip_address, user_agent = self._client_info()
-        signer_sudo._log_page_view(validity, ip_address=ip_address, user_agent=user_agent,
-                                   in_person=self._is_in_person(signer_sudo))
+        in_person = self._is_in_person(signer_sudo)
+        signer_sudo._log_page_view(
+            validity, ip_address=ip_address, user_agent=user_agent, in_person=in_person,
+            first_today=self._first_view_today(signer_sudo, "page:%s:%s" % (validity, in_person)))
         values = self._prepare_page_values(
             signer_sudo, token, validity, error=error if error in ("refuse",) else None)
         template = SIGNING_PAGE_TEMPLATE if validity == "ok" else STATUS_PAGE_TEMPLATE
@@ -252,12 +278,16 @@ class O2sEsignSigningPage(http.Controller):
         data = attachment_sudo.raw or b""
         download = bool(download)
         ip_address, user_agent = self._client_info()
-        signer_sudo._log_portal_event(
-            "document_downloaded" if download else "document_viewed",
-            {"document_id": document_sudo.id, "document": document_sudo.name,
-             "sha256": document_sudo.signed_sha256, "size": len(data),
-             "in_person": self._is_in_person(signer_sudo)},
-            ip_address=ip_address, user_agent=user_agent)
+        event_type = "document_downloaded" if download else "document_viewed"
+        # logged once per browser session and day for each revision of the document
+        if self._first_view_today(signer_sudo, "%s:%s:%s" % (
+                event_type, document_sudo.id, document_sudo.signed_sha256)):
+            signer_sudo._log_view_event(
+                event_type,
+                {"document_id": document_sudo.id, "document": document_sudo.name,
+                 "sha256": document_sudo.signed_sha256, "size": len(data),
+                 "in_person": self._is_in_person(signer_sudo)},
+                ip_address=ip_address, user_agent=user_agent)
         filename = document_sudo.name if document_sudo.name.lower().endswith(".pdf") \
             else "%s.pdf" % document_sudo.name
         headers = [
@@ -321,7 +351,9 @@ class O2sEsignSigningPage(http.Controller):
         path = signer_sudo._get_signing_path(token)
         if error:
             path += "?error=refuse"
-        return request.redirect(path, code=303, local=True)
+        response = request.redirect(path, code=303, local=True)
+        response.headers.update(PRIVATE_HEADERS)
+        return response
 
     # ----------------------------------------------------------- in person
     @http.route("/esign/in_person/<int:signer_id>", type="http", auth="user", methods=["GET"],

@@ -14,6 +14,8 @@ from odoo import http
 from odoo.http import request
 from odoo.tools import consteq
 
+from .portal import FRAME_HEADERS
+
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 DEFAULT_MAX_MB = 25
 DEFAULT_RATE = 20          # uploads per IP address ...
@@ -65,6 +67,7 @@ class O2sEsignVerify(http.Controller):
         values = dict(values, max_mb=max_bytes // (1024 * 1024))
         response = request.render("o2s_esign.verify_page", values)
         response.status_code = status
+        response.headers.update(FRAME_HEADERS)
         return response
 
     @http.route("/esign/verify", type="http", auth="public", methods=["GET", "POST"],

@@ -26,9 +26,6 @@ HASHED_FIELDS = (
     "request", "sequence", "event_type", "date", "signer", "ip_address", "user_agent", "payload",
 )
 
-#: reason codes of :class:`ChainReport`
-REASONS = ("sequence_gap", "previous_hash_mismatch", "hash_mismatch", "empty", "head_mismatch")
-
 _HASH_RE = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -81,24 +78,6 @@ def compute_hash(previous_hash: str, event: dict) -> str:
     digest = hashlib.sha256(previous_hash.encode("ascii"))
     digest.update(canonical_json(event_body(event)))
     return digest.hexdigest()
-
-
-def link(previous_hash: str, event: dict) -> dict:
-    """A copy of ``event`` with ``previous_hash`` and ``hash`` filled in (for the writer)."""
-    linked = dict(event)
-    linked["previous_hash"] = previous_hash
-    linked["hash"] = compute_hash(previous_hash, event)
-    return linked
-
-
-def build_chain(events: list[dict], previous_hash: str = GENESIS_HASH) -> list[dict]:
-    """Link ``events`` in order (copies); ``sequence`` must already be set by the caller."""
-    chained = []
-    for event in events:
-        linked = link(previous_hash, event)
-        chained.append(linked)
-        previous_hash = linked["hash"]
-    return chained
 
 
 @dataclass(frozen=True)

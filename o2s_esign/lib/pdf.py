@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 from dataclasses import dataclass
@@ -41,12 +40,9 @@ __all__ = [
     "inspect_pdf",
     "prepare_for_signing",
     "revision_prefixes_ok",
-    "sha256_file",
-    "sha256_hex",
 ]
 
 MiB = 1024 * 1024
-CHUNK = MiB
 
 #: Limits applied while inspecting untrusted uploads. Only object streams and cross-reference
 #: streams are ever decoded by :func:`inspect_pdf`; they compress text-like data, so 100:1 beyond
@@ -71,27 +67,6 @@ HEADER_WINDOW = 1024
 
 ACTIVE_ACTIONS = {"/JavaScript": "javascript", "/Launch": "launch",
                   "/SubmitForm": "submit_form", "/ImportData": "import_data"}
-
-
-# --- hashing ---------------------------------------------------------------------------------
-
-def sha256_hex(data: bytes) -> str:
-    """Hex SHA-256 of ``data``."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path_or_fileobj) -> str:
-    """Hex SHA-256 of a file given by path or as a binary file object (read in 1 MiB chunks
-    from its current position; a file object is not closed)."""
-    digest = hashlib.sha256()
-    if isinstance(path_or_fileobj, (str, bytes, os.PathLike)):
-        with open(path_or_fileobj, "rb") as fh:
-            for chunk in iter(lambda: fh.read(CHUNK), b""):
-                digest.update(chunk)
-    else:
-        for chunk in iter(lambda: path_or_fileobj.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def revision_prefixes_ok(older: bytes, newer: bytes) -> bool:

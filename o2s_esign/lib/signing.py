@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from asn1crypto import cms, tsp
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, PSS, PKCS1v15
@@ -569,7 +569,6 @@ class PadesSigner:
         self._lock = threading.RLock()
         self._loop: _LoopThread | None = None
         self._timestampers: dict[TsaConfig, tuple] = {}
-        self._identities: dict[str, pki.SigningIdentity] = {}
         self.call_timeout = call_timeout
 
     # event loop / session / caches, re-created after fork
@@ -617,21 +616,6 @@ class PadesSigner:
             self._timestampers = {}
         if loop is not None:
             loop.close()
-
-    def load_identity(self, key_pem: bytes, cert_pem: bytes,
-                      chain_pem: bytes | None = None) -> pki.SigningIdentity:
-        """``pki.identity_from_pem`` with a per-process cache keyed by the SHA-256 of the
-        inputs, so a stored RSA key (about 40 ms to parse) is parsed once per worker."""
-        digest = hashlib.sha256(b"\0".join([bytes(key_pem), bytes(cert_pem),
-                                            bytes(chain_pem or b"")])).hexdigest()
-        identity = self._identities.get(digest)
-        if identity is None:
-            identity = pki.identity_from_pem(key_pem, cert_pem, chain_pem)
-            with self._lock:
-                if len(self._identities) > 32:
-                    self._identities.clear()
-                self._identities[digest] = identity
-        return identity
 
     # --- PDF signatures ------------------------------------------------------------------
     def sign(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity, level: str,
@@ -813,7 +797,7 @@ class PadesSigner:
 
     def timestamp(self, data: bytes, tsa: TsaConfig) -> bytes:
         """RFC 3161 ``TimeStampResp`` (DER, status granted, the ``.tsr`` format that
-        ``openssl ts -reply`` reads) over SHA-256(``data``); see :meth:`token_of`."""
+        ``openssl ts -reply`` reads) over SHA-256(``data``)."""
         if tsa is None:
             raise SigningError("tsa_required", {"level": "timestamp"})
         digest = hashlib.sha256(bytes(data)).digest()
@@ -824,11 +808,6 @@ class PadesSigner:
             return response.dump()
 
         return self._run(run)
-
-    @staticmethod
-    def token_of(response_der: bytes) -> bytes:
-        """The timestamp token (CMS ContentInfo, DER) inside a ``TimeStampResp``."""
-        return tsp.TimeStampResp.load(response_der)["time_stamp_token"].dump()
 
     def tsa_certificates(self, tsa: TsaConfig) -> list:
         """Certificates the TSA ships in its tokens (asn1crypto), e.g. for evidence files."""

@@ -71,7 +71,10 @@ def _read_json(response: requests.Response):
         return None
 
 
-def _post(transport: str, url: str, body: str, timeout, **kwargs):
+def _post(transport: str, url: str, body: str, timeout, check_url=None, **kwargs):
+    if check_url is not None and not check_url(url):
+        # a URL the caller does not allow fails like a gateway that cannot be reached
+        raise SmsError("connection", {"transport": transport}, transient=True)
     try:
         response = requests.post(url, timeout=timeout, allow_redirects=False, stream=True,
                                  **kwargs)
@@ -103,14 +106,14 @@ def _post(transport: str, url: str, body: str, timeout, **kwargs):
     return payload
 
 
-def _twilio(config: dict, to: str, body: str, timeout) -> str:
+def _twilio(config: dict, to: str, body: str, timeout, check_url=None) -> str:
     config = dict(config, **{"from": config.get("from") or config.get("sender")})
     account_sid, auth_token, sender = _require(config, "twilio", "account_sid", "auth_token",
                                                "from")
     base_url = (config.get("base_url") or TWILIO_BASE_URL).strip().rstrip("/")
     url = f"{base_url}/2010-04-01/Accounts/{requests.utils.quote(account_sid, safe='')}" \
           "/Messages.json"
-    payload = _post("twilio", url, body, timeout,
+    payload = _post("twilio", url, body, timeout, check_url,
                     data={"To": to, "From": sender, "Body": body},
                     auth=(account_sid, auth_token),
                     headers={"Accept": "application/json", "User-Agent": _USER_AGENT})
@@ -120,13 +123,13 @@ def _twilio(config: dict, to: str, body: str, timeout) -> str:
     return sid
 
 
-def _webhook(config: dict, to: str, body: str, timeout) -> str:
+def _webhook(config: dict, to: str, body: str, timeout, check_url=None) -> str:
     (url,) = _require(config, "webhook", "url")
     headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
     token = (config.get("token") or "").strip()
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    payload = _post("webhook", url, body, timeout, headers=headers,
+    payload = _post("webhook", url, body, timeout, check_url, headers=headers,
                     json={"to": to, "body": body, "sender": config.get("sender") or ""})
     if isinstance(payload, dict):
         for key in ("id", "message_id", "sid"):
@@ -138,11 +141,13 @@ def _webhook(config: dict, to: str, body: str, timeout) -> str:
 
 
 def send_sms(transport: str, config: dict, to: str, body: str, *,
-             timeout=DEFAULT_TIMEOUT) -> str:
+             timeout=DEFAULT_TIMEOUT, check_url=None) -> str:
     """Send ``body`` to ``to`` (E.164, e.g. ``+33612345678``) and return the message id.
 
     ``timeout`` is requests' ``(connect, read)`` pair, so a hanging gateway costs at most
-    about their sum. Redirects are not followed.
+    about their sum. Redirects are not followed. ``check_url`` (optional) is called with the
+    URL about to be posted to; when it returns false nothing is sent and the error is the one
+    of an unreachable gateway (``connection``).
     """
     config = config or {}
     if transport not in ("twilio", "webhook", "outbox"):
@@ -155,5 +160,5 @@ def send_sms(transport: str, config: dict, to: str, body: str, *,
     if transport == "outbox":
         return f"outbox-{uuid.uuid4().hex}"
     if transport == "twilio":
-        return _twilio(config, to, body, timeout)
-    return _webhook(config, to, body, timeout)
+        return _twilio(config, to, body, timeout, check_url)
+    return _webhook(config, to, body, timeout, check_url)

@@ -18,3 +18,4 @@ from . import mail_thread
 from . import res_config_settings
 from . import res_users
 from . import ir_mail_server
+from . import mail_template

@@ -1,24 +1,43 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""Once a request is sent, the files of its documents (the original, the copy sent for
-signature and every signed revision) can no longer change or go, for anyone (admins included);
-the module's own code writes new revisions as new attachments. The evidence files and the
-signer attestations are append-only too."""
+"""What the addon adds to ``ir.attachment``: the files of signature requests stay as they were.
+
+* Once a request is sent, the files of its documents (the original, the copy sent for signature
+  and every signed revision) and the signature images of its signers are frozen, for anyone
+  (administrators included): their content, name, owner record, publication and access token
+  can no longer change, they cannot be deleted, and no other file can be attached to a sent
+  document (the public verification page trusts the files attached to documents). The module's
+  own code writes new revisions as new attachments, inside ``internal_write()``.
+* The evidence ZIPs and the signer attestations are append-only the same way; the copy of an
+  evidence file saved on the client's contact can be deleted (the original stays on the
+  request), not changed nor published.
+* That saved copy is filed on the contact (``res_model`` res.partner) so that it shows among the
+  contact's attachments, but it holds signed PDFs and signers' personal data: it is linked to
+  its request (``esign_request_id``) and readable only by who may read the request.
+* Uploads for the send wizard over the company's size limit are refused before anything is
+  written.
+"""
 import base64
 import binascii
 
-from odoo import _, api, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..tools import is_internal_write
 
-# Fields that change what an attachment holds or what it belongs to.
-CONTENT_FIELDS = {"raw", "datas", "db_datas", "store_fname", "url", "type"}
-LINK_FIELDS = {"res_model", "res_id", "res_field"}
+# Fields whose rewrite with the same bytes is not a change (Odoo moving a file between the
+# database and the filestore writes them).
+SAME_CONTENT_FIELDS = {"raw", "datas", "mimetype"}
+#: the signer's fields whose files are frozen as soon as they exist
+FROZEN_SIGNER_FIELDS = ("signature_image",)
+#: uploads for a signature request: refused over the company's size limit before any write
+UPLOAD_MODELS = ("o2s.esign.request.wizard",)
 #: attachments of these kinds are append-only: evidence ZIPs and signer attestations
 PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
+EVIDENCE_MARK = "o2s_esign:evidence"
 EVIDENCE_LINK_FIELDS = {"res_model", "res_id", "res_field", "description"}
 EVIDENCE_CONTENT_FIELDS = {"raw", "datas", "db_datas"}
 
@@ -26,30 +45,103 @@ EVIDENCE_CONTENT_FIELDS = {"raw", "datas", "db_datas"}
 class IrAttachment(models.Model):
     _inherit = "ir.attachment"
 
+    # ------------------------------------------------------------------ fields
+    esign_request_id = fields.Many2one(
+        "o2s.esign.request", string="Evidence of the signature request", readonly=True,
+        index="btree_not_null", ondelete="restrict",
+        help="A copy of this request's evidence saved to the client's documents: readable only "
+             "by who may read the request, whatever the rights on the contact.")
+
+    # ------------------------------------------------------------------ access
+    # Odoo 18 reads attachments through _search (fetch, search_read, /web/content) and checks
+    # them with check() (write, unlink, portal, mail): both are narrowed for saved evidence.
+    @api.model
+    def _esign_readable_evidence_domain(self):
+        """Attachments that are no saved evidence, or whose request the user may read."""
+        Request = self.env["o2s.esign.request"]
+        if not Request.has_access("read"):
+            return [("esign_request_id", "=", False)]
+        return ["|", ("esign_request_id", "=", False),
+                ("esign_request_id", "in", Request._search([]))]
+
+    @api.model
+    def _search(self, domain, offset=0, limit=None, order=None):
+        if not self.env.su:
+            domain = expression.AND([domain, self._esign_readable_evidence_domain()])
+        return super()._search(domain, offset=offset, limit=limit, order=order)
+
+    @api.model
+    def check(self, mode, values=None):
+        res = super().check(mode, values=values)
+        if self and not self.env.su:
+            self.flush_model(["esign_request_id"])
+            self.env.cr.execute(
+                "SELECT DISTINCT esign_request_id FROM ir_attachment "
+                "WHERE id IN %s AND esign_request_id IS NOT NULL", [tuple(self.ids)])
+            request_ids = [row[0] for row in self.env.cr.fetchall()]
+            if request_ids:
+                self.env["o2s.esign.request"].browse(request_ids).check_access("read")
+        return res
+
     # -------------------------------------------------------------------- CRUD
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not is_internal_write() and any(vals.get("esign_request_id") for vals in vals_list):
+            raise UserError(_("Only the signature process files evidence copies."))
+        for vals in vals_list:
+            if vals.get("res_model") in UPLOAD_MODELS and ("raw" in vals or "datas" in vals):
+                raw = vals.get("raw") or b""
+                size = len(raw) if "raw" in vals else len(vals.get("datas") or b"") * 3 // 4
+                problem = self._esign_upload_problem(vals["res_model"], vals.get("name"), size)
+                if problem:
+                    raise UserError(problem)
+        if not is_internal_write():
+            for vals in vals_list:
+                if self._esign_frozen_target(
+                        vals.get("res_model"), vals.get("res_id"), vals.get("res_field")):
+                    raise UserError(_("No file can be added to a sent signature request's "
+                                      "documents or signatures."))
+        return super().create(vals_list)
+
     def write(self, vals):
-        if not is_internal_write() and (EVIDENCE_LINK_FIELDS | EVIDENCE_CONTENT_FIELDS).intersection(vals):
-            protected = self._esign_protected()
-            if protected:
-                if EVIDENCE_LINK_FIELDS.intersection(vals) and any(
-                        (a.res_model, a.res_id, a.res_field, a.description)
-                        != (vals.get("res_model", a.res_model), vals.get("res_id", a.res_id),
-                            vals.get("res_field", a.res_field),
-                            vals.get("description", a.description)) for a in protected):
-                    raise UserError(_("The evidence files of a signature request cannot be "
-                                      "changed or moved."))
-                if EVIDENCE_CONTENT_FIELDS.intersection(vals):
-                    new_checksum = self._esign_new_checksum(vals)
-                    if any(a.checksum != new_checksum for a in protected):
-                        raise UserError(_("The evidence files of a signature request cannot be "
-                                          "changed or moved."))
-        if (CONTENT_FIELDS | LINK_FIELDS | {"mimetype"}).intersection(vals) and not is_internal_write():
+        if "esign_request_id" in vals and not is_internal_write():
+            raise UserError(_("Only the signature process files evidence copies."))
+        if not is_internal_write():
+            kept = self._esign_protected() | self._esign_evidence_copies()
+            # The only change left: the access token Odoo's own mail code (sudo) gives to
+            # files it sends as links. RPC callers never run as sudo.
+            token_by_odoo = set(vals) == {"access_token"} and self.env.su
+            if kept and not token_by_odoo and not kept._esign_kept_unchanged(vals):
+                # Odoo's access check first: who may not even write the file learns nothing
+                # more (an AccessError, as for any other attachment).
+                self.check("write", values=vals)
+                raise kept._esign_evidence_error()
+        if not is_internal_write():
             frozen = self._esign_frozen()
-            if frozen and not frozen._esign_same_content(vals):
-                raise UserError(_(
-                    "%(name)s is a document of a sent signature request: its file can no longer "
-                    "change.", name=frozen[:1].sudo().name))
+            # The only change left on a frozen file: the access token Odoo's own mail code
+            # (sudo) gives to files it sends as links. RPC callers never run as sudo.
+            if frozen and not frozen._esign_same_content(vals) \
+                    and not (set(vals) == {"access_token"} and self.env.su):
+                raise frozen._esign_frozen_error()
+            if {"res_model", "res_id", "res_field"}.intersection(vals) and any(
+                    self._esign_frozen_target(
+                        vals.get("res_model", attachment.res_model),
+                        vals.get("res_id", attachment.res_id),
+                        vals.get("res_field", attachment.res_field))
+                    for attachment in self.sudo()):
+                raise UserError(_("No file can be added to a sent signature request's "
+                                  "documents or signatures."))
         return super().write(vals)
+
+    def generate_access_token(self):
+        if not is_internal_write() and not self.env.su \
+                and (self._esign_protected() or self._esign_evidence_copies()):
+            raise self._esign_evidence_error()
+        if not is_internal_write() and not self.env.su:
+            frozen = self._esign_frozen()
+            if frozen:
+                raise frozen._esign_frozen_error()
+        return super().generate_access_token()
 
     def unlink(self):
         if not is_internal_write() and not self.env.context.get(MODULE_UNINSTALL_FLAG) \
@@ -70,11 +162,12 @@ class IrAttachment(models.Model):
 
     # --------------------------------------------------------- private helpers
     def _esign_frozen(self):
-        """The attachments among ``self`` that hold a file of a sent request's document."""
+        """The attachments among ``self`` that hold a file of a sent request's document or a
+        signer's signature image."""
         ids = [attachment_id for attachment_id in self.ids if attachment_id]
         if not ids:
             return self.browse()
-        self.flush_model(["res_model", "res_id"])
+        self.flush_model(["res_model", "res_id", "res_field"])
         self.env["o2s.esign.document"].flush_model(["request_id"])
         self.env["o2s.esign.request"].flush_model(["state"])
         self.env.cr.execute(SQL(
@@ -83,13 +176,37 @@ class IrAttachment(models.Model):
               FROM ir_attachment a
               JOIN o2s_esign_document d ON a.res_model = 'o2s.esign.document' AND a.res_id = d.id
               JOIN o2s_esign_request r ON r.id = d.request_id
-             WHERE a.id IN %s AND r.state != 'draft'
-            """, tuple(ids)))
+             WHERE a.id IN %(ids)s AND r.state != 'draft'
+             UNION
+            SELECT a.id
+              FROM ir_attachment a
+             WHERE a.id IN %(ids)s AND a.res_model = 'o2s.esign.signer'
+               AND a.res_field IN %(fields)s
+            """, ids=tuple(ids), fields=FROZEN_SIGNER_FIELDS))
         return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    @api.model
+    def _esign_frozen_target(self, res_model, res_id, res_field=None):
+        """True when an attachment owned by (res_model, res_id, res_field) would be frozen:
+        a sent request's document, or a signer's signature image."""
+        if res_model == "o2s.esign.signer":
+            return res_field in FROZEN_SIGNER_FIELDS
+        if res_model != "o2s.esign.document" or not res_id:
+            return False
+        document = self.env["o2s.esign.document"].sudo().browse(res_id).exists()
+        return bool(document) and document.request_id.state not in (False, "draft")
+
+    @api.model
+    def _esign_upload_problem(self, res_model, name, size):
+        """Why a file of ``size`` bytes cannot be uploaded for a signature request (too large),
+        or None; checked before the file is written."""
+        if res_model not in UPLOAD_MODELS:
+            return None
+        return self.env["o2s.esign.document"]._upload_size_problem(name, size)
 
     def _esign_same_content(self, vals):
         """True when ``vals`` only rewrites the same bytes (as moving the storage does)."""
-        if not set(vals) <= {"raw", "datas", "mimetype"}:
+        if not set(vals) <= SAME_CONTENT_FIELDS:
             return False
         if "raw" in vals:
             data = vals["raw"] or b""
@@ -109,9 +226,52 @@ class IrAttachment(models.Model):
                 return False
         return True
 
+    def _esign_frozen_error(self):
+        return UserError(_(
+            "%(name)s is a document of a sent signature request: its file can no longer "
+            "change.", name=self[:1].sudo().name))
+
     def _esign_protected(self):
         """The evidence files and attestations among ``self`` (kept append-only)."""
         return self.sudo().filtered(lambda a: a.description in PROTECTED_MARKS)
+
+    def _esign_evidence_copies(self):
+        """The copies of an evidence file saved on a contact among ``self`` (same bytes as a
+        request's evidence ZIP): they can be deleted, not changed nor published."""
+        candidates = self.sudo().filtered(
+            lambda a: a.res_model == "res.partner" and a.checksum
+            and a.description not in PROTECTED_MARKS)
+        if not candidates:
+            return candidates
+        linked = candidates.filtered("esign_request_id")
+        candidates -= linked
+        evidence_checksums = set(self.sudo().search([
+            ("res_model", "=", "o2s.esign.request"), ("description", "=", EVIDENCE_MARK),
+            ("checksum", "in", candidates.mapped("checksum"))]).mapped("checksum"))
+        return linked | candidates.filtered(lambda a: a.checksum in evidence_checksums)
+
+    def _esign_kept_unchanged(self, vals):
+        """True when ``vals`` leaves every evidence file among ``self`` as it is: the same
+        owner, mark and bytes (moving the storage rewrites them)."""
+        if not set(vals) <= EVIDENCE_LINK_FIELDS | EVIDENCE_CONTENT_FIELDS | {"mimetype"}:
+            return False
+        new_checksum = self._esign_new_checksum(vals) \
+            if EVIDENCE_CONTENT_FIELDS.intersection(vals) else None
+        for attachment in self:
+            current = (attachment.res_model, attachment.res_id, attachment.res_field,
+                       attachment.description, attachment.mimetype)
+            wanted = tuple(vals.get(name, value) for name, value in zip(
+                ("res_model", "res_id", "res_field", "description", "mimetype"), current,
+                strict=True))
+            if current != wanted:
+                return False
+            if new_checksum is not None and attachment.checksum != new_checksum:
+                return False
+        return True
+
+    def _esign_evidence_error(self):
+        return UserError(_("The evidence files of a signature request cannot be changed or "
+                           "moved."))
 
     def _esign_new_checksum(self, vals):
         if "raw" in vals:

@@ -74,31 +74,24 @@ class O2sEsignDocument(models.Model):
                 vals["name"] = self._safe_file_name(vals["name"])
         for vals in vals_list:
             self._check_protected_fields(vals, create=True)
-            attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
-            if attachment:
-                # ir.attachment's own check: the rights on the record the file belongs to
-                # (check_access only looks at the attachment model's rules).
-                attachment.check("read")
-                if not vals.get("name"):
-                    vals["name"] = attachment.name
+            attachment = self._check_original_readable(vals)
+            if attachment and not vals.get("name"):
+                vals["name"] = attachment.name
         documents = super().create(vals_list)
         documents._check_original_is_pdf()
-        # An uploaded file attached to nothing becomes the document's own: its access then
-        # follows the request's (an attachment attached to nothing is readable by its creator
-        # only), and it is frozen with the document once the request is sent.
-        for document in documents:
-            original = document.original_attachment_id
-            if not original.res_model and not original.res_id:
-                original.write({"res_model": self._name, "res_id": document.id})
+        documents._take_originals()
         return documents
 
     def write(self, vals):
         if vals.get("name"):
             vals = dict(vals, name=self._safe_file_name(vals["name"]))
         self._check_protected_fields(vals)
+        if "original_attachment_id" in vals:
+            self._check_original_readable(vals)
         res = super().write(vals)
         if "original_attachment_id" in vals:
             self._check_original_is_pdf()
+            self._take_originals()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -121,6 +114,37 @@ class O2sEsignDocument(models.Model):
         elif self.filtered(lambda d: d.request_id.state != "draft"):
             raise UserError(_("The documents of a request cannot be changed once it is sent."))
 
+    # ------------------------------------------------------------ the original
+    @api.model
+    def _check_original_readable(self, vals):
+        """The attachment ``vals`` sets as original, if the user may read it (else AccessError),
+        on create and on write alike: the file is later copied with the module's rights."""
+        attachment = self.env["ir.attachment"].browse(vals.get("original_attachment_id"))
+        if attachment:
+            # ir.attachment's own check: the rights on the record the file belongs to
+            # (check_access only looks at the attachment model's rules).
+            attachment.check("read")
+        return attachment
+
+    def _take_originals(self):
+        """Make each document's original file its own, at the moment it is set: an uploaded
+        file attached to nothing becomes the document's (an attachment attached to nothing is
+        readable by its creator only); a file of another record is copied. The original's
+        access then follows the request's, it is frozen with the document once the request is
+        sent, and the other record's file can change without changing what is signed."""
+        for document in self:
+            original = document.original_attachment_id
+            if not original or (original.res_model, original.res_id) == (self._name, document.id):
+                continue
+            if not original.res_model and not original.res_id:
+                original.write({"res_model": self._name, "res_id": document.id})
+                continue
+            copy = self.env["ir.attachment"].create({
+                "name": self._safe_file_name(original.name), "raw": original.raw,
+                "mimetype": "application/pdf", "res_model": self._name, "res_id": document.id,
+            })
+            document.write({"original_attachment_id": copy.id})
+
     # -------------------------------------------------------------- validation
     def _max_bytes(self):
         company = self.request_id.company_id or self.env.company
@@ -138,6 +162,18 @@ class O2sEsignDocument(models.Model):
         self.ensure_one()
         data = self.original_attachment_id.sudo().raw or b""
         return self.env["o2s.esign.document"]._pdf_problems(self.name, data, self._max_bytes())
+
+    @api.model
+    def _upload_size_problem(self, name, size):
+        """The sentence refusing a file of ``size`` bytes (over the company's limit), or None.
+        Checked before a file is stored, so that a refused upload leaves nothing behind."""
+        max_bytes = self._max_bytes()
+        if size <= max_bytes:
+            return None
+        from ..lib import errors as lib_errors
+        return self._pdf_error_message(
+            name, lib_errors.PdfError("too_large", {"size": size, "max_bytes": max_bytes}),
+            max_bytes)
 
     @api.model
     def _pdf_problems(self, name, data, max_bytes):
@@ -257,15 +293,15 @@ class O2sEsignDocument(models.Model):
             raise UserError(_("Refusing to store a revision of %(name)s that rewrites its history.",
                               name=self.name))
         previous_sha = self.signed_sha256
-        attachment = self.env["ir.attachment"].sudo().create({
-            "name": self.prepared_attachment_id.name or self.name,
-            "raw": new_data,
-            "mimetype": "application/pdf",
-            "res_model": "o2s.esign.document",
-            "res_id": self.id,
-        })
         new_sha = hashlib.sha256(new_data).hexdigest()
-        with internal_write():
+        with internal_write():  # a sent document's files are frozen (ir_attachment.py)
+            attachment = self.env["ir.attachment"].sudo().create({
+                "name": self.prepared_attachment_id.name or self.name,
+                "raw": new_data,
+                "mimetype": "application/pdf",
+                "res_model": "o2s.esign.document",
+                "res_id": self.id,
+            })
             self.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
         self.request_id._log_event("document_" + kind, signer=signer, payload=dict(
             payload or {}, document_id=self.id, document=self.name,
@@ -352,6 +388,9 @@ class O2sEsignDocument(models.Model):
         else:
             raise UserError(_("Each document needs an attachment_id or a name and datas."))
         name = self._safe_file_name(name)
+        too_large = self._upload_size_problem(name, len(raw or b""))
+        if too_large:  # before the file is written: a refused upload leaves no file behind
+            self.env["o2s.esign.request"]._raise_send_problems([too_large])
         new_attachment = attachment.create({
             "name": name, "raw": raw, "mimetype": "application/pdf",
         })

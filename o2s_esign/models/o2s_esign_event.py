@@ -38,6 +38,8 @@ EVENT_TYPES = [
     ("document_timestamp", "Document timestamped"),
     ("reminder_sent", "Reminder sent"),
     ("deadline_changed", "Expiry date changed"),
+    ("advisor_changed", "Advisor changed"),
+    ("sharing_changed", "Sharing changed"),
     ("cancelled", "Cancelled"),
     ("expired", "Expired"),
     ("error", "Error"),
@@ -47,6 +49,7 @@ EVENT_TYPES = [
     ("evidence_downloaded", "Evidence file downloaded"),
     ("evidence_saved", "Evidence file saved to the client's documents"),
     ("attestation_generated", "Signer attestation generated"),
+    ("settings_changed", "SMS or timestamp settings changed"),
 ]
 
 

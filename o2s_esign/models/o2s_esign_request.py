@@ -30,6 +30,7 @@ from ..tools import (
     internal_write,
     is_internal_write,
     mail_button,
+    plaintext_note,
 )
 
 _logger = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ FROZEN_AFTER_SEND = {
     "partner_id", "company_id", "document_ids", "signer_ids", "signing_order", "message",
     "origin_model", "origin_id", "name",
 }
+# Fields that decide who has the request (besides administrators): changed by its advisor or an
+# administrator only, each change logged.
+ACCESS_FIELDS = {"user_id", "shared_user_ids"}
 # Fields only the module's own code ever writes.
 INTERNAL_FIELDS = {
     "state", "reference", "date_sent", "date_done", "error_message", "error_transient", "cancel_reason",
@@ -136,6 +140,14 @@ class O2sEsignRequest(models.Model):
         "res.users", string="Advisor", required=True, index=True, tracking=True,
         default=lambda self: self.env.user, check_company=True,
         domain="[('share', '=', False)]")
+    shared_user_ids = fields.Many2many(
+        "res.users", "o2s_esign_request_shared_user_rel", "request_id", "user_id",
+        string="Shared with", tracking=True,
+        domain=lambda self: [("share", "=", False),
+                             ("groups_id", "in", self.env.ref("o2s_esign.group_esign_user").ids)],
+        help="Other advisors who may follow and act on this request as its advisor does. Only "
+             "the advisor or an E-signature administrator changes this list; every change is "
+             "logged in the audit trail.")
     company_id = fields.Many2one(
         "res.company", required=True, index=True,
         default=lambda self: self.env.company)
@@ -217,6 +229,9 @@ class O2sEsignRequest(models.Model):
         PADES_LEVELS, string="Level achieved", compute="_compute_pades_level_achieved",
         help="The lowest level reached by the request's documents.")
     evidence_available = fields.Boolean(compute="_compute_evidence_available")
+    may_change_access = fields.Boolean(
+        string="May change who has the request", compute="_compute_may_change_access",
+        help="The current user may change the advisor and whom the request is shared with.")
 
     _sql_constraints = [
         ("reference_company_uniq", "unique(reference, company_id)",
@@ -241,6 +256,13 @@ class O2sEsignRequest(models.Model):
     def _compute_document_count(self):
         for request in self:
             request.document_count = len(request.document_ids)
+
+    @api.depends("user_id")
+    @api.depends_context("uid")
+    def _compute_may_change_access(self):
+        manager = self.env.user.has_group("o2s_esign.group_esign_manager")
+        for request in self:
+            request.may_change_access = manager or request.user_id == self.env.user
 
     @api.depends("origin_model", "origin_id")
     def _compute_origin_display(self):
@@ -317,17 +339,38 @@ class O2sEsignRequest(models.Model):
     def _check_advisor(self):
         """The advisor of a request signs its mails (their address, their own SMTP server when
         they set one): an E-signature user may only name themselves or the client's
-        salesperson; administrators may name any advisor."""
+        salesperson; administrators may name any advisor. Naming the salesperson gives them
+        the request: access follows the request's advisor, never the contact's salesperson
+        (who may change later). Only the current advisor or an administrator changes it
+        (``_check_may_change_access``)."""
+        for request in self:
+            self._check_advisor_choice(request.user_id, request.partner_id)
+
+    @api.model
+    def _check_advisor_choice(self, advisor, partner):
+        """Raise if the current user may not name ``advisor`` for a request of ``partner``
+        (see ``_check_advisor``; also called before creating, so that the reason is given
+        rather than the access error of a request one could then not read)."""
         if self.env.su or self.env.user.has_group("o2s_esign.group_esign_manager"):
             return
+        if advisor not in self.env.user | partner.user_id:
+            raise ValidationError(_(
+                "You can only send a signature request as yourself or as the client's "
+                "advisor (%(advisor)s), not as %(user)s. An E-signature administrator can "
+                "choose another advisor.",
+                advisor=partner.user_id.name or _("none"), user=advisor.name))
+
+    @api.constrains("shared_user_ids")
+    def _check_shared_users(self):
+        group = self.env.ref("o2s_esign.group_esign_user")
         for request in self:
-            if request.user_id not in self.env.user | request.partner_id.user_id:
+            outsiders = request.shared_user_ids.filtered(
+                lambda user: user.share or group not in user.groups_id)
+            if outsiders:
                 raise ValidationError(_(
-                    "You can only send a signature request as yourself or as the client's "
-                    "advisor (%(advisor)s), not as %(user)s. An E-signature administrator can "
-                    "choose another advisor.",
-                    advisor=request.partner_id.user_id.name or _("none"),
-                    user=request.user_id.name))
+                    "A signature request can only be shared with users who have the "
+                    "“E-signature access” right, not with %(users)s.",
+                    users=", ".join(outsiders.mapped("name"))))
 
     @api.constrains("reminder_first_days", "reminder_interval_days", "reminder_max")
     def _check_reminder_settings(self):
@@ -352,6 +395,9 @@ class O2sEsignRequest(models.Model):
             self._check_protected_fields(vals, create=True)
             if vals.get("origin_model") and vals["origin_model"] not in self.env:
                 raise ValidationError(_("Unknown origin model: %(model)s", model=vals["origin_model"]))
+            if vals.get("user_id") and vals.get("partner_id"):
+                self._check_advisor_choice(self.env["res.users"].browse(vals["user_id"]),
+                                           self.env["res.partner"].browse(vals["partner_id"]))
         for vals in vals_list:
             company = self.env["res.company"].browse(vals.get("company_id")) or self.env.company
             vals["reference"] = self.env["ir.sequence"].with_company(company).next_by_code(
@@ -370,7 +416,13 @@ class O2sEsignRequest(models.Model):
                     "send a new one.", fields=", ".join(sorted(frozen))))
             if "date_deadline" in vals and self.filtered(lambda r: r.state in FINAL_STATES):
                 raise UserError(_("The expiry date of a completed request cannot be changed."))
+        access_before = None
+        if ACCESS_FIELDS.intersection(vals):
+            self._check_may_change_access()
+            access_before = {request.id: (request.user_id, request.shared_user_ids) for request in self}
         res = super().write(vals)
+        if access_before is not None:
+            self._log_access_changes(access_before)
         if "date_deadline" in vals and not is_internal_write():
             for request in self.filtered(lambda r: r.state in OPEN_STATES):
                 request._log_event("deadline_changed", payload={
@@ -483,6 +535,42 @@ class O2sEsignRequest(models.Model):
         with internal_write():
             self.write({"retry_count": 0})
         return True
+
+    def _check_may_change_access(self):
+        """Who has a request (its advisor and whom it is shared with) is changed by its
+        advisor or an E-signature administrator only: whoever it is shared with, or a new
+        salesperson of the client, cannot take it over or share it further."""
+        if self.env.su or self.env.user.has_group("o2s_esign.group_esign_manager"):
+            return
+        for request in self:
+            if request.user_id != self.env.user:
+                raise AccessError(_(
+                    "Only the advisor of the signature request %(ref)s (%(advisor)s) or an "
+                    "E-signature administrator can change its advisor or whom it is shared with.",
+                    ref=request.reference or request.name, advisor=request.user_id.name))
+
+    def _log_access_changes(self, before):
+        """Log a change of advisor or of the users a request is shared with as events of its
+        audit trail. ``before``: ``{request id: (advisor, shared users)}`` before the write.
+        A draft has no trail yet (its events would also keep it from being deleted): the
+        ``created`` event of the sending names its advisor and whom it is shared with, and the
+        chatter tracks the changes before."""
+        def summary(users):
+            return [{"id": user.id, "name": user.name} for user in users.sorted("id")]
+
+        for request in self.filtered(lambda r: r.state != "draft"):
+            old_advisor, old_shared = before[request.id]
+            if request.user_id != old_advisor:
+                request._log_event("advisor_changed", payload=dict(
+                    self._actor_payload(),
+                    old_advisor=summary(old_advisor)[0] if old_advisor else None,
+                    new_advisor=summary(request.user_id)[0] if request.user_id else None))
+            if request.shared_user_ids != old_shared:
+                request._log_event("sharing_changed", payload=dict(
+                    self._actor_payload(),
+                    added=summary(request.shared_user_ids - old_shared),
+                    removed=summary(old_shared - request.shared_user_ids),
+                    shared_with=summary(request.shared_user_ids)))
 
     def action_verify_event_chain(self):
         self.ensure_one()
@@ -712,11 +800,11 @@ class O2sEsignRequest(models.Model):
     def _esign_home_domain(self, states, signed_days):
         """The current user's requests in ``states``; signed ones only if completed within the
         last ``signed_days`` days (0: no limit). "The user's requests" are the ones they are the
-        advisor of and those of the clients they are the salesperson of; record rules apply on
-        top (other companies are never counted)."""
+        advisor of and those shared with them; record rules apply on top (other companies are
+        never counted)."""
         uid = self.env.uid
         domain = [
-            "|", ("user_id", "=", uid), ("partner_id.user_id", "=", uid),
+            "|", ("user_id", "=", uid), ("shared_user_ids", "in", [uid]),
             ("state", "in", list(states)),
         ]
         if "signed" in states and signed_days:
@@ -871,6 +959,9 @@ class O2sEsignRequest(models.Model):
             "reference": self.reference,
             "name": self.name,
             "client": {"id": self.partner_id.id, "name": self.partner_id.display_name},
+            "advisor": {"id": self.user_id.id, "name": self.user_id.name},
+            "shared_with": [{"id": user.id, "name": user.name}
+                            for user in self.shared_user_ids.sorted("id")],
             "signing_order": self.signing_order,
             "date_deadline": fields.Date.to_string(self.date_deadline) if self.date_deadline else None,
             "origin": {"model": self.origin_model, "id": self.origin_id} if self.origin_model else None,
@@ -1025,7 +1116,7 @@ class O2sEsignRequest(models.Model):
             request._log_event("error", signer=signer, payload={"message": message})
             request.activity_schedule(
                 "mail.mail_activity_data_todo", user_id=request.user_id.id,
-                summary=_("Signature request in error"), note=message)
+                summary=_("Signature request in error"), note=plaintext_note(message))
         max_attempts = self._esign_retry_max_attempts()
         now = fields.Datetime.now()
         for request in self.filtered(lambda r: r.state == "error"):
@@ -1077,7 +1168,7 @@ class O2sEsignRequest(models.Model):
         self.activity_schedule(
             "mail.mail_activity_data_todo", user_id=self.user_id.id,
             summary=_("Signature refused by %(name)s", name=signer.name),
-            note=signer.refusal_reason or "")
+            note=plaintext_note(signer.refusal_reason))
         self._esign_send_advisor_mail("o2s_esign.mail_template_esign_refused_advisor", "refusal")
 
     def _notify_signed(self):
@@ -1474,6 +1565,8 @@ class O2sEsignRequest(models.Model):
 
     def _esign_attach_to_partner_sudo(self, evidence_sudo):
         """Copy the evidence to the client contact as an attachment: ``(attachment, created)``.
+        The copy is linked to the request (``esign_request_id``): only who may read the request
+        reads it (see ir_attachment.py), not everyone who reads the contact.
         sudo: filing the evidence of a request one can read with the client it was sent from
         needs no right to edit the contact itself (advisors often have none)."""
         self.ensure_one()
@@ -1484,16 +1577,21 @@ class O2sEsignRequest(models.Model):
             ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence_sudo.checksum)],
             limit=1)
         if existing:
+            if existing.esign_request_id != self:  # a copy saved before copies were linked
+                with internal_write():
+                    existing.write({"esign_request_id": self.id})
             return existing, False
-        return attachments_sudo.create({
-            "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
-                                          self.env._("evidence file")),
-            "raw": evidence_sudo.raw,
-            "mimetype": "application/zip",
-            "res_model": "res.partner",
-            "res_id": partner.id,
-            "description": PARTNER_FOLDER,
-        }), True
+        with internal_write():
+            return attachments_sudo.create({
+                "name": "%s – %s – %s.zip" % (PARTNER_FOLDER, self.reference or "",
+                                              self.env._("evidence file")),
+                "raw": evidence_sudo.raw,
+                "mimetype": "application/zip",
+                "res_model": "res.partner",
+                "res_id": partner.id,
+                "description": PARTNER_FOLDER,
+                "esign_request_id": self.id,
+            }), True
 
     def _esign_build_attestation(self, signer):
         """The sealed attestation of one signer (no other signer's personal data), stored as an

@@ -26,7 +26,8 @@ import re
 import secrets
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
+from datetime import time as datetime_time
 from urllib.parse import urlencode
 
 from asn1crypto import cms
@@ -63,10 +64,8 @@ except ImportError:  # declared in external_dependencies; keeps the registry loa
 SIGNER_INTERNAL_FIELDS = {
     "state", "date_signed", "date_refused", "refusal_reason", "date_invited", "name", "email",
     "mobile", "lang", "id_doc_type", "id_doc_number", "id_doc_expiry", "id_doc_sha256",
-    "invitation_failed",
+    "invitation_failed", "id_document_id",
 }
-SIGNER_FROZEN_FIELDS = {"request_id", "partner_id", "role", "represented_partner_id", "sequence",
-                        "presence"}
 # Written by the signature only.
 SIGNER_SIGNING_FIELDS = {"signing_certificate", "signing_certificate_chain", "date_signature_applied",
                          "attestation_attachment_id"}
@@ -96,6 +95,9 @@ MAX_NAME_LENGTH = 128
 MAX_SIGNATURE_BYTES = 512 * 1024
 MAX_SIGNATURE_PIXELS = 4000
 SIGNATURE_TYPES = ("typed", "drawn", "uploaded")
+#: most views of each kind (signing page, document viewed, document downloaded) logged per signer
+#: and per day, across browser sessions (each session logs its first view of the day)
+MAX_VIEW_EVENTS_PER_DAY = 20
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")
 
 OTP_PURPOSE = "o2s-esign-otp"
@@ -426,10 +428,10 @@ class O2sEsignSigner(models.Model):
             request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
             if request and request.state != "draft":
                 raise UserError(_("Signers cannot be added to a request once it is sent."))
-        else:
-            sent = self.filtered(lambda s: s.request_id.state != "draft")
-            if sent and (SIGNER_INTERNAL_FIELDS | SIGNER_FROZEN_FIELDS).intersection(vals):
-                raise UserError(_("The signers of a request cannot be changed once it is sent."))
+        elif vals and self.filtered(lambda s: s.request_id.state != "draft"):
+            # Once sent, a signer is part of the evidence: nothing of it changes, whatever
+            # the field, but through the signature process.
+            raise UserError(_("The signers of a request cannot be changed once it is sent."))
         if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
             raise UserError(_("The status of a signer follows the signature process."))
         if OTP_PROTECTED_FIELDS.intersection(vals):
@@ -712,16 +714,36 @@ class O2sEsignSigner(models.Model):
         return self.request_id._log_event(event_type, signer=self, payload=payload,
                                           ip_address=ip_address, user_agent=user_agent)
 
-    def _log_page_view(self, validity, ip_address=None, user_agent=None, in_person=False):
-        """Log a view of the signing page (and the first opening of the link)."""
+    def _log_page_view(self, validity, ip_address=None, user_agent=None, in_person=False,
+                       first_today=True):
+        """Log a view of the signing page (and the first opening of the link).
+
+        ``first_today``: whether this browser session shows this page for the first time today
+        (the controller remembers it in the session); later views are not logged again, so
+        that reloading a page cannot grow the audit trail (see ``_log_view_event``)."""
         self.ensure_one()
         if not self.date_opened and validity == "ok":
             with internal_write():
                 self.write({"date_opened": fields.Datetime.now()})
             self._log_portal_event("link_opened", {"in_person": in_person},
                                    ip_address=ip_address, user_agent=user_agent)
-        self._log_portal_event("page_viewed", {"page": validity, "in_person": in_person},
-                               ip_address=ip_address, user_agent=user_agent)
+        if first_today:
+            self._log_view_event("page_viewed", {"page": validity, "in_person": in_person},
+                                 ip_address=ip_address, user_agent=user_agent)
+
+    def _log_view_event(self, event_type, payload, ip_address=None, user_agent=None):
+        """Log a page or document view, at most MAX_VIEW_EVENTS_PER_DAY of this signer per day
+        (UTC) and per kind, whatever the browser sessions: a visitor without cookies, each GET
+        a new session, cannot grow the audit trail without bound. Returns the event or None."""
+        self.ensure_one()
+        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
+        logged = self.env["o2s.esign.event"].sudo().search_count([
+            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
+            ("event_type", "=", event_type), ("date", ">=", today)])
+        if logged >= MAX_VIEW_EVENTS_PER_DAY:
+            return None
+        return self._log_portal_event(event_type, payload, ip_address=ip_address,
+                                      user_agent=user_agent)
 
     def _portal_refuse(self, reason, ip_address=None, user_agent=None):
         """The signer refuses to sign. Returns an error message, or False when done."""
@@ -960,7 +982,7 @@ class O2sEsignSigner(models.Model):
             transport, provider_id = self._esign_send_sms(body)
         except lib_errors.SmsError as exc:
             self._log_portal_event("sms_failed", {
-                "purpose": "otp", "transport": transport, "error": exc.code,
+                "purpose": "otp", "transport": transport, "error": self._esign_sms_error_code(exc),
                 "transient": exc.transient, "to": self._masked_mobile(),
             }, ip_address=ip_address, user_agent=user_agent)
             self.request_id._set_error(
@@ -1087,14 +1109,44 @@ class O2sEsignSigner(models.Model):
 
     def _esign_send_sms(self, body):
         """Send ``body`` to the signer's mobile. Returns ``(transport, provider_id)``; raises
-        ``lib.errors.SmsError`` when the SMS did not leave."""
+        ``lib.errors.SmsError`` when the SMS did not leave.
+
+        The gateway's URL is checked first (https, every address its host resolves to public;
+        see res_company.py): a refused one fails like a gateway that cannot be reached,
+        so that the answer never tells what listens on an internal address. Only a 2xx answer
+        of an allowed gateway counts as sent (lib.sms; redirects are not followed)."""
         self.ensure_one()
-        config = self.request_id.company_id._esign_sms_config()
+        company = self.request_id.company_id
+        config = company._esign_sms_config()
         transport = config["transport"]
         if transport == "iap":
             return transport, self._esign_send_sms_iap(body)
-        return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
-                                           body, timeout=self._esign_sms_timeout())
+
+        def check_url(url):
+            problem = company._esign_url_problem(url)
+            if problem:
+                _logger.info("SMS via %s not sent: the gateway's URL is not allowed (%s)", transport, problem)
+            return not problem
+
+        try:
+            return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
+                                               body, timeout=self._esign_sms_timeout(), check_url=check_url)
+        except lib_errors.SmsError as exc:
+            if self._esign_sms_unreachable(exc):
+                _logger.info("SMS via %s not sent: %s", transport, exc.code)
+            raise
+
+    @api.model
+    def _esign_sms_unreachable(self, exc):
+        """Whether an SmsError is one of the gateway's network outcomes (no answer, refused
+        connection, an HTTP error, an unexpected answer), which are all reported alike."""
+        return exc.code in ("timeout", "connection", "bad_response") or exc.code.startswith("http_")
+
+    @api.model
+    def _esign_sms_error_code(self, exc):
+        """The code of an SmsError as the audit trail records it: one ``unreachable`` for
+        every network outcome (the server log keeps the exact one)."""
+        return "unreachable" if self._esign_sms_unreachable(exc) else exc.code
 
     @api.model
     def _esign_sms_timeout(self):
@@ -1143,12 +1195,11 @@ class O2sEsignSigner(models.Model):
     def _esign_sms_error_reason(self, exc):
         """A translated reason for a ``lib.errors.SmsError``, for the advisor."""
         code = exc.code
-        if code.startswith("http_"):
-            return _("the SMS gateway refused the message (HTTP %(status)s)", status=code[5:])
+        if self._esign_sms_unreachable(exc):
+            # One message for every network outcome: it must not tell which addresses and
+            # ports answer (the exact outcome is in the server log).
+            return _("the SMS service could not be reached")
         reasons = {
-            "timeout": _("the SMS gateway did not answer in time"),
-            "connection": _("the SMS gateway cannot be reached"),
-            "bad_response": _("the SMS gateway gave an unexpected answer"),
             "config_missing": _("the SMS settings are incomplete (%(missing)s)",
                                 missing=exc.params.get("missing", "")),
             "transport_unknown": _("the SMS transport is unknown"),

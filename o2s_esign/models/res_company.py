@@ -2,23 +2,36 @@
 """What the addon adds to ``res.company``: the e-signature settings (SMS transport, signature
 level and placement, workflow), who may change them, the secrets kept encrypted at rest, and
 the signing settings (its signing identity, see o2s.esign.signing.identity; the timestamp
-authority and the PAdES level actually used)."""
+authority and the PAdES level actually used).
+
+URLs the server calls (SMS gateways, timestamp authority): ``https://`` to a public address only
+(no private, loopback, link-local or reserved address: the server would call them on the
+settings' behalf). Checked on every write (the URL as written), when the settings are saved
+(every address the host name resolves to) and before each call. Plain ``http://`` to
+127.0.0.1/localhost is allowed only while the system parameter ``o2s_esign.allow_http_localhost``
+is set (the tests and the local demo). A change of the SMS transport or of one of those URLs is
+an event (``settings_changed``: who, old and new value, secrets never) in the trail of every
+open request of the company, the requests whose codes and timestamps it affects."""
 import base64
 import binascii
+import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509 as asn1_x509
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import str2bool
 
-from ..lib import crypto, signing
+from ..lib import crypto, netguard, signing
 from ..lib import sms as lib_sms
-from ..lib.errors import PkiError
+from ..lib.errors import PkiError, TsaError
 from ..tools import PADES_LEVELS, get_master_key
+from .o2s_esign_request import OPEN_STATES
 
 _logger = logging.getLogger(__name__)
 
@@ -40,6 +53,10 @@ SECRET_FIELDS = {
     "webhook_token": "esign_webhook_token",
     "tsa_password": "esign_tsa_password",
 }
+# URLs the server calls, and the settings whose changes are audit events.
+URL_SETTING_FIELDS = ("esign_twilio_base_url", "esign_webhook_url", "esign_tsa_url")
+AUDITED_SETTING_FIELDS = ("esign_sms_transport", *URL_SETTING_FIELDS)
+ALLOW_HTTP_LOCALHOST_PARAM = "o2s_esign.allow_http_localhost"
 # Markers, not secrets.
 SECRET_PREFIX = "o2s-enc:"  # noqa: S105
 SECRET_KEY_PURPOSE = "o2s_esign/company-secrets"  # noqa: S105
@@ -181,6 +198,7 @@ class ResCompany(models.Model):
         secrets_list = []
         for vals in vals_list:
             self._esign_check_settings_access(vals)
+            self._esign_check_url_values(vals)
             secrets_list.append({f: vals.pop(f) for f in SECRET_FIELDS.values() if f in vals})
         companies = super().create(vals_list)
         for company, secrets in zip(companies, secrets_list, strict=True):
@@ -190,11 +208,18 @@ class ResCompany(models.Model):
 
     def write(self, vals):
         self._esign_check_settings_access(vals)
+        self._esign_check_url_values(vals)
+        audited = [name for name in AUDITED_SETTING_FIELDS if name in vals]
+        before = {company.id: {name: company.sudo()[name] for name in audited} for company in self} \
+            if audited else {}
         secrets = {f: vals.pop(f) for f in SECRET_FIELDS.values() if f in vals}
         res = super().write(vals) if vals else True
         if secrets:
             for company in self:
                 super(ResCompany, company).write(company._esign_encrypt_secrets(secrets))
+        if audited:
+            for company in self:
+                company._esign_log_settings_change_sudo(before[company.id])
         return res
 
     def _esign_check_settings_access(self, vals):
@@ -265,6 +290,85 @@ class ResCompany(models.Model):
             },
             "outbox": {},
         }
+
+    # -------------------------------------------------------------------- URLs
+    @api.model
+    def _esign_allow_http_localhost(self):
+        """Whether http:// and loopback addresses are allowed (tests, local demo). (sudo: a
+        system parameter, read for any visitor of a signing page.)"""
+        return str2bool(self.env["ir.config_parameter"].sudo().get_param(
+            ALLOW_HTTP_LOCALHOST_PARAM) or "", default=False)
+
+    @api.model
+    def _esign_url_problem(self, url, resolve=True):
+        """Why the server may not call ``url`` (a ``lib.netguard`` code), or None."""
+        return netguard.url_problem(url, allow_localhost=self._esign_allow_http_localhost(), resolve=resolve)
+
+    @api.model
+    def _esign_url_problem_message(self, label, problem):
+        return {
+            "scheme": _("%(field)s must be an https:// address.", field=label),
+            "host": _("%(field)s is not a valid address (it holds no user name or password).", field=label),
+            "address": _("%(field)s points to a private, loopback, link-local or reserved network "
+                         "address: it must be a public https:// address.", field=label),
+            "resolve": _("%(field)s names a server that cannot be found.", field=label),
+        }[problem]
+
+    @api.model
+    def _esign_check_url_values(self, vals):
+        """The URLs written must be https:// (http:// to localhost in tests) and not name a
+        non-public address (host names are resolved when the settings are saved and before
+        each call, not here)."""
+        for name in URL_SETTING_FIELDS:
+            url = (vals.get(name) or "").strip()
+            problem = url and self._esign_url_problem(url, resolve=False)
+            if problem:
+                label = self._fields[name].get_description(self.env)["string"]
+                raise ValidationError(self._esign_url_problem_message(label, problem))
+
+    # ------------------------------------------------------------------- audit
+    @api.model
+    def _esign_url_for_log(self, url):
+        """A URL as the audit trail shows it: scheme, host, port and path; a query string or
+        fragment (which may hold a token) is replaced by a short fingerprint of the whole URL."""
+        url = (url or "").strip()
+        if not url:
+            return ""
+        try:
+            parts = urlsplit(url)
+            shown = "%s://%s%s" % (parts.scheme, parts.hostname or "", ":%s" % parts.port if parts.port else "")
+        except ValueError:
+            return "[invalid] sha256:%s" % hashlib.sha256(url.encode()).hexdigest()[:12]
+        shown += parts.path
+        if parts.query or parts.fragment or parts.username or parts.password:
+            shown += " [sha256:%s]" % hashlib.sha256(url.encode()).hexdigest()[:12]
+        return shown
+
+    def _esign_log_settings_change_sudo(self, before):
+        """Append a ``settings_changed`` event to every open request of this company when the
+        SMS transport or a URL changed (``before``: the old values). (sudo: the person who
+        changes the settings need not see the requests; the events are written by the module
+        only.)"""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        changes = []
+        for name, old in before.items():
+            new = company_sudo[name]
+            if (old or "") == (new or ""):
+                continue
+            if name in URL_SETTING_FIELDS:
+                old, new = self._esign_url_for_log(old), self._esign_url_for_log(new)
+            changes.append({"setting": name, "old": old or "", "new": new or ""})
+        if not changes:
+            return
+        user = self.env.user
+        payload = {"user_id": user.id, "user": user.name, "company_id": self.id, "changes": changes}
+        _logger.info("E-signature settings of company %s changed by user %s: %s", self.id, user.id,
+                     ", ".join("%(setting)s %(old)r -> %(new)r" % change for change in changes))
+        requests = self.env["o2s.esign.request"].sudo().search([
+            ("company_id", "=", self.id), ("state", "in", OPEN_STATES)], order="id")
+        for request in requests:
+            request._log_event("settings_changed", payload=payload)
 
     # ----------------------------------------------------------------- secrets
     def _esign_secret_key(self):
@@ -368,6 +472,13 @@ class ResCompany(models.Model):
         come from o2s.esign.signing.identity's private helper)."""
         self.ensure_one()
         level, tsa = self._esign_effective_level(requested)
+        problem = tsa is not None and self._esign_url_problem(tsa.url)
+        if problem:
+            # Checked before each use (its host may resolve elsewhere since it was saved); a
+            # refused one fails like an authority that cannot be reached.
+            _logger.info("Timestamp authority of company %s not called: its URL is not allowed (%s)",
+                         self.id, problem)
+            raise TsaError("tsa_unreachable", {"url": tsa.url})
         material = self.env["o2s.esign.signing.identity"]._get_signing_material_sudo(self)
         roots = list(material.trust_roots)
         for cert in self._esign_tsa_roots():

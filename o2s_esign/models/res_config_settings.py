@@ -141,9 +141,12 @@ class O2sEsignSettings(models.TransientModel):
             problems.append(_("The maximum file size must be between 1 and 128 MB."))
         for name in URL_FIELDS:
             url = (self[name] or "").strip()
-            if url and not url.startswith(("https://", "http://")):
-                problems.append(_("%(field)s must start with https:// (or http://).",
-                                  field=self._fields[name].get_description(self.env)["string"]))
+            # Every address the host name resolves to is checked now (and again before each
+            # call); a name that does not resolve yet is not a reason to refuse the settings.
+            problem = url and self.company_id._esign_url_problem(url, resolve=True)
+            if problem and problem != "resolve":
+                problems.append(self.company_id._esign_url_problem_message(
+                    self._fields[name].get_description(self.env)["string"], problem))
         sender = (self.esign_sms_sender or "").strip()
         if sender and not sender.startswith("+") and (len(sender) > 11 or not sender.replace(" ", "").isalnum()):
             problems.append(_("The SMS sender name has at most 11 letters or digits."))

@@ -55,6 +55,19 @@ class ResPartner(models.Model):
         for partner in self:
             partner.esign_compliance_ids = [Command.set(rows_by_partner[partner._origin.id])]
 
+    # -------------------------------------------------------------------- CRUD
+    def write(self, vals):
+        res = super().write(vals)
+        if "email" in vals:
+            # A user's address is their partner's: whoever changes it, their own server follows
+            # (and the change is refused when the new address is reserved, see res_users.py).
+            servers = self.env["ir.mail_server"].sudo().search([
+                ("o2s_esign_user_id.partner_id", "in", self.ids)])
+            for user in servers.o2s_esign_user_id:
+                user._esign_sync_mail_server_sudo()
+        return res
+
+    # -------------------------------------------------------- business methods
     def _esign_valid_id_document(self):
         """The identity document of this contact that is valid today (the latest), if any."""
         self.ensure_one()

@@ -26,3 +26,5 @@ from . import test_esign_settings
 from . import test_esign_faults
 from . import test_esign_security_matrix
 from . import test_esign_hostile
+from . import test_esign_freeze
+from . import test_esign_public_pages

@@ -32,6 +32,9 @@ class O2sEsignCommon(TransactionCase):
                                        mail_notrack=True, no_reset_password=True))
         cls.company = cls.env.company
         cls.company.write({"country_id": cls.env.ref("base.fr").id})
+        # The tests' SMS gateway and timestamp authority listen over http on 127.0.0.1, which
+        # the settings refuse unless this system parameter allows it.
+        cls.env["ir.config_parameter"].sudo().set_param("o2s_esign.allow_http_localhost", "True")
         cls.advisor = new_test_user(
             cls.env, login="esign_advisor", name="Alice Advisor", email="alice@advisor.example.com",
             groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")

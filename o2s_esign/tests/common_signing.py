@@ -8,7 +8,6 @@ from pathlib import Path
 from odoo import fields
 from odoo.tools import mute_logger
 
-from ..lib import validation
 from ..tools import internal_write
 from .common import O2sEsignCommon, make_pdf
 
@@ -16,7 +15,8 @@ SUPPORT = Path(__file__).resolve().parents[2] / "tests" / "support"
 if str(SUPPORT) not in sys.path:
     sys.path.insert(0, str(SUPPORT))
 
-from pki_server import PkiServer  # noqa: E402  (test support shipped in the repository)
+import validation  # noqa: E402  (test support shipped in the repository, like the two below)
+from pki_server import PkiServer  # noqa: E402
 from sigcheck import pdfsig  # noqa: E402
 
 #: pyHanko's validator logs at WARNING what our reports carry anyway

@@ -134,14 +134,14 @@ class TestEsignSmsFaults(EsignHttpCommon):
         elapsed = self._ask_code_while_broken()
         self.assertTrue(self.gateway.hung.is_set(), "the gateway did receive the SMS")
         self.assertLess(elapsed, BOUND, "the signer waited for a hanging gateway")
-        self.assertIn("did not answer in time", self.request.error_message)
+        self.assertIn("the SMS service could not be reached", self.request.error_message)
         self.gateway.release()
         self._retry_and_sign()
 
     def test_gateway_down_then_retry(self):
         self.gateway.fail_with(503)
         self._ask_code_while_broken()
-        self.assertIn("HTTP 503", self.request.error_message)
+        self.assertIn("the SMS service could not be reached", self.request.error_message)
         self.gateway.fail_with(None)
         self._retry_and_sign()
 

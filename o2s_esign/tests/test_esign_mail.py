@@ -156,10 +156,11 @@ class TestEsignMailTemplates(O2sEsignAutomationCommon):
     def test_confirmation_attaches_the_signed_documents(self):
         request = self._send_on(documents=2)
         for document in request.document_ids:
-            signed = self.env["ir.attachment"].sudo().create({
-                "name": "signed_" + document.name, "raw": make_pdf("signed " + document.name),
-                "res_model": "o2s.esign.document", "res_id": document.id, "mimetype": "application/pdf"})
-            with internal_write():
+            with internal_write():  # as the signature process does (a sent document is frozen)
+                signed = self.env["ir.attachment"].sudo().create({
+                    "name": "signed_" + document.name, "raw": make_pdf("signed " + document.name),
+                    "res_model": "o2s.esign.document", "res_id": document.id,
+                    "mimetype": "application/pdf"})
                 document.write({"signed_attachment_id": signed.id})
         self.assertEqual(request._get_confirmation_attachments(), request.document_ids.signed_attachment_id)
         self._sign(request.signer_ids)

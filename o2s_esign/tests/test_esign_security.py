@@ -29,21 +29,26 @@ class TestEsignSecurity(O2sEsignCommon):
         }
 
     @mute_logger("odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
-    def test_advisors_see_their_requests_and_their_clients(self):
+    def test_advisors_see_their_requests_and_those_shared_with_them(self):
         own = self._sent_request()
-        # The manager sends for a client the advisor is the salesperson of.
+        # The manager sends for a client the advisor is the salesperson of: the manager's
+        # request (being the contact's salesperson gives no access), unless shared.
         for_client = self._sent_request(user=self.esign_manager)
+        shared = self._sent_request(user=self.esign_manager,
+                                    shared_user_ids=[Command.set(self.advisor.ids)])
         # The manager sends for a client of nobody in particular.
         stranger = self._make_client("Zoé Autre", "zoe@example.com", "+33678901234")
         other = self._sent_request(partner=stranger, user=self.esign_manager)
+        everything = own | for_client | shared | other
         Request = self.env["o2s.esign.request"]
         visible = Request.with_user(self.advisor).search([])
         self.assertIn(own, visible)
-        self.assertIn(for_client, visible)
+        self.assertIn(shared, visible)
+        self.assertNotIn(for_client, visible)
         self.assertNotIn(other, visible)
-        self.assertFalse(Request.with_user(self.advisor2).search([("id", "in", (own | for_client | other).ids)]))
-        self.assertEqual(Request.with_user(self.esign_manager).search([("id", "in", (own | for_client | other).ids)]),
-                         own | for_client | other)
+        self.assertFalse(Request.with_user(self.advisor2).search([("id", "in", everything.ids)]))
+        self.assertEqual(Request.with_user(self.esign_manager).search([("id", "in", everything.ids)]),
+                         everything)
         with self.assertRaises(AccessError):
             other.with_user(self.advisor).action_cancel()
         with self.assertRaises(AccessError):

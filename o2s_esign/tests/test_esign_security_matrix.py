@@ -3,9 +3,11 @@
 module and each operation (read, write, create, unlink); then the signing link's defences
 (OTP brute force, sends capped, token guessing) and who may download a request's evidence."""
 import base64
+import hashlib
 import json
 import logging
 import secrets
+import xmlrpc.client
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -21,36 +23,40 @@ from .common import make_pdf
 from .common_signing import PkiServer
 from .esign_portal_common import EsignHttpCommon
 
-PROFILES = ("advisor", "advisor2", "manager", "options", "subscription", "nobody", "portal",
-            "public")
+PROFILES = ("advisor", "shared", "advisor2", "manager", "options", "subscription", "nobody",
+            "portal", "public")
 
 # What each profile may do on each model: (r)ead, (w)rite, (c)reate, (u)nlink. The records
 # are those of a request the advisor sent to one of their clients (a draft one for changes
 # and deletion), and the wizards the advisor opened; "create" makes a new record of one's
-# own (a request for that client, a line of one's own wizard...). A profile left out may do
-# nothing. README.md's "Rights" section is this table.
+# own (a request for that client, a line of one's own wizard...). "shared" is an advisor both
+# requests are shared with; "advisor2" another advisor, who made himself the client's
+# salesperson. A profile left out may do nothing. README.md's "Rights" section is this table.
 RIGHTS = {
-    "o2s.esign.request": {"advisor": "rwcu", "advisor2": "c", "manager": "rwcu"},
-    "o2s.esign.signer": {"advisor": "rwcu", "manager": "rwcu"},
-    "o2s.esign.document": {"advisor": "rwcu", "manager": "rwcu"},
+    "o2s.esign.request": {"advisor": "rwcu", "shared": "rwcu", "advisor2": "c", "manager": "rwcu"},
+    "o2s.esign.signer": {"advisor": "rwcu", "shared": "rwcu", "manager": "rwcu"},
+    "o2s.esign.document": {"advisor": "rwcu", "shared": "rwcu", "manager": "rwcu"},
     # the audit trail: read by who reads the request, written by the signature process only
-    "o2s.esign.event": {"advisor": "r", "manager": "r"},
-    "o2s.esign.document.type": {"advisor": "r", "advisor2": "r", "manager": "rwcu"},
+    "o2s.esign.event": {"advisor": "r", "shared": "r", "manager": "r"},
+    "o2s.esign.document.type": {"advisor": "r", "shared": "r", "advisor2": "r", "manager": "rwcu"},
     # identity documents belong to the contacts of the company, as the contacts themselves
-    "o2s.esign.id.document": {"advisor": "rwcu", "advisor2": "rwcu", "manager": "rwcu"},
-    "o2s.esign.compliance": {"advisor": "r", "advisor2": "r", "manager": "r"},
+    "o2s.esign.id.document": {"advisor": "rwcu", "shared": "rwcu", "advisor2": "rwcu",
+                              "manager": "rwcu"},
+    "o2s.esign.compliance": {"advisor": "r", "shared": "r", "advisor2": "r", "manager": "r"},
     # the company's keys: read by the module only, nobody has any right (administrators included)
     "o2s.esign.signing.identity": {},
     # wizards: one's own only
-    "o2s.esign.request.wizard": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
-    "o2s.esign.request.wizard.document": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
-    "o2s.esign.request.wizard.signer": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
-    "o2s.esign.request.cancel": {"advisor": "rwcu", "advisor2": "c", "manager": "c"},
+    "o2s.esign.request.wizard": {"advisor": "rwcu", "shared": "c", "advisor2": "c", "manager": "c"},
+    "o2s.esign.request.wizard.document": {"advisor": "rwcu", "shared": "c", "advisor2": "c",
+                                          "manager": "c"},
+    "o2s.esign.request.wizard.signer": {"advisor": "rwcu", "shared": "c", "advisor2": "c",
+                                        "manager": "c"},
+    "o2s.esign.request.cancel": {"advisor": "rwcu", "shared": "c", "advisor2": "c", "manager": "c"},
     "o2s.esign.identity.import": {"options": "rwc"},
     # billable units: read by the subscription area, written by the signature process only
     "o2s.esign.consumption": {"subscription": "r"},
     # the mail report: read as the requests are, written by the mail queue only
-    "o2s.esign.mail.log": {"advisor": "r", "manager": "r"},
+    "o2s.esign.mail.log": {"advisor": "r", "shared": "r", "manager": "r"},
     # the settings page (a transient record of one's own): the options management only
     "o2s.esign.settings": {"options": "rwc"},
 }
@@ -77,8 +83,12 @@ class TestEsignRightsMatrix(EsignHttpCommon):
         cls.portal_user = new_test_user(
             cls.env, login="matrix_portal", name="Paula Portal", email="paula@example.com",
             groups="base.group_portal")
+        cls.shared_user = new_test_user(
+            cls.env, login="matrix_shared", name="Sue Shared", email="sue@advisor.example.com",
+            groups=groups + "o2s_esign.group_esign_user")
         cls.users = {
-            "advisor": cls.advisor, "advisor2": cls.advisor2, "manager": cls.esign_manager,
+            "advisor": cls.advisor, "shared": cls.shared_user, "advisor2": cls.advisor2,
+            "manager": cls.esign_manager,
             "options": cls.options_user, "subscription": cls.subscription_user,
             "nobody": cls.plain_user, "portal": cls.portal_user,
             "public": cls.env.ref("base.public_user"),
@@ -91,6 +101,9 @@ class TestEsignRightsMatrix(EsignHttpCommon):
         """The advisor's records every operation works on."""
         sent = self._sent_request()
         draft = self._draft_request()
+        (sent | draft).with_user(self.advisor).shared_user_ids = self.shared_user
+        # the other advisor makes himself the client's salesperson: it gives him nothing
+        self.client.with_user(self.advisor2).user_id = self.advisor2
         Wizard = self.env["o2s.esign.request.wizard"].with_user(self.advisor)
         upload = self.env["ir.attachment"].with_user(self.advisor).create({  # as the upload widget does
             "name": "upload.pdf", "raw": make_pdf("upload"), "res_model": Wizard._name, "res_id": 0})
@@ -491,3 +504,312 @@ class TestEsignEvidenceAccess(EsignHttpCommon):
         self.assertIn(request.name, html)
         self.assertNotIn("/esign/evidence/", html)
         self.assertNotIn("/web/content/%d" % evidence.id, html)
+
+
+# Fault codes of Odoo's XML-RPC (odoo/addons/base/controllers/rpc.py).
+FAULT_KINDS = {2: "UserError", 4: "AccessError"}
+
+
+@tagged("post_install", "-at_install")
+class TestEsignAdvisorBoundaries(EsignHttpCommon):
+    """What one advisor (Bob) can reach of another's (Alice's) requests over the real server
+    path, as an attacker would: XML-RPC, and HTTP downloads with his own session."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # Carl: a third advisor, for sharing
+        cls.advisor3 = new_test_user(
+            cls.env, login="esign_advisor3", name="Carl Advisor", email="carl@advisor.example.com",
+            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        (cls.advisor | cls.advisor2 | cls.advisor3 | cls.esign_manager | cls.plain_user).lang = "en_US"
+
+    # ------------------------------------------------------------------ helpers
+    def _rpc(self, login, model, method, *args, **kwargs):
+        """One execute_kw over XML-RPC as ``login`` (password = login for test users)."""
+        self.env.flush_all()
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        self.assertTrue(uid, login)
+        # as a client sends them: x2many commands as plain lists of numbers
+        args, kwargs = json.loads(json.dumps([list(args), kwargs]))
+        try:
+            return self.xmlrpc_object.execute_kw(db, uid, login, model, method, args, kwargs)
+        finally:
+            self.env.invalidate_all()
+
+    def _rpc_fault(self, login, model, method, *args, **kwargs):
+        """The error of a call: "UserError: ..." or "AccessError: ..." (from the fault code)."""
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self._rpc(login, model, method, *args, **kwargs)
+        kind = FAULT_KINDS.get(caught.exception.faultCode, "Fault %s" % caught.exception.faultCode)
+        return "%s: %s" % (kind, caught.exception.faultString)
+
+    def _get(self, login, url):
+        """GET ``url`` with ``login``'s own session."""
+        self.env.flush_all()
+        self.authenticate(login, login)
+        response = self.url_open(url, allow_redirects=False)
+        self.env.invalidate_all()
+        return response
+
+    def _bobs_draft(self):
+        """A draft Bob makes over XML-RPC for one of his own clients, with his own PDF."""
+        bob_client = self._make_client("Paul Petit", "paul@example.com", "+33634567890",
+                                       salesperson=self.advisor2)
+        bob_client.lang = "en_US"
+        own_pdf = make_pdf("Bob's own document")
+        attachment_id = self._rpc("esign_advisor2", "ir.attachment", "create", {
+            "name": "mine.pdf", "datas": base64.b64encode(own_pdf).decode(),
+            "mimetype": "application/pdf"})
+        draft_id = self._rpc("esign_advisor2", "o2s.esign.request", "create", {
+            "name": "Bob's draft", "partner_id": bob_client.id,
+            "document_ids": [Command.create({"name": "mine.pdf",
+                                             "original_attachment_id": attachment_id})],
+            "signer_ids": [Command.create({"partner_id": bob_client.id})]})
+        draft = self.env["o2s.esign.request"].browse(draft_id)
+        return draft, own_pdf
+
+    def _assert_no_access(self, login, request):
+        """``login`` reaches nothing of ``request`` over XML-RPC nor over HTTP."""
+        request = request.sudo()
+        for model, records in (("o2s.esign.request", request),
+                               ("o2s.esign.signer", request.signer_ids),
+                               ("o2s.esign.document", request.document_ids),
+                               ("o2s.esign.event", request.event_ids)):
+            self.assertTrue(records, model)
+            field = "request_id" if model != "o2s.esign.request" else "id"
+            self.assertFalse(self._rpc(login, model, "search_read", [(field, "=", request.id)],
+                                       fields=["id"]), (login, model))
+            self.assertTrue(self._rpc_fault(login, model, "read", records.ids, ["id"])
+                            .startswith("AccessError"), (login, model))
+        self.assertFalse(self._rpc(login, "o2s.esign.mail.log", "search_read",
+                                   [("request_id", "=", request.id)], fields=["id"]))
+        self.assertTrue(self._rpc_fault(login, "o2s.esign.request", "action_cancel", request.ids)
+                        .startswith("AccessError"))
+        self.assertTrue(self._rpc_fault(
+            login, "o2s.esign.request", "write", request.ids,
+            {"shared_user_ids": [Command.link(self.env.ref("base.user_admin").id)]},
+        ).startswith("AccessError"))
+        # Over JSON-RPC, as the web client reads it: the compliance rows' ids (partner id x
+        # 2^20 + document type) outgrow XML-RPC's 32-bit integers once partner ids pass 2047.
+        self.authenticate(login, login)
+        rows = self.make_jsonrpc_request("/web/dataset/call_kw", {
+            "model": "o2s.esign.compliance", "method": "search_read",
+            "args": [[("partner_id", "=", request.partner_id.id)]],
+            "kwargs": {"fields": ["request_id"]}})
+        self.assertTrue(rows, "the client's compliance rows are listed, without the request")
+        self.assertNotIn(request.id, [row["request_id"] and row["request_id"][0] for row in rows])
+        files = (request.document_ids.original_attachment_id
+                 | request.document_ids.prepared_attachment_id
+                 | request.document_ids.signed_attachment_id | request.evidence_attachment_id)
+        self.assertFalse(self._rpc(login, "ir.attachment", "search_read",
+                                   [("id", "in", files.ids)], fields=["id"]))
+        urls = ["/web/content/%d?download=true" % attachment.id for attachment in files]
+        urls.append("/esign/evidence/%d/download" % request.id)
+        for url in urls:
+            response = self._get(login, url)
+            self.assertNotEqual(response.status_code, 200, (login, url))
+            self.assertNotIn(b"%PDF", response.content[:16], (login, url))
+            self.assertFalse(response.content.startswith(b"PK\x03\x04"), (login, url))
+
+    # -------------------------------------------------------------------- tests
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_another_advisors_file_cannot_be_taken_through_ones_draft(self):
+        alices = self._sent_request().sudo()
+        alices_files = (alices.document_ids.original_attachment_id
+                        | alices.document_ids.prepared_attachment_id)
+        draft, own_pdf = self._bobs_draft()
+        document = draft.document_ids
+        for target in alices_files:
+            # on the document itself, and through the request's lines
+            fault = self._rpc_fault("esign_advisor2", "o2s.esign.document", "write",
+                                    document.ids, {"original_attachment_id": target.id})
+            self.assertTrue(fault.startswith("AccessError"), fault)
+            fault = self._rpc_fault("esign_advisor2", "o2s.esign.request", "write", draft.ids, {
+                "document_ids": [Command.update(document.id, {"original_attachment_id": target.id})]})
+            self.assertTrue(fault.startswith("AccessError"), fault)
+            fault = self._rpc_fault("esign_advisor2", "o2s.esign.document", "create", {
+                "request_id": draft.id, "name": "theirs.pdf", "original_attachment_id": target.id})
+            self.assertTrue(fault.startswith("AccessError"), fault)
+        # Bob sends his draft and downloads what was prepared: his own file, nothing of Alice's
+        self._rpc("esign_advisor2", "o2s.esign.request", "action_send", draft.ids)
+        self.assertEqual(draft.state, "in_progress")
+        self.assertEqual(len(draft.document_ids), 1)
+        prepared = draft.document_ids.prepared_attachment_id
+        response = self._get("esign_advisor2", "/web/content/%d?download=true" % prepared.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(draft.document_ids.original_attachment_id.raw, own_pdf)
+        self.assertEqual(draft.document_ids.original_sha256, hashlib.sha256(own_pdf).hexdigest())
+        theirs = {hashlib.sha256(attachment.raw).hexdigest() for attachment in alices_files}
+        self.assertNotIn(hashlib.sha256(response.content).hexdigest(), theirs)
+        self.assertNotIn(draft.document_ids.original_sha256, theirs)
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_a_file_set_on_a_draft_is_copied_when_set(self):
+        """A file of another record the advisor may read (the client's) is copied when it is
+        set, as on create: what is sent does not change when the client's file does."""
+        draft, _own_pdf = self._bobs_draft()
+        client_pdf = make_pdf("The client's own file")
+        source = self.env["ir.attachment"].create({
+            "name": "client.pdf", "raw": client_pdf, "mimetype": "application/pdf",
+            "res_model": "res.partner", "res_id": self.client2.id})
+        self._rpc("esign_advisor2", "o2s.esign.document", "write", draft.document_ids.ids,
+                  {"original_attachment_id": source.id})
+        original = draft.document_ids.original_attachment_id
+        self.assertNotEqual(original, source)
+        self.assertEqual((original.res_model, original.res_id),
+                         ("o2s.esign.document", draft.document_ids.id))
+        self.assertEqual(original.raw, client_pdf)
+        source.write({"raw": make_pdf("Changed afterwards")})
+        self._rpc("esign_advisor2", "o2s.esign.request", "action_send", draft.ids)
+        self.assertEqual(draft.document_ids.original_sha256, hashlib.sha256(client_pdf).hexdigest())
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_becoming_the_clients_salesperson_gives_nothing(self):
+        request = self._sent_request().sudo()  # Alice's, for her client
+        request.with_user(self.advisor).action_cancel(reason="For the evidence")
+        self._rpc("esign_advisor", "o2s.esign.request", "action_save_evidence_to_partner",
+                  request.ids)
+        self.assertTrue(request.evidence_attachment_id)
+        # Bob makes himself the client's salesperson (any user with contact rights may)
+        self._rpc("esign_advisor2", "res.partner", "write", self.client.ids,
+                  {"user_id": self.advisor2.id})
+        self.assertEqual(self.client.user_id, self.advisor2)
+        self._assert_no_access("esign_advisor2", request)
+        self.assertEqual(self._rpc("esign_advisor2", "o2s.esign.request", "get_esign_home_data")
+                         ["total"], 0)
+        self.assertFalse(self._rpc(
+            "esign_advisor2", "ir.attachment", "search_read",
+            [("res_model", "=", "res.partner"), ("res_id", "=", self.client.id)], fields=["name"]))
+        # nor may he name himself advisor of it, or of her other requests
+        fault = self._rpc_fault("esign_advisor2", "o2s.esign.request", "write", request.ids,
+                                {"user_id": self.advisor2.id})
+        self.assertTrue(fault.startswith("AccessError"), fault)
+        self.assertEqual(request.user_id, self.advisor)
+        # Alice still has all of it
+        self.assertEqual(self._rpc("esign_advisor", "o2s.esign.request", "search_count",
+                                   [("id", "=", request.id)]), 1)
+        response = self._get("esign_advisor", "/esign/evidence/%d/download" % request.id)
+        self.assertEqual(response.status_code, 200)
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_sharing_grants_access_and_is_logged(self):
+        request = self._sent_request().sudo()  # Alice's
+        self._assert_no_access("esign_advisor2", request)
+        events_before = len(request.event_ids)
+        self._rpc("esign_advisor", "o2s.esign.request", "write", request.ids,
+                  {"shared_user_ids": [Command.link(self.advisor2.id)]})
+        self.assertEqual(request.shared_user_ids, self.advisor2)
+        [shared] = self._events(request, "sharing_changed")
+        self.assertEqual(self._payload(shared), {
+            "user_id": self.advisor.id, "user": "Alice Advisor",
+            "added": [{"id": self.advisor2.id, "name": "Bob Advisor"}], "removed": [],
+            "shared_with": [{"id": self.advisor2.id, "name": "Bob Advisor"}]})
+        # Bob now follows it: the request, its signers, documents and trail, its files
+        for model, records in (("o2s.esign.request", request),
+                               ("o2s.esign.signer", request.signer_ids),
+                               ("o2s.esign.document", request.document_ids),
+                               ("o2s.esign.event", request.event_ids)):
+            self.assertEqual(len(self._rpc("esign_advisor2", model, "read", records.ids, ["id"])),
+                             len(records), model)
+        prepared = request.document_ids.prepared_attachment_id
+        self.assertEqual(self._get("esign_advisor2", "/web/content/%d" % prepared.id).status_code, 200)
+        # ... but neither shares it further nor takes it over
+        for values in ({"shared_user_ids": [Command.link(self.advisor3.id)]},
+                       {"shared_user_ids": [Command.unlink(self.advisor2.id)]},
+                       {"user_id": self.advisor2.id}):
+            fault = self._rpc_fault("esign_advisor2", "o2s.esign.request", "write", request.ids, values)
+            self.assertTrue(fault.startswith("AccessError: Only the advisor"), fault)
+        self.assertEqual((request.user_id, request.shared_user_ids), (self.advisor, self.advisor2))
+        # only E-signature users can be given a request
+        fault = self._rpc_fault("esign_advisor", "o2s.esign.request", "write", request.ids,
+                                {"shared_user_ids": [Command.link(self.plain_user.id)]})
+        self.assertTrue(fault.startswith("UserError: A signature request can only be shared"), fault)
+        # an administrator hands it over to Carl: logged; Alice keeps nothing of it
+        self._rpc("esign_manager", "o2s.esign.request", "write", request.ids,
+                  {"user_id": self.advisor3.id})
+        [changed] = self._events(request, "advisor_changed")
+        self.assertEqual(self._payload(changed), {
+            "user_id": self.esign_manager.id, "user": "Mona Manager",
+            "old_advisor": {"id": self.advisor.id, "name": "Alice Advisor"},
+            "new_advisor": {"id": self.advisor3.id, "name": "Carl Advisor"}})
+        self._assert_no_access("esign_advisor", request)
+        # Carl, the advisor now, stops sharing it with Bob: logged, Bob loses it
+        self._rpc("esign_advisor3", "o2s.esign.request", "write", request.ids,
+                  {"shared_user_ids": [Command.clear()]})
+        removal = self._events(request, "sharing_changed")[-1]
+        self.assertEqual(self._payload(removal)["removed"],
+                         [{"id": self.advisor2.id, "name": "Bob Advisor"}])
+        self.assertEqual(self._payload(removal)["shared_with"], [])
+        self._assert_no_access("esign_advisor2", request)
+        self.assertEqual(len(request.event_ids), events_before + 3)
+        self.assertTrue(self.env["o2s.esign.event"]._verify_chain(request)["ok"])
+
+    def test_a_drafts_advisor_and_sharing_are_in_its_created_event(self):
+        """A draft has no audit trail yet (and stays deletable): the event of its sending
+        names its advisor and whom it is shared with."""
+        throwaway = self._draft_request()
+        self._rpc("esign_advisor", "o2s.esign.request", "write", throwaway.ids,
+                  {"shared_user_ids": [(4, self.advisor2.id)]})
+        self.assertFalse(throwaway.sudo().event_ids)
+        self._rpc("esign_advisor2", "o2s.esign.request", "unlink", throwaway.ids)
+        self.assertFalse(throwaway.exists())
+        draft = self._draft_request()
+        self._rpc("esign_advisor", "o2s.esign.request", "write", draft.ids,
+                  {"shared_user_ids": [(4, self.advisor2.id)]})
+        self._rpc("esign_advisor2", "o2s.esign.request", "action_send", draft.ids)
+        created = self._payload(self._events(draft, "created"))
+        self.assertEqual(created["advisor"], {"id": self.advisor.id, "name": "Alice Advisor"})
+        self.assertEqual(created["shared_with"], [{"id": self.advisor2.id, "name": "Bob Advisor"}])
+        self.assertEqual(created["user_id"], self.advisor2.id, "sent by Bob")
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_saved_evidence_only_for_readers_of_the_request(self):
+        request = self._sent_request().sudo()
+        request.with_user(self.advisor).action_cancel(reason="For the evidence")
+        self._rpc("esign_advisor", "o2s.esign.request", "action_save_evidence_to_partner",
+                  request.ids)
+        saved = self.env["ir.attachment"].search([
+            ("res_model", "=", "res.partner"), ("res_id", "=", self.client.id),
+            ("esign_request_id", "=", request.id)])
+        self.assertEqual(len(saved), 1)
+        on_contact = [("res_model", "=", "res.partner"), ("res_id", "=", self.client.id)]
+        # the advisor finds it among the contact's attachments, and downloads it
+        rows = self._rpc("esign_advisor", "ir.attachment", "search_read", on_contact,
+                         fields=["name", "description"])
+        self.assertEqual([row["id"] for row in rows], saved.ids)
+        response = self._get("esign_advisor", "/web/content/%d?download=true" % saved.id)
+        self.assertEqual(response.status_code, 200)
+        self.assertTrue(response.content.startswith(b"PK\x03\x04"))
+        # nobody else does: no E-signature right, another advisor (salesperson or not)
+        self.client.user_id = self.advisor2
+        for login in ("esign_nobody", "esign_advisor2"):
+            self.assertFalse(self._rpc(login, "ir.attachment", "search_read", on_contact,
+                                       fields=["name"]), login)
+            self.assertFalse(self._rpc(login, "ir.attachment", "search_read",
+                                       [("id", "=", saved.id)], fields=["name"]), login)
+            self.assertEqual(self._rpc(login, "ir.attachment", "search_count",
+                                       [("description", "=", saved.description)]), 0, login)
+            fault = self._rpc_fault(login, "ir.attachment", "read", saved.ids, ["datas"])
+            self.assertTrue(fault.startswith("AccessError"), (login, fault))
+            for method, args in (("write", [{"name": "renamed.zip"}]), ("unlink", [])):
+                fault = self._rpc_fault(login, "ir.attachment", method, saved.ids, *args)
+                self.assertTrue(fault.startswith("AccessError"), (login, method, fault))
+            fault = self._rpc_fault(login, "ir.attachment", "write", saved.ids,
+                                    {"esign_request_id": False})
+            self.assertTrue(fault.startswith(("AccessError", "UserError")), (login, fault))
+            response = self._get(login, "/web/content/%d?download=true" % saved.id)
+            self.assertNotEqual(response.status_code, 200, login)
+            self.assertFalse(response.content.startswith(b"PK\x03\x04"), login)
+        self.assertTrue(saved.exists())
+        self.assertEqual(saved.esign_request_id, request)
+        # nor can anyone file a copy of their own choosing, or unlink one from its request
+        fault = self._rpc_fault("esign_advisor", "ir.attachment", "write", saved.ids,
+                                {"esign_request_id": False})
+        self.assertTrue(fault.startswith("UserError: Only the signature process"), fault)
+        # shared with Bob: he finds it too
+        request.with_user(self.advisor).shared_user_ids = self.advisor2
+        rows = self._rpc("esign_advisor2", "ir.attachment", "search_read", on_contact,
+                         fields=["name"])
+        self.assertEqual([row["id"] for row in rows], saved.ids)

@@ -2,6 +2,8 @@
 """The E-signature settings and the templates: the options-management group edits them, nobody
 else (through the ORM/RPC API and through the web client's own calls); secrets are encrypted at
 rest and never read back in clear."""
+import xmlrpc.client
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import JsonRpcException
@@ -289,6 +291,39 @@ class TestEsignSettingsWebClient(SettingsUsersMixin, HttpCase):
                    [[self.reminder.id], {"subject": "Reminder {{ object.request_id.name }}"}],
                    {"specification": {"subject": {}}})
         self.assertEqual(self.reminder.subject, "Reminder {{ object.request_id.name }}")
+
+    def test_recipients_of_the_module_templates_are_not_editable(self):
+        """The options group edits the wording of the module's templates, never who receives
+        them (else it would collect every signing link)."""
+        self.authenticate("esign_options", "esign_options")
+        invite = self.env.ref("o2s_esign.mail_template_esign_invite")
+        before = invite.read(["email_from", "email_to", "email_cc", "partner_to", "reply_to", "mail_server_id"])[0]
+        server = self.env["ir.mail_server"].create({"name": "Other", "smtp_host": "smtp.example.com"})
+        for values in ({"email_cc": "olga@advisor.example.com"}, {"email_to": "olga@advisor.example.com"},
+                       {"partner_to": str(self.options_user.partner_id.id)}, {"email_from": "olga@advisor.example.com"},
+                       {"reply_to": "olga@advisor.example.com"}, {"use_default_to": True},
+                       {"mail_server_id": server.id},
+                       {"subject": "Sign {{ object.request_id.name }}", "email_cc": "olga@advisor.example.com"}):
+            for template in (invite, self.reminder):
+                with self.subTest(values=values, template=template.name), mute_logger("odoo.http"):
+                    with self.assertRaises(JsonRpcException) as caught:
+                        self._call("mail.template", "web_save", [[template.id], values],
+                                   {"specification": {name: {} for name in values}})
+                    self.assertIn("AccessError", str(caught.exception.args))
+        self.assertEqual(invite.read(list(before))[0], before)
+        self.assertNotEqual(invite.subject, "Sign {{ object.request_id.name }}")
+        # The wording stays theirs.
+        self._call("mail.template", "web_save",
+                   [[invite.id], {"subject": "Sign {{ object.request_id.name }}"}], {"specification": {"subject": {}}})
+        self.assertEqual(invite.subject, "Sign {{ object.request_id.name }}")
+        # Over XML-RPC too.
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, "esign_options", "esign_options", {})
+        with self.assertRaises(xmlrpc.client.Fault) as caught, mute_logger("odoo.http"):
+            self.xmlrpc_object.execute_kw(db, uid, "esign_options", "mail.template", "write",
+                                          [[invite.id], {"email_cc": "olga@advisor.example.com"}])
+        self.assertEqual(caught.exception.faultCode, 4)
+        self.assertFalse(invite.email_cc)
 
     def test_others_are_refused_by_the_web_client_calls(self):
         for login in ("esign_sysadmin", "esign_ui_advisor"):

@@ -1,13 +1,16 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Mails over a real SMTP server (aiosmtpd on 127.0.0.1): templates, languages and links as
 they arrive, the server down then back, and the advisor's own outgoing server."""
+import xmlrpc.client
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
 import odoo
-from odoo.exceptions import AccessError, UserError
-from odoo.tests import tagged
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests.common import JsonRpcException
+from odoo.tools import mute_logger
 
 from .automation_common import O2sEsignAutomationCommon
 from .smtp_server import SmtpSink, free_port, html_part, quiet_smtp_log, start_smtp
@@ -114,6 +117,7 @@ class TestEsignAdvisorSmtp(O2sEsignAutomationCommon):
             "name": "Company SMTP (test)", "smtp_host": "127.0.0.1", "smtp_port": cls.company_sink.port,
             "smtp_encryption": "none", "sequence": 10,
         })
+        cls.company.email = "office@company.example.com"
 
     def setUp(self):
         super().setUp()
@@ -175,13 +179,218 @@ class TestEsignAdvisorSmtp(O2sEsignAutomationCommon):
             result = advisor.action_esign_test_smtp()
             self.assertEqual(result["params"]["type"], "success")
             self.assertEqual(self.advisor_sink.logins[-1:], ["alice"])
-            # A wrong password is reported.
+            # A wrong password: "failed", and nothing of the server's answer.
             advisor.write({"esign_smtp_password": "wrong"})
-            with self.assertRaises(UserError):
-                advisor.action_esign_test_smtp()
-            # Nobody listens on that port.
+            result = advisor.action_esign_test_smtp()
+            self.assertEqual(result["params"], {
+                "message": "The connection to your SMTP server failed.", "type": "danger", "sticky": False})
+            # Nobody listens on that port: the very same answer (no port probing).
             advisor.write({"esign_smtp_password": "s3cret-pass", "esign_smtp_port": free_port()})
-            with self.assertRaises(UserError), self.assertLogs("odoo.addons.base.models.ir_mail_server", "WARNING"):
-                advisor.action_esign_test_smtp()
+            with self.assertLogs("odoo.addons.base.models.ir_mail_server", "WARNING"):
+                closed = advisor.action_esign_test_smtp()
+            self.assertEqual(closed["params"], result["params"])
         with self.assertRaises(AccessError):
             self.advisor.with_user(self.advisor2).action_esign_test_smtp()
+
+    def test_connection_tests_are_rate_limited(self):
+        self._use_own_server()
+        advisor = self.advisor.with_user(self.advisor)
+        with patch.object(odoo.modules.module, "current_test", False):
+            with freeze_time("2026-03-02 10:00:00"):
+                for _i in range(5):
+                    self.assertEqual(advisor.action_esign_test_smtp()["params"]["type"], "success")
+                with self.assertRaises(UserError) as caught:
+                    advisor.action_esign_test_smtp()
+                self.assertIn("try again in 10 minutes", str(caught.exception))
+            self.assertEqual(len(self.advisor_sink.logins), 5, "the sixth test connected nowhere")
+            # The count is kept on the server, out of the user's reach.
+            with self.assertRaises(AccessError):
+                self.advisor.with_user(self.advisor).write({"esign_smtp_test_times": "[]"})
+            with freeze_time("2026-03-02 10:10:01"):
+                self.assertEqual(advisor.action_esign_test_smtp()["params"]["type"], "success")
+        self.assertEqual(len(self.advisor_sink.logins), 6)
+
+    def test_own_server_is_never_a_fallback(self):
+        """The advisor's server carries the advisor's mail only: not a mail of another sender
+        when no server matches it, not even when it is the only server left."""
+        own_server = self._use_own_server()
+        Server = self.env["ir.mail_server"]
+        self.assertEqual(Server._find_mail_server("alice@advisor.example.com")[0], own_server)
+        self.company_server.active = False
+        for sender in ("admin@example.com", self.company.email, "bob@advisor.example.com", False):
+            with self.subTest(sender=sender):
+                server, _from = Server._find_mail_server(sender)
+                self.assertNotEqual(server, own_server)
+        # Its filter is exactly one address, the advisor's own; an empty one is refused.
+        with self.assertRaises(ValidationError):
+            own_server.from_filter = False
+        with self.assertRaises(ValidationError):
+            own_server.from_filter = "advisor.example.com"
+        # Out of the group, out of the server.
+        self.advisor.groups_id -= self.env.ref("o2s_esign.group_esign_user")
+        self.assertFalse(own_server.active)
+        self.assertFalse(self.advisor.esign_smtp_use_own)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignAdvisorSmtpOverRpc(HttpCase):
+    """The own-server settings as an attacker uses them: XML-RPC and the web client's JSON-RPC,
+    as a portal user, an advisor and a user without E-signature rights."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, no_reset_password=True, tracking_disable=True))
+        env = cls.env
+        env["res.lang"]._activate_lang("en_US")
+        env.ref("base.user_admin").lang = "en_US"
+        env.company.email = "office@company.example.com"
+        env["mail.alias.domain"].create({
+            "name": "company.example.com", "catchall_alias": "catchall", "bounce_alias": "bounce",
+            "default_from": "notifications"})
+        cls.advisor = new_test_user(env, login="smtp_advisor", name="Sid Advisor", lang="en_US",
+                                    email="sid@advisor.example.com",
+                                    groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        cls.advisor2 = new_test_user(env, login="smtp_advisor2", name="Tess Advisor", lang="en_US",
+                                     email="tess@advisor.example.com",
+                                     groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        cls.nobody = new_test_user(env, login="smtp_nobody", name="Nils Nobody", lang="en_US",
+                                   email="nils@advisor.example.com",
+                                   groups="base.group_user,base.group_partner_manager")
+        cls.portal = new_test_user(env, login="smtp_portal", name="Pia Portal", lang="en_US",
+                                   email="pia@example.com", groups="base.group_portal")
+        cls.company_server = env["ir.mail_server"].create({
+            "name": "Company SMTP (test)", "smtp_host": "127.0.0.1", "smtp_port": 2525,
+            "smtp_encryption": "none", "from_filter": "mailer@company.example.com", "sequence": 10})
+        cls.smtp_values = {"esign_smtp_use_own": True, "esign_smtp_host": "127.0.0.1",
+                           "esign_smtp_port": 2526, "esign_smtp_encryption": "none",
+                           "esign_smtp_user": "me", "esign_smtp_password": "pw"}
+
+    def _call(self, login, model, method, *args, **kwargs):
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        self.assertTrue(uid, login)
+        return self.xmlrpc_object.execute_kw(db, uid, login, model, method, list(args), kwargs)
+
+    def _fault(self, login, model, method, *args, **kwargs):
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self._call(login, model, method, *args, **kwargs)
+        return caught.exception
+
+    def _personal_servers(self):
+        return self.env["ir.mail_server"].with_context(active_test=False).search(
+            [("o2s_esign_user_id", "!=", False)])
+
+    def _assert_no_dangerous_server(self):
+        """No server without a filter besides the company's, none whose filter covers an address
+        the company sends from."""
+        servers = self.env["ir.mail_server"].search([("id", "!=", self.company_server.id)])
+        self.assertFalse(servers.filtered(lambda s: not s.from_filter), "a catch-all server")
+        for address in ("office@company.example.com", "mailer@company.example.com",
+                        "catchall@company.example.com", "bounce@company.example.com",
+                        "notifications@company.example.com", "admin@example.com"):
+            for server in servers:
+                self.assertFalse(self.env["ir.mail_server"]._match_from_filter(address, server.from_filter),
+                                 "%s covers %s" % (server.from_filter, address))
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_portal_user_gets_no_server(self):
+        uid = self.portal.id
+        for values in (self.smtp_values, {"esign_smtp_host": "10.0.0.1"}, {"esign_smtp_use_own": True}):
+            with self.subTest(values=values):
+                fault = self._fault("smtp_portal", "res.users", "write", [uid], values)
+                self.assertEqual(fault.faultCode, 4, fault.faultString)  # AccessError
+        fault = self._fault("smtp_portal", "ir.mail_server", "create", {
+            "name": "mine", "smtp_host": "127.0.0.1", "smtp_port": 2526})
+        self.assertEqual(fault.faultCode, 4)
+        fault = self._fault("smtp_portal", "ir.mail_server", "write", [self.company_server.id],
+                            {"smtp_host": "evil.example.com"})
+        self.assertEqual(fault.faultCode, 4)
+        # Its own address stays its own to change: no server appears.
+        self._call("smtp_portal", "res.users", "write", [uid], {"email": "pia2@example.com"})
+        # The web client's call (JSON-RPC, session) is refused alike.
+        self.authenticate("smtp_portal", "smtp_portal")
+        with self.assertRaises(JsonRpcException) as caught:
+            self.make_jsonrpc_request("/web/dataset/call_kw/res.users/web_save", {
+                "model": "res.users", "method": "web_save",
+                "args": [[uid], self.smtp_values], "kwargs": {"specification": {}}})
+        self.assertIn("AccessError", str(caught.exception.args))
+        self.assertFalse(self._personal_servers())
+        self.assertEqual(self.company_server.smtp_host, "127.0.0.1")
+        # Even an administrator cannot give a portal user their own server.
+        with self.assertRaises(AccessError):
+            self.portal.write(self.smtp_values)
+        self.assertFalse(self._personal_servers())
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_user_without_esign_rights_gets_no_server(self):
+        fault = self._fault("smtp_nobody", "res.users", "write", [self.nobody.id], self.smtp_values)
+        self.assertEqual(fault.faultCode, 4)
+        fault = self._fault("smtp_nobody", "ir.mail_server", "create", {
+            "name": "mine", "smtp_host": "127.0.0.1", "smtp_port": 2526})
+        self.assertEqual(fault.faultCode, 4)
+        self.assertFalse(self._personal_servers())
+
+    @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
+    def test_advisor_cannot_send_from_an_address_of_the_company_or_another_user(self):
+        uid = self.advisor.id
+        partner_id = self.advisor.partner_id.id
+        reserved = ("office@company.example.com", "Mailer@Company.example.com", "catchall@company.example.com",
+                    "bounce@company.example.com", "notifications@company.example.com", "tess@advisor.example.com",
+                    self.env.ref("base.user_admin").email)
+        # Email and server in one write.
+        for address in reserved:
+            with self.subTest(address=address):
+                fault = self._fault("smtp_advisor", "res.users", "write", [uid],
+                                    dict(self.smtp_values, email=address))
+                self.assertEqual(fault.faultCode, 2, fault.faultString)  # UserError
+                self.assertIn("one the company or another user sends from", fault.faultString)
+        self.assertFalse(self._personal_servers())
+        # A server on the advisor's own address, then the address changed afterwards: refused
+        # through the user and through the contact (the advisor may edit contacts).
+        self._call("smtp_advisor", "res.users", "write", [uid], self.smtp_values)
+        [server] = self._personal_servers()
+        self.assertEqual((server.from_filter, server.o2s_esign_user_id), ("sid@advisor.example.com", self.advisor))
+        for address in reserved:
+            with self.subTest(later=address):
+                fault = self._fault("smtp_advisor", "res.users", "write", [uid], {"email": address})
+                self.assertEqual(fault.faultCode, 2, fault.faultString)
+                fault = self._fault("smtp_advisor", "res.partner", "write", [partner_id], {"email": address})
+                self.assertEqual(fault.faultCode, 2, fault.faultString)
+        self.assertEqual(server.from_filter, "sid@advisor.example.com")
+        self.assertEqual(self.advisor.email, "sid@advisor.example.com")
+        # The advisor cannot touch the server itself.
+        fault = self._fault("smtp_advisor", "ir.mail_server", "write", [server.id], {"from_filter": False})
+        self.assertEqual(fault.faultCode, 4)
+        # A new address of their own: the filter follows.
+        self._call("smtp_advisor", "res.partner", "write", [partner_id], {"email": "Sid.New@advisor.example.com"})
+        self.assertEqual(server.from_filter, "sid.new@advisor.example.com")
+        self._assert_no_dangerous_server()
+        # And the other advisor cannot take the first one's address.
+        fault = self._fault("smtp_advisor2", "res.users", "write", [self.advisor2.id],
+                            dict(self.smtp_values, email="sid.new@advisor.example.com"))
+        self.assertEqual(fault.faultCode, 2)
+        self.assertEqual(len(self._personal_servers()), 1)
+
+    def test_admin_password_reset_never_leaves_through_an_advisor_server(self):
+        """The reported attack: the advisor's server (set over XML-RPC) is the only outgoing
+        server left, the administrator's password is reset; the mail with the link leaves
+        through the configured server (here the command-line one), never the advisor's."""
+        quiet_smtp_log(self)
+        advisor_sink, default_sink = SmtpSink(), SmtpSink()
+        for sink in (advisor_sink, default_sink):
+            sink.port = free_port()
+            self.addCleanup(start_smtp(sink, sink.port).stop)
+        self._call("smtp_advisor", "res.users", "write", [self.advisor.id],
+                   dict(self.smtp_values, esign_smtp_port=advisor_sink.port))
+        self.env["ir.mail_server"].search([("o2s_esign_user_id", "=", False)]).active = False
+        admin = self.env.ref("base.user_admin")
+        admin.partner_id.email = "admin@company.example.com"
+        cli_smtp = {"smtp_server": "127.0.0.1", "smtp_port": default_sink.port, "smtp_ssl": False,
+                    "smtp_user": False, "smtp_password": False, "from_filter": False}
+        with patch.object(odoo.modules.module, "current_test", False), \
+                patch.dict(odoo.tools.config.options, cli_smtp):
+            admin.action_reset_password()
+        self.assertEqual(len(default_sink.wait(1)), 1)
+        self.assertEqual(default_sink.messages[0][1], ["admin@company.example.com"])
+        self.assertFalse(advisor_sink.messages, "the reset link reached the advisor's server")

@@ -239,8 +239,13 @@ class TestEsignWizard(EsignWizardCase):
 
     def test_file_over_the_size_limit(self):
         self.company.esign_max_upload_mb = 1
+        # an upload is refused before it is stored (test_esign_public_pages: over HTTP)
+        with self.assertRaisesRegex(UserError, "big.pdf is larger than the 1.0 MB allowed"):
+            self._upload("big.pdf", large_pdf(1))
+        # a file already stored (among the client's documents) is refused when sending
+        big = self._record_attachment(self.client, "big.pdf", large_pdf(1))
         form = self._wizard_form()
-        form.upload_attachment_ids.add(self._upload("big.pdf", large_pdf(1)))
+        form.partner_attachment_ids.add(big)
         wizard = form.save()
         with self.assertRaisesRegex(UserError, "big.pdf is larger than the 1.0 MB allowed"):
             wizard.action_send()

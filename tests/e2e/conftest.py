@@ -44,6 +44,9 @@ def e2e(tmp_path_factory):
             admin = Rpc(server, "admin", database.admin_password)
             [user] = admin("res.users", "read", [admin.uid], ["company_id"])
             company_id = user["company_id"][0]
+            # The gateway stand-in and the TSA listen over http on 127.0.0.1: allowed only
+            # with this system parameter.
+            admin("ir.config_parameter", "set_param", "o2s_esign.allow_http_localhost", "True")
             admin("res.company", "write", [company_id], {
                 "esign_sms_transport": "webhook",
                 "esign_webhook_url": gateway.url + "/sms",

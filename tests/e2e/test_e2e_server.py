@@ -25,7 +25,7 @@ from pdf_factory import make_pdf
 from sigcheck import pdfsig
 
 load_lib()
-from o2s_esign_lib import validation  # noqa: E402  (loaded just above)
+import validation  # noqa: E402  (needs the lib loaded just above)
 
 #: deadline of a whole scenario's threads (seconds)
 SCENARIO_TIMEOUT = 240

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+from chain_events import build_chain, link
 from o2s_esign_lib import chain
 
 
@@ -24,7 +25,7 @@ def make_events(count=5, request=42):
             "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
             "payload": {"note": "Signé à Besançon – « ok »", "n": index, "flags": [True, None]},
         })
-    return chain.build_chain(events)
+    return build_chain(events)
 
 
 def test_genesis_and_hashed_fields():
@@ -144,7 +145,7 @@ def test_deletion_with_renumbering_is_detected():
 def test_insertion_is_detected():
     events = make_events(4)
     forged = dict(events[1], event_type="otp_verified", sequence=3)
-    forged = chain.link(events[1]["hash"], forged)
+    forged = link(events[1]["hash"], forged)
     tampered = events[:2] + [forged] + events[2:]
     for position, event in enumerate(tampered, start=1):
         event["sequence"] = position

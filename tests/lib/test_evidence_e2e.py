@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import o2s_esign_lib.evidence as ev
 import pytest
 import sigcheck
-from o2s_esign_lib import chain, pdf, pki, signing
+from chain_events import build_chain
+from o2s_esign_lib import pdf, pki, signing
 from test_verify import (
     SYSTEM_PYTHON,
     VENV_PYTHON,
@@ -84,7 +85,7 @@ def flow(signer, company, tsa, roots, pki_server, tmp_path_factory):
     for sequence, event in enumerate(events, start=1):
         event["sequence"] = sequence
         event["date"] = f"2026-11-27T15:{sequence:02d}:00.000000Z"
-    events = chain.build_chain(events)
+    events = build_chain(events)
 
     (folder / "original.pdf").write_bytes(original)
     (folder / "final.pdf").write_bytes(final)
@@ -251,7 +252,7 @@ def test_expired_signer_is_trusted_as_of_its_timestamp(company, private_pki_serv
                 request=ev.EvidenceRequest(reference=f"OLD/{name}", state="signed"),
                 documents=[ev.EvidenceDocument(name="doc", original=str(tmp_path / f"{name}.pdf"),
                                                signed=str(tmp_path / f"{name}.pdf"))],
-                events=chain.build_chain([{"request": 1, "sequence": 1, "event_type": "created",
+                events=build_chain([{"request": 1, "sequence": 1, "event_type": "created",
                                            "date": "2026-01-01T00:00:00.000000Z", "signer": None,
                                            "ip_address": None, "user_agent": None,
                                            "payload": {}}]),

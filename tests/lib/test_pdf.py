@@ -27,20 +27,6 @@ SLOTS = [
 ]
 
 
-def test_sha256_helpers(tmp_path):
-    data = b"abc" * 1_000_000
-    import hashlib
-    expected = hashlib.sha256(data).hexdigest()
-    assert pdf.sha256_hex(data) == expected
-    path = tmp_path / "x.bin"
-    path.write_bytes(data)
-    assert pdf.sha256_file(path) == expected
-    assert pdf.sha256_file(str(path)) == expected
-    with open(path, "rb") as fh:
-        assert pdf.sha256_file(fh) == expected
-    assert pdf.sha256_file(io.BytesIO(data)) == expected
-
-
 def test_revision_prefixes_ok():
     assert pdf.revision_prefixes_ok(b"abc", b"abcdef")
     assert pdf.revision_prefixes_ok(b"abc", b"abc")

@@ -1,4 +1,4 @@
-"""Tests of o2s_esign/lib/validation.py on documents signed through PadesSigner."""
+"""Tests of tests/support/validation.py on documents signed through PadesSigner."""
 
 import logging
 import threading
@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pdf_factory as pf
 import pytest
-from o2s_esign_lib import pdf, pki, signing, validation
+import validation
+from o2s_esign_lib import pdf, pki, signing
 from o2s_esign_lib.errors import PdfError
 
 APPEARANCE = signing.Appearance("X", ["Signé électroniquement", "par X"], "https://e.example/v/1")

@@ -86,7 +86,9 @@ def make_events(lib, specs, request=42):
             "date": (T0 + timedelta(minutes=index)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "signer": signer, "ip_address": ip, "user_agent": ua, "payload": payload,
         })
-    return lib.chain.build_chain(events)
+    from chain_events import build_chain  # needs o2s_esign_lib loaded, as said above
+
+    return build_chain(events)
 
 
 @dataclass

@@ -1,6 +1,7 @@
-"""Validation of the signatures and document timestamps embedded in a PDF, with pyHanko.
+"""Validation of the signatures and document timestamps embedded in a PDF, with pyHanko: how the
+tests check what ``o2s_esign/lib/signing.py`` produces (the module itself never validates).
 
-Time of validation (the choice the spec asks us to document):
+Time of validation:
 
 * every signature is first validated "now", with the revocation data embedded in the document
   (DSS) and, if ``allow_fetching``, fetched online;
@@ -13,8 +14,8 @@ Time of validation (the choice the spec asks us to document):
   rescued this way: only the expiry case is.
 
 Logging: pyHanko logs a WARNING for every problem it meets (a path that cannot be built, a
-broken timestamp imprint, a failed diff...). ``validate_pdf`` also serves a public verification
-page fed arbitrary PDFs, so it contains pyHanko's records: a filter on the ``pyhanko*`` loggers
+broken timestamp imprint, a failed diff...). ``validate_pdf`` is also fed damaged and unreadable
+PDFs, so it contains pyHanko's records: a filter on the ``pyhanko*`` loggers
 drops the records (INFO and above) emitted *by the thread running validate_pdf while it runs*
 (other threads are not affected) and the WARNING/ERROR messages go to the report of the
 signature being validated (``messages``, also appended to ``summary``). They are re-logged at
@@ -43,7 +44,10 @@ from pyhanko.sign.validation.pdf_embedded import (
 )
 from pyhanko_certvalidator import ValidationContext
 
-from .errors import PdfError
+try:  # the signing core as the plain tests load it (tests/lib/conftest.py)...
+    from o2s_esign_lib.errors import PdfError
+except ImportError:  # ...or as Odoo loads it, for the addon's own tests
+    from odoo.addons.o2s_esign.lib.errors import PdfError
 
 __all__ = ["SignatureReport", "validate_pdf"]
 

@@ -1,0 +1,242 @@
+"""The evidence ZIP itself: its layout, the audit trail and consent files, the README, the
+manifest and its seal and timestamp (see the package docstring)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from .. import chain
+from ..errors import EvidenceError
+from .certificates import COMPANY_CA, _cert_file_name, _cert_summary, _pem_bytes, _token_file_name
+from .formats import iso_utc, safe_name
+from .inputs import EvidenceBundle, EvidenceResult, _consents, _generated_at
+from .report import render_evidence_pdf
+from .seal import Sealer
+from .zipwriter import _ZipBuilder
+
+FORMAT = "o2s-esign-evidence/1"
+AUDIT_FORMAT = "o2s-esign-audit/1"
+MANIFEST = "manifest.json"
+MANIFEST_SEAL = "manifest.json.p7s"
+MANIFEST_TSR = "timestamps/manifest.json.tsr"
+VERIFY_SOURCE = Path(__file__).parents[1] / "verify.py"  # lib/verify.py, shipped as is
+
+
+def _consent_txt(bundle: EvidenceBundle) -> bytes:
+    lines = [
+        "Consent texts shown to signers / Textes de consentement présentés aux signataires",
+        ("SHA-256 = hash of the UTF-8 text between the BEGIN and END lines (without the line "
+         "break that follows BEGIN and the one that precedes END)."),
+        "",
+    ]
+    consents = _consents(bundle)
+    if not consents:
+        lines.append("No consent text was recorded. / Aucun texte de consentement enregistré.")
+    for index, consent in enumerate(consents, start=1):
+        lines += [
+            f"=== {index}. {consent.label or 'Consent text'} ===",
+            f"SHA-256: {consent.sha256}",
+            "----- BEGIN TEXT -----",
+            consent.text,
+            "----- END TEXT -----",
+            "",
+        ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _audit_json(bundle: EvidenceBundle) -> bytes:
+    document = {
+        "format": AUDIT_FORMAT,
+        "request": bundle.request.reference,
+        "hash_algorithm": "sha256",
+        "genesis_hash": chain.GENESIS_HASH,
+        "hashed_fields": list(chain.HASHED_FIELDS),
+        "rule": "hash = sha256(previous_hash as ASCII + canonical JSON of the hashed fields: "
+                "sorted keys, separators ',' ':', UTF-8, no ASCII escaping)",
+        "events": bundle.events,
+    }
+    return (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
+def _readme(bundle: EvidenceBundle, company_ca: bytes | None) -> bytes:
+    request = bundle.request
+    fingerprints = ""
+    if company_ca:
+        fingerprints = "\n".join(f"  {subject}\n  SHA-256 {fp}"
+                                 for subject, fp in _cert_summary(company_ca))
+    text = f"""EVIDENCE FILE / DOSSIER DE PREUVE
+Request / Demande : {request.reference}{f" - {request.name}" if request.name else ""}
+Generated / Généré le : {iso_utc(_generated_at(bundle))}
+
+=== English ===
+
+This ZIP is the evidence file of an electronic signature request.
+
+  original/          the PDF documents as sent to the signers
+  signed/            the signed PDF documents (PAdES signatures; absent or partial when the
+                     request was not completed)
+  evidence.pdf       readable report: request, documents and hashes, signers, audit trail
+  audit_trail.json   every event of the request, hash-chained
+  consent.txt        the consent texts shown, with their SHA-256
+  certificates/      the certificates involved (company CA, seal, signers, time-stamping)
+  timestamps/        RFC 3161 time-stamp tokens
+  manifest.json      the SHA-256 of every file, the audit trail's last hash, the generation time
+  manifest.json.p7s  the company's electronic seal over manifest.json
+  verify.py          a verification script
+
+To verify, unpack the ZIP and run, in the unpacked folder:
+
+    python3 verify.py
+
+or, without unpacking:
+
+    python3 verify.py EVIDENCE.zip
+
+It needs only Python 3. With pyHanko installed (pip install pyhanko) it also validates every
+signature and the seal of manifest.json. It prints PASS / FAIL / SKIP per check and exits
+with status 0 only if no check failed. Check that the fingerprint of
+certificates/company-ca.pem is the one the company published:
+{fingerprints or "  (no company CA certificate in this file)"}
+
+=== Français ===
+
+Ce ZIP est le dossier de preuve d'une demande de signature électronique.
+
+  original/          les documents PDF tels qu'envoyés aux signataires
+  signed/            les documents PDF signés (signatures PAdES ; absents ou partiels si la
+                     demande n'a pas abouti)
+  evidence.pdf       rapport lisible : demande, documents et empreintes, signataires, journal
+  audit_trail.json   tous les événements de la demande, chaînés par empreintes
+  consent.txt        les textes de consentement présentés, avec leur SHA-256
+  certificates/      les certificats en jeu (AC de la société, cachet, signataires, horodatage)
+  timestamps/        jetons d'horodatage RFC 3161
+  manifest.json      le SHA-256 de chaque fichier, la dernière empreinte du journal, la date
+  manifest.json.p7s  le cachet électronique de la société sur manifest.json
+  verify.py          un script de vérification
+
+Pour vérifier, décompressez le ZIP et lancez, dans le dossier obtenu :
+
+    python3 verify.py
+
+ou, sans décompresser :
+
+    python3 verify.py DOSSIER.zip
+
+Seul Python 3 est nécessaire. Si pyHanko est installé (pip install pyhanko), chaque signature
+et le cachet de manifest.json sont aussi validés. Le script affiche PASS / FAIL / SKIP pour
+chaque contrôle et ne se termine avec le code 0 que si aucun contrôle n'a échoué. Vérifiez que
+l'empreinte de certificates/company-ca.pem est celle publiée par la société (voir ci-dessus).
+"""
+    return text.encode("utf-8")
+
+
+def _check_sha(expected: str | None, actual: str, document: str, which: str):
+    if expected and expected.lower() != actual:
+        raise EvidenceError("document_hash_mismatch", {
+            "document": document, "which": which, "expected": expected, "actual": actual})
+
+
+def build_evidence_zip(out: BinaryIO, bundle: EvidenceBundle, *, sealer: Sealer
+                       ) -> EvidenceResult:
+    """Write the evidence ZIP of ``bundle`` to ``out`` (append-only) and return its manifest,
+    SHA-256 and size.
+
+    Raises :class:`~.errors.EvidenceError` when the audit trail chain is broken
+    (``chain_broken``), a stored file does not match its recorded hash
+    (``document_hash_mismatch``) or a time-stamp was expected and not obtained
+    (``seal_failed``); sealer errors (e.g. ``TsaError``) propagate. On error ``out`` holds a
+    partial ZIP: write to a temporary file and keep it only on success.
+    """
+    report = chain.verify_chain(bundle.events)
+    if not report.ok:
+        raise EvidenceError("chain_broken", {"first_broken": report.first_broken,
+                                             "reason": report.reason})
+    generated_at = _generated_at(bundle)
+    zb = _ZipBuilder(out, generated_at)
+    try:
+        return _write_evidence(zb, bundle, sealer, report, generated_at)
+    except BaseException:
+        zb.abort()
+        raise
+
+
+def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
+                    report: chain.ChainReport, generated_at: datetime) -> EvidenceResult:
+    hashes: dict = {}
+    paths: dict = {}
+    documents_meta = []
+
+    for index, doc in enumerate(bundle.documents, start=1):
+        base = f"{index}-{safe_name(doc.name)}.pdf"
+        original_path = f"original/{base}"
+        original_sha, original_size, _ = zb.add_source(original_path, doc.original,
+                                                       document=doc.name)
+        _check_sha(doc.original_sha256, original_sha, doc.name, "original")
+        hashes[("original", index)] = original_sha
+        paths[("original", index)] = original_path
+        meta = {"name": doc.name, "original": original_path, "original_sha256": original_sha,
+                "signed": None, "final_sha256": None, "original_is_prefix": False}
+        if doc.signed is not None:
+            signed_path = f"signed/{base}"
+            signed_sha, _, prefix_sha = zb.add_source(signed_path, doc.signed,
+                                                      document=doc.name,
+                                                      prefix_size=original_size)
+            _check_sha(doc.final_sha256, signed_sha, doc.name, "signed")
+            hashes[("signed", index)] = signed_sha
+            paths[("signed", index)] = signed_path
+            meta.update(signed=signed_path, final_sha256=signed_sha,
+                        original_is_prefix=prefix_sha == original_sha)
+        documents_meta.append(meta)
+
+    zb.add_bytes("audit_trail.json", _audit_json(bundle))
+    zb.add_bytes("consent.txt", _consent_txt(bundle))
+
+    company_ca = None
+    trust_anchors = []
+    for name, value in sorted(bundle.certificates.items()):
+        file_name = _cert_file_name(name)
+        pem = _pem_bytes(value)
+        zb.add_bytes(f"certificates/{file_name}", pem)
+        if file_name == COMPANY_CA:
+            company_ca = pem
+            trust_anchors.append(f"certificates/{file_name}")
+    for name, value in sorted(bundle.timestamps.items()):
+        zb.add_bytes(f"timestamps/{_token_file_name(name)}", bytes(value))
+
+    evidence_pdf = sealer.seal_pdf(render_evidence_pdf(bundle, hashes=hashes, files=paths))
+    zb.add_bytes("evidence.pdf", evidence_pdf)
+    zb.add_bytes("README.txt", _readme(bundle, company_ca))
+    zb.add_bytes("verify.py", VERIFY_SOURCE.read_bytes())
+
+    timestamper = getattr(sealer, "timestamp", None)
+    want_timestamp = bool(bundle.request.tsa_url) and callable(timestamper)
+    request_meta = {key: iso_utc(value) if isinstance(value, (datetime, date)) else value
+                    for key, value in asdict(bundle.request).items()}
+    manifest = {
+        "format": FORMAT,
+        "hash_algorithm": "sha256",
+        "generated_at": iso_utc(generated_at),
+        "request": request_meta,
+        "chain_head": report.head,
+        "event_count": report.count,
+        "signer_count": len(bundle.signers),
+        "documents": documents_meta,
+        "trust_anchors": trust_anchors,
+        "manifest_timestamp": want_timestamp,
+        "files": dict(sorted(zb.files.items())),
+    }
+    manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False)
+                      + "\n").encode("utf-8")
+    zb.add_bytes(MANIFEST, manifest_bytes, listed=False)
+    zb.add_bytes(MANIFEST_SEAL, sealer.seal_detached(manifest_bytes), listed=False)
+    if want_timestamp:
+        token = timestamper(manifest_bytes)
+        if not token:
+            raise EvidenceError("seal_failed", {"reason": "no time-stamp for manifest.json"})
+        zb.add_bytes(MANIFEST_TSR, token, listed=False)
+    digest, size = zb.close()
+    return EvidenceResult(manifest=manifest, sha256=digest, size=size)
