@@ -95,6 +95,25 @@ class TestEsignFrenchSigner(EsignHttpCommon):
         cls.env["res.lang"]._activate_lang("fr_FR")
         cls.client.lang = "fr_FR"
 
+    def test_evidence_labels_in_french(self):
+        """The evidence report's labels have one source (lib/evidence/labels.py): every one of
+        them is exported and translated, event labels included."""
+        from ..lib.evidence import DEFAULT_LABELS
+
+        request = self.env["o2s.esign.request"].with_context(lang="fr_FR")
+        labels = request._esign_labels()
+        self.assertEqual(set(DEFAULT_LABELS) - set(labels), set())
+        self.assertEqual(labels["original_sha256"], "SHA-256 tel que déposé")
+        self.assertEqual(labels["event_link_opened"], "Lien ouvert")
+        self.assertEqual(labels["state_signed"], "Signé")
+        english = request.with_context(lang="en_US")._esign_labels()
+        self.assertEqual(english["original_sha256"], "SHA-256 as uploaded")
+        french = {entry.msgid: entry.msgstr
+                  for entry in polib.pofile(file_path("o2s_esign/i18n/fr.po"))}
+        untranslated = [key for key, text in DEFAULT_LABELS.items()
+                        if french.get(text, text) != text and labels[key] == text]
+        self.assertFalse(untranslated, "labels left in English in French: %s" % untranslated)
+
     def test_invitation_code_and_page_in_french(self):
         request = self._sent_request().sudo()
         signer = request.signer_ids
