@@ -15,6 +15,7 @@ from . import o2s_esign_consumption
 from . import o2s_esign_mail_log
 from . import mail_mail
 from . import mail_thread
+from . import o2s_esign_settings
 from . import res_config_settings
 from . import res_users
 from . import ir_mail_server
