@@ -1,4 +1,5 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from . import o2s_esign_append_only_mixin
 from . import res_company
 from . import o2s_esign_document_type
 from . import o2s_esign_id_document

@@ -3,9 +3,8 @@ import json
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
-from ..tools import internal_write, is_internal_write
+from ..tools import internal_write
 
 _logger = logging.getLogger(__name__)
 
@@ -29,6 +28,7 @@ class O2sEsignConsumption(models.Model):
     """
 
     _name = "o2s.esign.consumption"
+    _inherit = ["o2s.esign.append.only.mixin"]
     _description = "E-signature consumption"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -100,21 +100,13 @@ class O2sEsignConsumption(models.Model):
                 record.request_reference]))
 
     # -------------------------------------------------------------------- CRUD
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not is_internal_write():
-            self.check_access("create")  # nobody has the right: an AccessError for every user
-            raise UserError(_("Consumption is recorded by the signature process only."))
-        return super().create(vals_list)
-
-    def write(self, vals):  # pylint: disable=method-required-super
-        raise UserError(_("Consumption records cannot be modified."))
-
-    def unlink(self):  # pylint: disable=method-required-super
-        raise UserError(_("Consumption records cannot be deleted."))
-
-    def copy(self, default=None):  # pylint: disable=method-required-super
-        raise UserError(_("Consumption records cannot be duplicated."))
+    def _append_only_messages(self):
+        return {
+            "create": _("Consumption is recorded by the signature process only."),
+            "write": _("Consumption records cannot be modified."),
+            "unlink": _("Consumption records cannot be deleted."),
+            "copy": _("Consumption records cannot be duplicated."),
+        }
 
     # ------------------------------------------------------------- recording
     @api.model

@@ -108,9 +108,8 @@ class O2sEsignDocument(models.Model):
         if DOCUMENT_INTERNAL_FIELDS.intersection(vals):
             raise UserError(_("The hashes and signed files of a document are set by the signature process."))
         if create:
-            request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
-            if request and request.state != "draft":
-                raise UserError(_("Documents cannot be added to a request once it is sent."))
+            self.env["o2s.esign.request"].browse(vals.get("request_id"))._esign_check_draft(
+                _("Documents cannot be added to a request once it is sent."))
         elif self.filtered(lambda d: d.request_id.state != "draft"):
             raise UserError(_("The documents of a request cannot be changed once it is sent."))
 

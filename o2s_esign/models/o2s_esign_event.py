@@ -3,9 +3,9 @@ import json
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
 from ..lib import chain
+from ..tools import internal_write
 
 _logger = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class O2sEsignEvent(models.Model):
     """
 
     _name = "o2s.esign.event"
+    _inherit = ["o2s.esign.append.only.mixin"]
     _description = "Signature audit event"
     _order = "request_id, sequence"
     _rec_name = "event_type"
@@ -106,21 +107,13 @@ class O2sEsignEvent(models.Model):
         """)
 
     # ----------------------------------------------------------- append-only
-    @api.model_create_multi
-    def create(self, vals_list):
-        if not self.env.context.get("o2s_esign_event_append"):
-            self.check_access("create")  # nobody has the right: an AccessError for every user
-            raise UserError(_("Audit events are written by the signature process only."))
-        return super().create(vals_list)
-
-    def write(self, vals):  # pylint: disable=method-required-super
-        raise UserError(_("Audit events cannot be modified."))
-
-    def unlink(self):  # pylint: disable=method-required-super
-        raise UserError(_("Audit events cannot be deleted."))
-
-    def copy(self, default=None):  # pylint: disable=method-required-super
-        raise UserError(_("Audit events cannot be duplicated."))
+    def _append_only_messages(self):
+        return {
+            "create": _("Audit events are written by the signature process only."),
+            "write": _("Audit events cannot be modified."),
+            "unlink": _("Audit events cannot be deleted."),
+            "copy": _("Audit events cannot be duplicated."),
+        }
 
     # ------------------------------------------------------------- appending
     @api.model
@@ -162,18 +155,19 @@ class O2sEsignEvent(models.Model):
                                      signer.id if signer else None, ip_address, user_agent,
                                      payload_json)
         digest = chain.compute_hash(previous_hash, record)
-        event = self.sudo().with_context(o2s_esign_event_append=True).create({
-            "request_id": request.id,
-            "signer_id": signer.id if signer else False,
-            "sequence": sequence,
-            "event_type": event_type,
-            "date": date,
-            "ip_address": ip_address,
-            "user_agent": user_agent,
-            "payload": payload_json,
-            "previous_hash": previous_hash,
-            "hash": digest,
-        })
+        with internal_write():  # the only way an event is created
+            event = self.sudo().create({
+                "request_id": request.id,
+                "signer_id": signer.id if signer else False,
+                "sequence": sequence,
+                "event_type": event_type,
+                "date": date,
+                "ip_address": ip_address,
+                "user_agent": user_agent,
+                "payload": payload_json,
+                "previous_hash": previous_hash,
+                "hash": digest,
+            })
         # The request row keeps the chain head: truncating the trail is then detectable, and
         # updating the row makes a concurrent transaction that appends to the same request
         # fail with a serialization error (Odoo retries it) instead of forking the chain.

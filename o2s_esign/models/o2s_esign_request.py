@@ -1013,6 +1013,12 @@ class O2sEsignRequest(models.Model):
             "target": "current",
         }
 
+    def _esign_check_draft(self, message):
+        """Refuse with ``message`` when this request (if any) was already sent: its documents
+        and signers are then part of the evidence."""
+        if self.filtered(lambda request: request.state != "draft"):
+            raise UserError(message)
+
     def _check_transition(self, new_state):
         for request in self:
             if new_state not in ALLOWED_TRANSITIONS[request.state]:
@@ -1604,14 +1610,10 @@ class O2sEsignRequest(models.Model):
             AND (r.date_deadline IS NULL OR r.date_deadline >= %(today)s)
             AND (s.reminder_blocked_until IS NULL OR s.reminder_blocked_until <= %(now)s)
         """, today=today, now=now)
-        ids, remaining = self._esign_lock_units(
-            SQL("""SELECT s.id FROM o2s_esign_signer s JOIN o2s_esign_request r ON r.id = s.request_id
-                   WHERE %s ORDER BY s.next_reminder_date, s.id""", where),
-            SQL("""SELECT count(*) FROM o2s_esign_signer s JOIN o2s_esign_request r ON r.id = s.request_id
-                   WHERE %s""", where),
-            batch_size or self._esign_cron_batch_size())
-        return self._esign_run_units(
-            "o2s_esign.ir_cron_esign_send_reminders", Signer.browse(ids), remaining,
+        return self._esign_cron_batch(
+            "o2s_esign.ir_cron_esign_send_reminders", Signer,
+            SQL("SELECT s.id FROM o2s_esign_signer s JOIN o2s_esign_request r ON r.id = s.request_id "
+                "WHERE %s ORDER BY s.next_reminder_date, s.id", where), batch_size,
             lambda signer: signer._send_reminder(manual=False),
             lambda signer: signer._mark_reminder_failure())
 
@@ -1626,14 +1628,10 @@ class O2sEsignRequest(models.Model):
             r.state IN ('in_progress', 'error') AND r.date_deadline < %(today)s
             AND (r.expiry_blocked_until IS NULL OR r.expiry_blocked_until <= %(now)s)
         """, today=now.date(), now=now)
-        ids, remaining = self._esign_lock_units(
-            SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.date_deadline, r.id", where),
-            SQL("SELECT count(*) FROM o2s_esign_request r WHERE %s", where),
-            batch_size or self._esign_cron_batch_size())
-        return self._esign_run_units(
-            "o2s_esign.ir_cron_esign_expire_requests", self.browse(ids), remaining,
-            lambda request: request._esign_expire(),
-            lambda request: request._mark_expiry_failure())
+        due = SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.date_deadline, r.id", where)
+        return self._esign_cron_batch("o2s_esign.ir_cron_esign_expire_requests", self, due, batch_size,
+                                      lambda request: request._esign_expire(),
+                                      lambda request: request._mark_expiry_failure())
 
     @api.model
     def _cron_retry_errors(self, batch_size=None):
@@ -1641,17 +1639,14 @@ class O2sEsignRequest(models.Model):
         whose next automatic retry is due."""
         self.env.flush_all()
         now = fields.Datetime.now()
-        where = SQL("""
-            r.state = 'error' AND r.error_transient AND r.next_retry_date <= %(now)s
+        due = SQL("""
+            SELECT r.id FROM o2s_esign_request r
+             WHERE r.state = 'error' AND r.error_transient AND r.next_retry_date <= %(now)s
+             ORDER BY r.next_retry_date, r.id
         """, now=now)
-        ids, remaining = self._esign_lock_units(
-            SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.next_retry_date, r.id", where),
-            SQL("SELECT count(*) FROM o2s_esign_request r WHERE %s", where),
-            batch_size or self._esign_cron_batch_size())
-        return self._esign_run_units(
-            "o2s_esign.ir_cron_esign_retry_errors", self.browse(ids), remaining,
-            lambda request: request._esign_auto_retry(),
-            lambda request: request._mark_retry_failure())
+        return self._esign_cron_batch(
+            "o2s_esign.ir_cron_esign_retry_errors", self, due, batch_size,
+            lambda request: request._esign_auto_retry(), lambda request: request._mark_retry_failure())
 
     # --------------------------------------------------------- private helpers
     @api.model
@@ -1664,21 +1659,19 @@ class O2sEsignRequest(models.Model):
         return size if size > 0 else DEFAULT_CRON_BATCH_SIZE
 
     @api.model
-    def _esign_lock_units(self, select, count, limit):
-        """Run ``select`` (ending in ``LIMIT %s FOR ... SKIP LOCKED``, given ``limit``) and
-        ``count``: the ids this worker now holds, and how many due units it leaves to others."""
+    def _esign_cron_batch(self, cron_xmlid, model, due, batch_size, process, mark_failure):
+        """One bounded batch of a scheduled action. Locks the first ``batch_size`` ids of
+        ``due`` (a SELECT of the due units' ids, in order; rows other workers hold are skipped),
+        then processes each unit (a record of ``model``) in its own savepoint: a unit that fails
+        is logged, marked by ``mark_failure`` (so it does not come back at once) and does not
+        stop the others. Reports the progress to the cron and re-triggers it while due units
+        remain. Returns how many units it processed."""
         cr = self.env.cr
-        cr.execute(SQL("%s LIMIT %s FOR NO KEY UPDATE SKIP LOCKED", select, limit))
-        ids = [row[0] for row in cr.fetchall()]
-        cr.execute(count)
-        total = cr.fetchone()[0]
-        return ids, max(total - len(ids), 0)
-
-    @api.model
-    def _esign_run_units(self, cron_xmlid, units, remaining, process, mark_failure):
-        """Process each unit in its own savepoint: a unit that fails is logged, marked by
-        ``mark_failure`` (so it does not come back at once) and does not stop the others.
-        Reports the progress to the cron and re-triggers it while work remains."""
+        cr.execute(SQL("%s LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
+                       due, batch_size or self._esign_cron_batch_size()))
+        units = model.browse([row[0] for row in cr.fetchall()])
+        cr.execute(SQL("SELECT count(*) FROM (%s) AS due", due))
+        remaining = max(cr.fetchone()[0] - len(units), 0)
         done = 0
         for unit in units:
             try:

@@ -425,9 +425,8 @@ class O2sEsignSigner(models.Model):
         if PORTAL_PROTECTED_FIELDS.intersection(vals):
             raise UserError(_("The signature data of a signer is set by the signature process."))
         if create:
-            request = self.env["o2s.esign.request"].browse(vals.get("request_id"))
-            if request and request.state != "draft":
-                raise UserError(_("Signers cannot be added to a request once it is sent."))
+            self.env["o2s.esign.request"].browse(vals.get("request_id"))._esign_check_draft(
+                _("Signers cannot be added to a request once it is sent."))
         elif vals and self.filtered(lambda s: s.request_id.state != "draft"):
             # Once sent, a signer is part of the evidence: nothing of it changes, whatever
             # the field, but through the signature process.
