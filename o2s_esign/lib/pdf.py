@@ -61,6 +61,8 @@ INSPECT_DECODE_LIMITS = DecodeLimits(
 
 #: the page tree may not be deeper than this (real files use 2 to 6 levels)
 MAX_TREE_DEPTH = 64
+#: what PdfInspector._visit returns for an indirect object already walked
+_SEEN = object()
 #: cap on annotations, form fields, outline items and action chains examined
 MAX_STRUCTURE_NODES = 200_000
 HEADER_WINDOW = 1024
@@ -159,19 +161,26 @@ class _Inspector:
             raise PdfError("corrupt", {"reason": "no_pages"})
         return len(self.pages)
 
+    def _visit(self, ref, seen):
+        """``ref`` resolved, counted against the walk's budget; ``_SEEN`` when this indirect
+        object was visited before (``seen``: the walk's keys), so that loops in a hostile file
+        end."""
+        key = _ref_key(ref)
+        if key is not None:
+            if key in seen:
+                return _SEEN
+            seen.add(key)
+        self._spend()
+        return _resolve(ref)
+
     def check_action(self, action, where: str):
         """Follow an action and its /Next chain; raise on active content."""
         todo = [action]
         seen = set()
         while todo:
-            item = todo.pop()
-            key = _ref_key(item)
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            self._spend()
-            item = _resolve(item)
+            item = self._visit(todo.pop(), seen)
+            if item is _SEEN:
+                continue
             if isinstance(item, generic.ArrayObject):
                 todo.extend(item)
                 continue
@@ -254,14 +263,9 @@ class _Inspector:
         seen = set()
         stack = [outlines_ref]
         while stack:
-            ref = stack.pop()
-            key = _ref_key(ref)
-            if key is not None:
-                if key in seen:
-                    continue
-                seen.add(key)
-            self._spend()
-            node = _resolve(ref)
+            node = self._visit(stack.pop(), seen)
+            if node is _SEEN:
+                continue
             if not isinstance(node, generic.DictionaryObject):
                 continue
             if "/A" in node:

@@ -358,13 +358,7 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
                  labels["col_signer"], labels["col_ip"], labels["col_details"]],
                 rows, [24, 78, 78, 84, 66, 180])
 
-    report.heading("chain")
-    report.kv_table([
-        ("chain_head", (bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH,
-                        "mono")),
-        ("event_count", str(len(bundle.events))),
-    ])
-    report.add(labels["chain_rule"], "small")
+    _chain_section(report, bundle, labels)
 
     report.heading("consent_texts")
     consents = _consents(bundle)
@@ -440,13 +434,7 @@ def render_attestation_pdf(bundle: EvidenceBundle, signer_index: int) -> bytes:
     report.grid([labels["col_seq"], labels["col_date"], labels["col_event"], labels["col_ip"],
                  "SHA-256"], rows, [24, 90, 100, 80, 216])
 
-    report.heading("chain")
-    report.kv_table([
-        ("chain_head", (bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH,
-                        "mono")),
-        ("event_count", str(len(bundle.events))),
-    ])
-    report.add(labels["chain_rule"], "small")
+    _chain_section(report, bundle, labels)
     return report.build(author=request.company or "o2s_esign")
 
 
@@ -454,3 +442,14 @@ def build_signer_attestation(bundle: EvidenceBundle, signer_index: int, *,
                              sealer: Sealer) -> bytes:
     """Sealed per-signer attestation PDF (see :func:`render_attestation_pdf`)."""
     return sealer.seal_pdf(render_attestation_pdf(bundle, signer_index))
+
+
+def _chain_section(report, bundle, labels):
+    """The audit trail's hash chain: its head, its length and how it is built."""
+    report.heading("chain")
+    report.kv_table([
+        ("chain_head", (bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH,
+                        "mono")),
+        ("event_count", str(len(bundle.events))),
+    ])
+    report.add(labels["chain_rule"], "small")
