@@ -1,8 +1,9 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 from lxml import etree
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 
+from .common import esign_user
 from .esign_bulk import bulk_insert_requests
 
 
@@ -13,12 +14,10 @@ class TestEsignHomeUi(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.advisor = new_test_user(
-            cls.env, login="esign_home_advisor", name="Alice Advisor",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        cls.advisor = esign_user(cls.env, "esign_home_advisor", "staff,user", name="Alice Advisor")
         cls.client = cls.env["res.partner"].create({
             "name": "Jeanne Martin", "email": "jeanne@example.com", "user_id": cls.advisor.id})
-        other = new_test_user(cls.env, login="esign_home_other", groups="o2s_esign.group_esign_user")
+        other = esign_user(cls.env, "esign_home_other", "user")
         bulk_insert_requests(cls.env, 95_000, cls.advisor, cls.client)
         bulk_insert_requests(cls.env, 5_000, other, cls.env["res.partner"].create({"name": "Other"}),
                              tag="OTHER")

@@ -3,10 +3,10 @@
 
 from odoo.exceptions import AccessError
 from odoo.fields import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import O2sEsignCommon
+from .common import O2sEsignCommon, esign_user
 
 # The full matrix of rights (every profile, model and operation) is test_esign_security_matrix.py.
 
@@ -17,12 +17,10 @@ class TestEsignSecurity(O2sEsignCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.options_user = new_test_user(
-            cls.env, login="esign_options", name="Olga Options", email="olga@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_options")
-        cls.subscription_user = new_test_user(
-            cls.env, login="esign_subscription", name="Sam Subscription", email="sam@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_subscription")
+        cls.options_user = esign_user(cls.env, "esign_options", "staff,options", name="Olga Options",
+                                      email="olga@advisor.example.com")
+        cls.subscription_user = esign_user(cls.env, "esign_subscription", "staff,subscription",
+                                           name="Sam Subscription", email="sam@advisor.example.com")
         cls.users = {
             "advisor": cls.advisor, "advisor2": cls.advisor2, "manager": cls.esign_manager,
             "options": cls.options_user, "subscription": cls.subscription_user, "nobody": cls.plain_user,

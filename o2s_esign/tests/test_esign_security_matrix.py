@@ -348,8 +348,7 @@ class TestEsignLinkDefences(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
 
     def test_five_wrong_codes_lock_the_code_over_http(self):
         csrf, token = self._open(self.signer)

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import internal_write
-from .common import O2sEsignCommon, make_pdf
+from .common import O2sEsignCommon, esign_user, make_pdf
 from .samples import bad_files, large_pdf
 
 WIZARD = "o2s.esign.request.wizard"
@@ -178,17 +178,13 @@ class TestEsignWizard(EsignWizardCase):
         with form.signer_line_ids.edit(0) as line:
             self.assertEqual((line.partner_id, line.role, line.represented_partner_id),
                              (self.client2, "company_representative", company))
-        ward = self._make_client("Marc Tutelle", "marc@example.com", "+33656789012",
-                                 salesperson=self.advisor, esign_protection="tutelle")
-        ward.esign_legal_representative_ids = self.client2
+        ward = self._protected_client("tutelle", self.client2)
         form = self._wizard_form(ward)
         self.assertEqual(len(form.signer_line_ids), 1)
         with form.signer_line_ids.edit(0) as line:
             self.assertEqual((line.partner_id, line.role, line.represented_partner_id),
                              (self.client2, "legal_representative", ward))
-        assisted = self._make_client("Anne Curatelle", "anne@example.com", "+33667890123",
-                                     salesperson=self.advisor, esign_protection="curatelle")
-        assisted.esign_legal_representative_ids = self.client2
+        assisted = self._protected_client("curatelle", self.client2)
         form = self._wizard_form(assisted)
         self.assertEqual(len(form.signer_line_ids), 2)
         form.other_attachment_ids.add(self.other_pdf)
@@ -365,9 +361,8 @@ class TestEsignSendTour(HttpCase):
         env = self.env(context=dict(self.env.context, no_reset_password=True))
         env.company.country_id = env.ref("base.fr")
         env["res.lang"]._activate_lang("en_US")  # the tour reads English labels
-        advisor = new_test_user(
-            env, login="tour_advisor", name="Tom Tour", email="tom@advisor.example.com", lang="en_US",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        advisor = esign_user(env, "tour_advisor", "staff,user", name="Tom Tour", email="tom@advisor.example.com",
+                             lang="en_US")
         client = env["res.partner"].create({
             "name": "Tour Client", "email": "tour.client@example.com", "mobile": "+33612345670",
             "country_id": env.ref("base.fr").id, "user_id": advisor.id,
