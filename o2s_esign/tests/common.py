@@ -4,12 +4,12 @@ import base64
 import io
 from datetime import timedelta
 
+from lxml import etree
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
-
 
 # Short names ``esign_user`` accepts in its groups, besides full xml ids and o2s_esign's groups.
 GROUP_SHORTHANDS = {
@@ -44,6 +44,22 @@ def make_pdf(text="Document à signer", pages=1):
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+class EsignBoardMixin:
+    """My Dashboard (board module) and the action of the E-signature block on it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.board_view = cls.env.ref("board.board_my_dash_view")
+        cls.block_action = cls.env.ref("o2s_esign.o2s_esign_home_board_action")
+
+    def _board_columns(self, user):
+        """The action ids (strings) in each column of ``user``'s My Dashboard."""
+        arch = self.env["board.board"].with_user(user).get_view(self.board_view.id, "form")["arch"]
+        return [[action.get("name") for action in column.iter("action")]
+                for column in etree.fromstring(arch).iter("column")]
 
 
 class O2sEsignCommon(TransactionCase):

@@ -62,10 +62,9 @@ class TestEsignSecurity(O2sEsignCommon):
     @mute_logger("odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
     def test_multi_company(self):
         company_b = self.env["res.company"].create({"name": "Cabinet B", "country_id": self.env.ref("base.fr").id})
-        manager_ab = new_test_user(
-            self.env, login="esign_manager_ab", name="Max Both", email="max@advisor.example.com",
-            company_id=company_b.id, company_ids=[Command.set((self.company | company_b).ids)],
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_manager")
+        manager_ab = esign_user(
+            self.env, "esign_manager_ab", "staff,manager", name="Max Both", email="max@advisor.example.com",
+            company_id=company_b.id, company_ids=[Command.set((self.company | company_b).ids)])
         request_b = self._sent_request(user=manager_ab, company_id=company_b.id)
         self.assertEqual(request_b.company_id, company_b)
         # A manager of the main company only sees nothing of company B.
