@@ -4,11 +4,35 @@ import base64
 import io
 from datetime import timedelta
 
+from lxml import etree
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
+
+# Short names ``esign_user`` accepts in its groups, besides full xml ids and o2s_esign's groups.
+GROUP_SHORTHANDS = {
+    "internal": "base.group_user",
+    "staff": "base.group_user,base.group_partner_manager",  # an internal user who manages contacts
+}
+
+
+def esign_user(env, login, groups, **values):
+    """A test user made by Odoo's ``new_test_user`` (password = login). ``groups`` is a
+    comma-separated list of group xml ids, where ``internal`` and ``staff`` stand for the groups of
+    ``GROUP_SHORTHANDS`` and any other name without a dot for o2s_esign's group of that name
+    (``"staff,options"``: internal user, contacts, ``o2s_esign.group_esign_options``)."""
+    xmlids = []
+    for name in groups.split(","):
+        name = name.strip()
+        if name in GROUP_SHORTHANDS:
+            xmlids.append(GROUP_SHORTHANDS[name])
+        elif "." in name:
+            xmlids.append(name)
+        else:
+            xmlids.append("o2s_esign.group_esign_%s" % name)
+    return new_test_user(env, login=login, groups=",".join(xmlids), **values)
 
 
 def make_pdf(text="Document à signer", pages=1):
@@ -20,6 +44,22 @@ def make_pdf(text="Document à signer", pages=1):
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
+
+
+class EsignBoardMixin:
+    """My Dashboard (board module) and the action of the E-signature block on it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.board_view = cls.env.ref("board.board_my_dash_view")
+        cls.block_action = cls.env.ref("o2s_esign.o2s_esign_home_board_action")
+
+    def _board_columns(self, user):
+        """The action ids (strings) in each column of ``user``'s My Dashboard."""
+        arch = self.env["board.board"].with_user(user).get_view(self.board_view.id, "form")["arch"]
+        return [[action.get("name") for action in column.iter("action")]
+                for column in etree.fromstring(arch).iter("column")]
 
 
 class O2sEsignCommon(TransactionCase):
@@ -35,18 +75,14 @@ class O2sEsignCommon(TransactionCase):
         # The tests' SMS gateway and timestamp authority listen over http on 127.0.0.1, which
         # the settings refuse unless this system parameter allows it.
         cls.env["ir.config_parameter"].sudo().set_param("o2s_esign.allow_http_localhost", "True")
-        cls.advisor = new_test_user(
-            cls.env, login="esign_advisor", name="Alice Advisor", email="alice@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
-        cls.advisor2 = new_test_user(
-            cls.env, login="esign_advisor2", name="Bob Advisor", email="bob@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
-        cls.esign_manager = new_test_user(
-            cls.env, login="esign_manager", name="Mona Manager", email="mona@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_manager")
-        cls.plain_user = new_test_user(
-            cls.env, login="esign_nobody", name="Nora Nobody", email="nora@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager")
+        cls.advisor = esign_user(cls.env, "esign_advisor", "staff,user", name="Alice Advisor",
+                                 email="alice@advisor.example.com")
+        cls.advisor2 = esign_user(cls.env, "esign_advisor2", "staff,user", name="Bob Advisor",
+                                  email="bob@advisor.example.com")
+        cls.esign_manager = esign_user(cls.env, "esign_manager", "staff,manager", name="Mona Manager",
+                                       email="mona@advisor.example.com")
+        cls.plain_user = esign_user(cls.env, "esign_nobody", "staff", name="Nora Nobody",
+                                    email="nora@advisor.example.com")
         cls.client = cls._make_client("Jeanne Martin", "jeanne@example.com", "+33612345678",
                                       salesperson=cls.advisor)
         cls.client2 = cls._make_client("Louis Durand", "louis@example.com", "+33623456789",
@@ -61,6 +97,20 @@ class O2sEsignCommon(TransactionCase):
         }, **values))
         if with_id:
             cls._add_id_document(partner)
+        return partner
+
+    # Clients under a legal protection: protection -> name, email, mobile.
+    PROTECTED_CLIENTS = {"tutelle": ("Marc Tutelle", "marc@example.com", "+33656789012"),
+                         "curatelle": ("Anne Curatelle", "anne@example.com", "+33667890123")}
+
+    @classmethod
+    def _protected_client(cls, protection, representative=None):
+        """A client of Alice's under ``protection`` (Marc Tutelle under guardianship, Anne Curatelle
+        under curatorship), whose legal representative is ``representative`` (none if not given)."""
+        name, email, mobile = cls.PROTECTED_CLIENTS[protection]
+        partner = cls._make_client(name, email, mobile, salesperson=cls.advisor, esign_protection=protection)
+        if representative:
+            partner.esign_legal_representative_ids = representative
         return partner
 
     @classmethod

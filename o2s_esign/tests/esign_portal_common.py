@@ -107,6 +107,12 @@ class EsignPortalCommon(O2sEsignCommon):
         self.gateway.messages.clear()
 
     # ------------------------------------------------------------------ helpers
+    def _keep_sent_request(self, **values):
+        """Send a request (``_sent_request(**values)``) and keep it in ``self.request`` as the
+        superuser, as the signing pages read it, and its signers in ``self.signer``."""
+        self.request = self._sent_request(**values).sudo()
+        self.signer = self.request.signer_ids
+
     def _sms_to(self, number):
         return [m for m in self.gateway.messages
                 if isinstance(m.json, dict) and m.json.get("to") == number]

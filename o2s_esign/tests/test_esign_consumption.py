@@ -7,11 +7,11 @@ from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import SQL, mute_logger
 
 from ..tools import internal_write
-from .common import O2sEsignCommon
+from .common import O2sEsignCommon, esign_user
 from .esign_portal_common import EsignHttpCommon
 
 MEASURES = ("document_count", "signature_count", "sms_count")
@@ -23,9 +23,8 @@ class TestEsignConsumption(O2sEsignCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.subscriber = new_test_user(
-            cls.env, login="esign_subscriber", name="Sam Subscriber",
-            groups="base.group_user,base.group_allow_export,o2s_esign.group_esign_subscription")
+        cls.subscriber = esign_user(cls.env, "esign_subscriber", "internal,base.group_allow_export,subscription",
+                                    name="Sam Subscriber")
         cls.client3 = cls._make_client("Claire Roux", "claire@example.com", "+33645678901",
                                        salesperson=cls.advisor2)
         cls.Consumption = cls.env["o2s.esign.consumption"]

@@ -101,8 +101,7 @@ class TestEsignSmsFaults(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
         self.addCleanup(self.gateway.release)
 
     def _ask_code_while_broken(self):

@@ -25,8 +25,7 @@ class TestEsignFrozenFiles(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
         self._sign(self.signer)
         self.assertEqual(self.request.state, "signed")
         self.signer.with_user(self.advisor).action_download_attestation()

@@ -8,7 +8,7 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 
 from ..models.o2s_esign_request import HOME_LATEST_LIMIT, HOME_STATES
-from .common import O2sEsignCommon
+from .common import EsignBoardMixin, O2sEsignCommon
 from .esign_bulk import bulk_insert_requests
 
 ALL_SHOWN = {"esign_home_show_%s" % state: True for state in HOME_STATES}
@@ -298,14 +298,8 @@ class TestEsignHome(O2sEsignCommon):
 
 
 @tagged("post_install", "-at_install")
-class TestEsignHomeDashboard(O2sEsignCommon):
+class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
     """The block on "My Dashboard" (board module)."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.board_view = cls.env.ref("board.board_my_dash_view")
-        cls.action = cls.env.ref("o2s_esign.o2s_esign_home_board_action")
 
     def _board_actions(self, user):
         arch = self.env["board.board"].with_user(user).get_view(self.board_view.id, "form")["arch"]
@@ -314,18 +308,18 @@ class TestEsignHomeDashboard(O2sEsignCommon):
     def test_switching_the_block_on_and_off(self):
         alice = self.advisor.with_user(self.advisor)
         self.assertFalse(alice.esign_home_enabled)
-        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor))
+        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor))
         alice.write({"esign_home_enabled": True})
-        self.assertEqual(self._board_actions(self.advisor), [str(self.action.id)])
+        self.assertEqual(self._board_actions(self.advisor), [str(self.block_action.id)])
         self.assertTrue(alice.esign_home_enabled)
         self.assertTrue(self._home_data(self.advisor)["on_dashboard"])
         # Only Alice's dashboard changed.
-        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor2))
+        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor2))
         # Switching it on twice keeps one block.
         alice.write({"esign_home_enabled": True})
-        self.assertEqual(self._board_actions(self.advisor).count(str(self.action.id)), 1)
+        self.assertEqual(self._board_actions(self.advisor).count(str(self.block_action.id)), 1)
         alice.write({"esign_home_enabled": False})
-        self.assertNotIn(str(self.action.id), self._board_actions(self.advisor))
+        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor))
         self.assertFalse(alice.esign_home_enabled)
 
     def _home_data(self, user):
@@ -340,10 +334,10 @@ class TestEsignHomeDashboard(O2sEsignCommon):
             {"user_id": self.advisor.id, "ref_id": self.board_view.id, "arch": arch})
         alice = self.advisor.with_user(self.advisor)
         alice.esign_home_enabled = True
-        self.assertEqual(self._board_actions(self.advisor), [str(self.action.id), str(other_action.id)])
+        self.assertEqual(self._board_actions(self.advisor), [str(self.block_action.id), str(other_action.id)])
         # The board (its close button, or a drag to the second column) rewrites the arch.
         tree = etree.fromstring(custom.arch)
-        block = tree.xpath("//action[@name='%d']" % self.action.id)[0]
+        block = tree.xpath("//action[@name='%d']" % self.block_action.id)[0]
         block.getparent().remove(block)
         tree.findall("./board/column")[1].append(block)
         custom.arch = etree.tostring(tree, encoding="unicode")
@@ -370,4 +364,4 @@ class TestEsignHomeDashboard(O2sEsignCommon):
         nobody = self.plain_user.with_user(self.plain_user)
         with self.assertRaises(UserError):
             nobody.esign_home_enabled = True
-        self.assertNotIn(str(self.action.id), self._board_actions(self.plain_user))
+        self.assertNotIn(str(self.block_action.id), self._board_actions(self.plain_user))

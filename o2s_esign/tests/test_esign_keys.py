@@ -10,13 +10,14 @@ from unittest.mock import patch
 from cryptography.hazmat.primitives import serialization
 
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
 from ..lib import crypto, pki
 from ..lib.errors import PkiError
 from ..models import o2s_esign_signing_identity
 from ..tools import get_master_key
+from .common import esign_user
 from .common_signing import O2sEsignSigningCommon
 
 P12_PASSWORD = "Pkcs12-Pass-7f3a9c"
@@ -38,9 +39,8 @@ class TestEsignKeys(O2sEsignSigningCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.options_user = new_test_user(
-            cls.env, login="esign_options", name="Olga Options", email="olga@advisor.example.com",
-            groups="base.group_user,o2s_esign.group_esign_options")
+        cls.options_user = esign_user(cls.env, "esign_options", "internal,options", name="Olga Options",
+                                      email="olga@advisor.example.com")
         cls.admin = cls.env.ref("base.user_admin")
 
     # ----------------------------------------------------------------- scanning

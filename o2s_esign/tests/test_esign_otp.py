@@ -61,6 +61,12 @@ class TestEsignOtp(EsignPortalCommon):
     def _verify(self, signer, code):
         return signer._otp_verify(code, ip_address="203.0.113.7", user_agent="test-agent")
 
+    def _code_sent_at(self, moment):
+        """Send a code to ``self.signer`` at ``moment``; the code the gateway received."""
+        with freeze_time(moment):
+            self.signer._otp_send()
+        return self._last_code(self.signer)
+
     # ---------------------------------------------------------------- storage
     def test_code_is_six_digits_and_only_a_keyed_hash_is_stored(self):
         result = self.signer._otp_send(ip_address="203.0.113.7", user_agent="test-agent")
@@ -166,9 +172,7 @@ class TestEsignOtp(EsignPortalCommon):
 
     def test_code_expires_after_ten_minutes(self):
         start = fields.Datetime.now()
-        with freeze_time(start):
-            self.signer._otp_send()
-        code = self._last_code(self.signer)
+        code = self._code_sent_at(start)
         with freeze_time(start + timedelta(seconds=601)):
             result = self._verify(self.signer, code)
         self.assertFalse(result.get("ok"))
@@ -177,12 +181,9 @@ class TestEsignOtp(EsignPortalCommon):
 
     def test_new_code_voids_the_previous_one(self):
         start = fields.Datetime.now()
-        with freeze_time(start):
-            self.signer._otp_send()
-        first = self._last_code(self.signer)
+        first = self._code_sent_at(start)
+        second = self._code_sent_at(start + timedelta(seconds=61))
         with freeze_time(start + timedelta(seconds=61)):
-            self.signer._otp_send()
-            second = self._last_code(self.signer)
             if first != second:
                 self.assertFalse(self._verify(self.signer, first).get("ok"))
             self.assertTrue(self._verify(self.signer, second).get("ok"))

@@ -7,11 +7,12 @@ the settings form's web client calls as the options group, the signing page as a
 import json
 from unittest.mock import patch
 
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from ..lib import netguard
+from .common import esign_user
 from .common_signing import PYHANKO_LOGGERS, O2sEsignSigningCommon
 from .esign_portal_common import EsignHttpCommon, SmsGateway
 
@@ -44,9 +45,8 @@ class TestEsignSettingsUrls(OutgoingUrlsMixin, EsignHttpCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.options_user = new_test_user(
-            cls.env, login="url_options", name="Otto Options", email="otto@advisor.example.com",
-            groups="base.group_user,o2s_esign.group_esign_user,o2s_esign.group_esign_options")
+        cls.options_user = esign_user(cls.env, "url_options", "internal,user,options", name="Otto Options",
+                                      email="otto@advisor.example.com")
 
     def _rpc(self, model, method, args, kwargs=None):
         return self.make_jsonrpc_request("/web/dataset/call_kw/%s/%s" % (model, method), {
@@ -155,8 +155,7 @@ class TestEsignSmsUrlAtSendTime(OutgoingUrlsMixin, EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
 
     def _failure(self):
         result = self._ask_code(self.signer)

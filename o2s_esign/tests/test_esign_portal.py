@@ -24,8 +24,7 @@ class TestEsignPortal(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request(message="Merci de signer <b>vite</b>").sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request(message="Merci de signer <b>vite</b>")
 
     # ------------------------------------------------------------ invitation
     def test_invitation_mail_carries_each_signer_own_link(self):

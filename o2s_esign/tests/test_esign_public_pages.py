@@ -28,8 +28,7 @@ class TestEsignPublicPages(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
 
     def _assert_not_framable(self, response, what):
         self.assertEqual(response.headers.get("X-Frame-Options"), "DENY", what)

@@ -194,9 +194,7 @@ class TestEsignSendChecks(EsignRequestCase):
         self.assertEqual(request.signer_ids.represented_partner_id, company)
 
     def test_tutelle_the_legal_representative_signs(self):
-        ward = self._make_client("Marc Tutelle", "marc@example.com", "+33656789012",
-                                 salesperson=self.advisor, esign_protection="tutelle")
-        ward.esign_legal_representative_ids = self.client2
+        ward = self._protected_client("tutelle", self.client2)
         self._assert_refused(
             self._draft_request(partner=ward, signers=[{"partner_id": ward.id}]),
             "Marc Tutelle is under guardianship (tutelle): their legal representative signs on their behalf.",
@@ -207,9 +205,7 @@ class TestEsignSendChecks(EsignRequestCase):
         self.assertEqual(request.signer_ids.represented_partner_id, ward)
 
     def test_curatelle_both_sign(self):
-        person = self._make_client("Anne Curatelle", "anne@example.com", "+33667890123",
-                                   salesperson=self.advisor, esign_protection="curatelle")
-        person.esign_legal_representative_ids = self.client2
+        person = self._protected_client("curatelle", self.client2)
         self._assert_refused(
             self._draft_request(partner=person, signers=[{"partner_id": person.id}]),
             "Anne Curatelle is under curatorship (curatelle): they and their curator must both sign.")
@@ -481,8 +477,7 @@ class TestEsignSend(EsignRequestCase):
 
     def test_protected_client_defaults(self):
         """The client's default signers, as the wizard and create_and_send propose them."""
-        ward = self._make_client("Marc Tutelle", "marc@example.com", "+33656789012",
-                                 salesperson=self.advisor, esign_protection="tutelle")
+        ward = self._protected_client("tutelle")
         with self.assertRaisesRegex(UserError, "add their legal representative"):
             ward._esign_default_signers()
         ward.esign_legal_representative_ids = self.client2

@@ -3,10 +3,10 @@
 
 from odoo.exceptions import AccessError
 from odoo.fields import Command
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import O2sEsignCommon
+from .common import O2sEsignCommon, esign_user
 
 # The full matrix of rights (every profile, model and operation) is test_esign_security_matrix.py.
 
@@ -17,12 +17,10 @@ class TestEsignSecurity(O2sEsignCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.options_user = new_test_user(
-            cls.env, login="esign_options", name="Olga Options", email="olga@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_options")
-        cls.subscription_user = new_test_user(
-            cls.env, login="esign_subscription", name="Sam Subscription", email="sam@advisor.example.com",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_subscription")
+        cls.options_user = esign_user(cls.env, "esign_options", "staff,options", name="Olga Options",
+                                      email="olga@advisor.example.com")
+        cls.subscription_user = esign_user(cls.env, "esign_subscription", "staff,subscription",
+                                           name="Sam Subscription", email="sam@advisor.example.com")
         cls.users = {
             "advisor": cls.advisor, "advisor2": cls.advisor2, "manager": cls.esign_manager,
             "options": cls.options_user, "subscription": cls.subscription_user, "nobody": cls.plain_user,
@@ -64,10 +62,9 @@ class TestEsignSecurity(O2sEsignCommon):
     @mute_logger("odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
     def test_multi_company(self):
         company_b = self.env["res.company"].create({"name": "Cabinet B", "country_id": self.env.ref("base.fr").id})
-        manager_ab = new_test_user(
-            self.env, login="esign_manager_ab", name="Max Both", email="max@advisor.example.com",
-            company_id=company_b.id, company_ids=[Command.set((self.company | company_b).ids)],
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_manager")
+        manager_ab = esign_user(
+            self.env, "esign_manager_ab", "staff,manager", name="Max Both", email="max@advisor.example.com",
+            company_id=company_b.id, company_ids=[Command.set((self.company | company_b).ids)])
         request_b = self._sent_request(user=manager_ab, company_id=company_b.id)
         self.assertEqual(request_b.company_id, company_b)
         # A manager of the main company only sees nothing of company B.

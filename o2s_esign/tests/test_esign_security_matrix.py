@@ -131,6 +131,17 @@ class TestEsignRightsMatrix(EsignHttpCommon):
         return env["o2s.esign.request.wizard"].create({
             "partner_ids": [Command.set(self.client.ids)], "partner_id": self.client.id})
 
+    @staticmethod
+    def _line_operations(Model, lines, read, write, create):
+        """The four operations on a wizard's ``lines`` (of ``Model``, as its user): read the fields
+        ``read``, write ``write``, ``create`` (a callable) and unlink."""
+        return {
+            "r": lambda: Model.browse(lines.ids).read(read),
+            "w": lambda: Model.browse(lines.ids).write(write),
+            "c": create,
+            "u": lambda: Model.browse(lines.ids).unlink(),
+        }
+
     def _operations(self, model, user, records):
         """The four operations on ``model`` as ``user``, each a callable."""
         env = self.env(user=user)
@@ -214,26 +225,17 @@ class TestEsignRightsMatrix(EsignHttpCommon):
                 "u": lambda: Model.browse(wizard.id).unlink(),
             }
         if model == "o2s.esign.request.wizard.document":
-            lines = wizard.document_line_ids
-            return {
-                "r": lambda: Model.browse(lines.ids).read(["name", "attachment_id"]),
-                "w": lambda: Model.browse(lines.ids).write({"name": "renamed.pdf"}),
-                "c": lambda: Model.create({
-                    "wizard_id": self._own_wizard(env).id, "name": "mine.pdf",
-                    "document_type_id": doc_type.id,
-                    "attachment_id": env["ir.attachment"].create({
-                        "name": "mine.pdf", "raw": make_pdf("mine")}).id}),
-                "u": lambda: Model.browse(lines.ids).unlink(),
-            }
+            return self._line_operations(Model, wizard.document_line_ids, ["name", "attachment_id"],
+                                         {"name": "renamed.pdf"}, lambda: Model.create({
+                                             "wizard_id": self._own_wizard(env).id, "name": "mine.pdf",
+                                             "document_type_id": doc_type.id,
+                                             "attachment_id": env["ir.attachment"].create({
+                                                 "name": "mine.pdf", "raw": make_pdf("mine")}).id}))
         if model == "o2s.esign.request.wizard.signer":
-            lines = wizard.signer_line_ids
-            return {
-                "r": lambda: Model.browse(lines.ids).read(["partner_id", "problems"]),
-                "w": lambda: Model.browse(lines.ids).write({"presence": "in_person"}),
-                "c": lambda: Model.create({"wizard_id": self._own_wizard(env).id,
-                                           "partner_id": self.client2.id}),
-                "u": lambda: Model.browse(lines.ids).unlink(),
-            }
+            return self._line_operations(Model, wizard.signer_line_ids, ["partner_id", "problems"],
+                                         {"presence": "in_person"}, lambda: Model.create({
+                                             "wizard_id": self._own_wizard(env).id,
+                                             "partner_id": self.client2.id}))
         if model == "o2s.esign.request.cancel":
             cancel = records["cancel"]
             return {
@@ -348,8 +350,7 @@ class TestEsignLinkDefences(EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
 
     def test_five_wrong_codes_lock_the_code_over_http(self):
         csrf, token = self._open(self.signer)

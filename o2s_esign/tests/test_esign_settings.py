@@ -5,11 +5,12 @@ rest and never read back in clear."""
 import xmlrpc.client
 
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
 from .automation_common import O2sEsignAutomationCommon
+from .common import esign_user
 
 OPTIONS = "o2s_esign.group_esign_options"
 
@@ -18,12 +19,11 @@ class SettingsUsersMixin:
 
     @classmethod
     def _make_settings_users(cls):
-        cls.options_user = new_test_user(
-            cls.env, login="esign_options", name="Olga Options", email="olga@advisor.example.com",
-            groups="base.group_user,o2s_esign.group_esign_user,o2s_esign.group_esign_options")
-        cls.admin_no_options = new_test_user(
-            cls.env, login="esign_sysadmin", name="Sam Sysadmin", email="sam@advisor.example.com",
-            groups="base.group_user,base.group_system,base.group_erp_manager,o2s_esign.group_esign_manager")
+        cls.options_user = esign_user(cls.env, "esign_options", "internal,user,options", name="Olga Options",
+                                      email="olga@advisor.example.com")
+        cls.admin_no_options = esign_user(cls.env, "esign_sysadmin",
+                                          "internal,base.group_system,base.group_erp_manager,manager",
+                                          name="Sam Sysadmin", email="sam@advisor.example.com")
         cls.other_template = cls.env.ref("portal.mail_template_data_portal_welcome")
         cls.esign_sms = cls.env["sms.template"].create({
             "name": "E-signature code (test)", "model_id": cls.env["ir.model"]._get_id("o2s.esign.signer"),
@@ -268,9 +268,8 @@ class TestEsignSettingsWebClient(SettingsUsersMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.plain_advisor = new_test_user(
-            cls.env, login="esign_ui_advisor", name="Ulysse Advisor", email="ulysse@advisor.example.com",
-            groups="base.group_user,o2s_esign.group_esign_user")
+        cls.plain_advisor = esign_user(cls.env, "esign_ui_advisor", "internal,user", name="Ulysse Advisor",
+                                       email="ulysse@advisor.example.com")
         cls._make_settings_users()
         cls.reminder = cls.env.ref("o2s_esign.mail_template_esign_reminder")
 

@@ -18,8 +18,7 @@ class TestEsignSms(EsignPortalCommon, MockSMS):
 
     def setUp(self):
         super().setUp()
-        self.request = self._sent_request().sudo()
-        self.signer = self.request.signer_ids
+        self._keep_sent_request()
         self.sent_hooks = []
         Consumption = type(self.env["o2s.esign.consumption"])
         origin = Consumption._record_sms

@@ -5,11 +5,11 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import Form, HttpCase, new_test_user, tagged
+from odoo.tests import Form, HttpCase, tagged
 from odoo.tools.safe_eval import safe_eval
 
 from ..tools import internal_write
-from .common import O2sEsignCommon, make_pdf
+from .common import O2sEsignCommon, esign_user, make_pdf
 from .samples import bad_files, large_pdf
 
 WIZARD = "o2s.esign.request.wizard"
@@ -34,6 +34,20 @@ class EsignWizardCase(O2sEsignCommon):
             "name": name, "raw": data if data is not None else make_pdf(name), "mimetype": mimetype,
             "res_model": record._name, "res_id": record.id,
         })
+
+    def _files_out_of_reach(self):
+        """A PDF on a contact of another company (hidden.pdf), a sent request and the original of
+        its document (a request's internal file): files the wizard must not offer nor send."""
+        company_b = self.env["res.company"].create({"name": "Other company"})
+        hidden_partner = self.env["res.partner"].create({"name": "Hidden", "company_id": company_b.id})
+        hidden_pdf = self._record_attachment(hidden_partner, "hidden.pdf")
+        sent = self._sent_request()
+        return hidden_pdf, sent, sent.document_ids.original_attachment_id
+
+    def _assert_first_signer_line(self, form, partner, role, represented):
+        with form.signer_line_ids.edit(0) as line:
+            self.assertEqual((line.partner_id, line.role, line.represented_partner_id),
+                             (partner, role, represented))
 
     def _upload(self, name="upload.pdf", data=None, user=None):
         """A file as the many2many_binary widget uploads it for a new wizard."""
@@ -90,11 +104,7 @@ class TestEsignWizard(EsignWizardCase):
         self.assertEqual(offered, self.client_pdf | self.client_pdf2 | self.other_pdf)
 
     def test_other_records_documents_follow_the_users_rights(self):
-        company_b = self.env["res.company"].create({"name": "Other company"})
-        hidden_partner = self.env["res.partner"].create({"name": "Hidden", "company_id": company_b.id})
-        hidden_pdf = self._record_attachment(hidden_partner, "hidden.pdf")
-        sent = self._sent_request()
-        internal_pdf = sent.document_ids.original_attachment_id
+        hidden_pdf, sent, internal_pdf = self._files_out_of_reach()
         self.assertTrue(internal_pdf.with_user(self.advisor).has_access("read"))
         floating = self._attachment(name="floating.pdf")
         found = self.env["ir.attachment"].with_user(self.advisor).search(
@@ -175,20 +185,12 @@ class TestEsignWizard(EsignWizardCase):
         company.esign_representative_id = self.client2
         form = self._wizard_form(company)
         self.assertFalse(form.signer_notice)
-        with form.signer_line_ids.edit(0) as line:
-            self.assertEqual((line.partner_id, line.role, line.represented_partner_id),
-                             (self.client2, "company_representative", company))
-        ward = self._make_client("Marc Tutelle", "marc@example.com", "+33656789012",
-                                 salesperson=self.advisor, esign_protection="tutelle")
-        ward.esign_legal_representative_ids = self.client2
+        self._assert_first_signer_line(form, self.client2, "company_representative", company)
+        ward = self._protected_client("tutelle", self.client2)
         form = self._wizard_form(ward)
         self.assertEqual(len(form.signer_line_ids), 1)
-        with form.signer_line_ids.edit(0) as line:
-            self.assertEqual((line.partner_id, line.role, line.represented_partner_id),
-                             (self.client2, "legal_representative", ward))
-        assisted = self._make_client("Anne Curatelle", "anne@example.com", "+33667890123",
-                                     salesperson=self.advisor, esign_protection="curatelle")
-        assisted.esign_legal_representative_ids = self.client2
+        self._assert_first_signer_line(form, self.client2, "legal_representative", ward)
+        assisted = self._protected_client("curatelle", self.client2)
         form = self._wizard_form(assisted)
         self.assertEqual(len(form.signer_line_ids), 2)
         form.other_attachment_ids.add(self.other_pdf)
@@ -274,11 +276,7 @@ class TestEsignWizard(EsignWizardCase):
         self.assertTrue(upload.exists())
 
     def test_files_the_user_may_not_use(self):
-        company_b = self.env["res.company"].create({"name": "Other company"})
-        hidden_partner = self.env["res.partner"].create({"name": "Hidden", "company_id": company_b.id})
-        hidden_pdf = self._record_attachment(hidden_partner, "hidden.pdf")
-        sent = self._sent_request()
-        internal_pdf = sent.document_ids.original_attachment_id
+        hidden_pdf, _sent, internal_pdf = self._files_out_of_reach()
         wizard = self._wizard_form().save()
         # A crafted call may link any attachment: the send re-checks each one.
         wizard.sudo().write({"other_attachment_ids": [(6, 0, (hidden_pdf | internal_pdf).ids)]})
@@ -365,9 +363,8 @@ class TestEsignSendTour(HttpCase):
         env = self.env(context=dict(self.env.context, no_reset_password=True))
         env.company.country_id = env.ref("base.fr")
         env["res.lang"]._activate_lang("en_US")  # the tour reads English labels
-        advisor = new_test_user(
-            env, login="tour_advisor", name="Tom Tour", email="tom@advisor.example.com", lang="en_US",
-            groups="base.group_user,base.group_partner_manager,o2s_esign.group_esign_user")
+        advisor = esign_user(env, "tour_advisor", "staff,user", name="Tom Tour", email="tom@advisor.example.com",
+                             lang="en_US")
         client = env["res.partner"].create({
             "name": "Tour Client", "email": "tour.client@example.com", "mobile": "+33612345670",
             "country_id": env.ref("base.fr").id, "user_id": advisor.id,
