@@ -323,6 +323,12 @@ class TestEsignSettingsWebClient(SettingsUsersMixin, HttpCase):
                                           [[invite.id], {"email_cc": "olga@advisor.example.com"}])
         self.assertEqual(caught.exception.faultCode, 4)
         self.assertFalse(invite.email_cc)
+        # Nor deleted (the signature process sends them by external id).
+        with self.assertRaises(xmlrpc.client.Fault) as caught, mute_logger("odoo.http"):
+            self.xmlrpc_object.execute_kw(db, uid, "esign_options", "mail.template", "unlink",
+                                          [[invite.id]])
+        self.assertEqual(caught.exception.faultCode, 4)
+        self.assertTrue(invite.exists())
 
     def test_others_are_refused_by_the_web_client_calls(self):
         for login in ("esign_sysadmin", "esign_ui_advisor"):
