@@ -35,6 +35,20 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}\Z")
 _USER_AGENT = "o2s-esign-sms/1"
 
 
+def is_unreachable(code: str) -> bool:
+    """Whether an :class:`SmsError` code is one of the gateway's network outcomes (no answer,
+    refused connection or address, an HTTP error, an unexpected answer). They are reported
+    alike to the advisor and in the audit trail, so that they never tell which addresses and
+    ports answer; the server log keeps the exact code."""
+    return code in ("timeout", "connection", "bad_response") or code.startswith("http_")
+
+
+def public_code(code: str) -> str:
+    """An :class:`SmsError` code as the audit trail records it: ``unreachable`` for every
+    network outcome (see :func:`is_unreachable`)."""
+    return "unreachable" if is_unreachable(code) else code
+
+
 def _require(config: dict, transport: str, *names: str) -> list:
     values, missing = [], []
     for name in names:

@@ -28,9 +28,11 @@ from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..tools import is_internal_write
 
-# Fields whose rewrite with the same bytes is not a change (Odoo moving a file between the
-# database and the filestore writes them).
-SAME_CONTENT_FIELDS = {"raw", "datas", "mimetype"}
+#: the fields holding an attachment's bytes (``raw`` as bytes, the others base64)
+CONTENT_FIELDS = {"raw", "datas", "db_datas"}
+#: what may be written on a frozen document file: the same bytes and type (Odoo rewrites them
+#: when it moves a file between the database and the filestore)
+FROZEN_WRITABLE = {"raw", "datas", "mimetype"}
 #: the signer's fields whose files are frozen as soon as they exist
 FROZEN_SIGNER_FIELDS = ("signature_image",)
 #: uploads for a signature request: refused over the company's size limit before any write
@@ -38,8 +40,8 @@ UPLOAD_MODELS = ("o2s.esign.request.wizard",)
 #: attachments of these kinds are append-only: evidence ZIPs and signer attestations
 PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
 EVIDENCE_MARK = "o2s_esign:evidence"
-EVIDENCE_LINK_FIELDS = {"res_model", "res_id", "res_field", "description"}
-EVIDENCE_CONTENT_FIELDS = {"raw", "datas", "db_datas"}
+#: what may be written on an evidence file: the same owner, mark, type and bytes
+EVIDENCE_WRITABLE = {"res_model", "res_id", "res_field", "description", "mimetype", *CONTENT_FIELDS}
 
 
 class IrAttachment(models.Model):
@@ -104,25 +106,21 @@ class IrAttachment(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        if "esign_request_id" in vals and not is_internal_write():
-            raise UserError(_("Only the signature process files evidence copies."))
         if not is_internal_write():
-            kept = self._esign_protected() | self._esign_evidence_copies()
-            # The only change left: the access token Odoo's own mail code (sudo) gives to
-            # files it sends as links. RPC callers never run as sudo.
-            token_by_odoo = set(vals) == {"access_token"} and self.env.su
-            if kept and not token_by_odoo and not kept._esign_kept_unchanged(vals):
-                # Odoo's access check first: who may not even write the file learns nothing
-                # more (an AccessError, as for any other attachment).
-                self.check("write", values=vals)
-                raise kept._esign_evidence_error()
-        if not is_internal_write():
-            frozen = self._esign_frozen()
-            # The only change left on a frozen file: the access token Odoo's own mail code
-            # (sudo) gives to files it sends as links. RPC callers never run as sudo.
-            if frozen and not frozen._esign_same_content(vals) \
-                    and not (set(vals) == {"access_token"} and self.env.su):
-                raise frozen._esign_frozen_error()
+            if "esign_request_id" in vals:
+                raise UserError(_("Only the signature process files evidence copies."))
+            # The only change left on the files kept as they are: the access token Odoo's own
+            # mail code (sudo) gives to files it sends as links. RPC callers never run as sudo.
+            if not (set(vals) == {"access_token"} and self.env.su):
+                kept = self._esign_protected() | self._esign_evidence_copies()
+                if kept and not kept._esign_unchanged_by(vals, EVIDENCE_WRITABLE):
+                    # Odoo's access check first: who may not even write the file learns
+                    # nothing more (an AccessError, as for any other attachment).
+                    self.check("write", values=vals)
+                    raise kept._esign_evidence_error()
+                frozen = self._esign_frozen()
+                if frozen and not frozen._esign_unchanged_by(vals, FROZEN_WRITABLE):
+                    raise frozen._esign_frozen_error()
             if {"res_model", "res_id", "res_field"}.intersection(vals) and any(
                     self._esign_frozen_target(
                         vals.get("res_model", attachment.res_model),
@@ -134,10 +132,9 @@ class IrAttachment(models.Model):
         return super().write(vals)
 
     def generate_access_token(self):
-        if not is_internal_write() and not self.env.su \
-                and (self._esign_protected() or self._esign_evidence_copies()):
-            raise self._esign_evidence_error()
         if not is_internal_write() and not self.env.su:
+            if self._esign_protected() or self._esign_evidence_copies():
+                raise self._esign_evidence_error()
             frozen = self._esign_frozen()
             if frozen:
                 raise frozen._esign_frozen_error()
@@ -204,25 +201,25 @@ class IrAttachment(models.Model):
             return None
         return self.env["o2s.esign.document"]._upload_size_problem(name, size)
 
-    def _esign_same_content(self, vals):
-        """True when ``vals`` only rewrites the same bytes (as moving the storage does)."""
-        if not set(vals) <= SAME_CONTENT_FIELDS:
+    def _esign_unchanged_by(self, vals, writable):
+        """True when ``vals`` writes only fields of ``writable`` and leaves each of these files
+        as it is: the same values and the same bytes (the checksum of the content written)."""
+        if not set(vals) <= writable:
             return False
-        if "raw" in vals:
-            data = vals["raw"] or b""
-            if isinstance(data, str):
-                data = data.encode()
-        elif "datas" in vals:
-            try:
-                data = base64.b64decode(vals["datas"] or b"")
-            except (binascii.Error, ValueError):
-                return False
-        else:
-            data = None
+        content = CONTENT_FIELDS.intersection(vals)
+        if content:
+            if "raw" in vals:
+                data = vals["raw"] or b""
+            else:
+                try:
+                    data = base64.b64decode(vals.get("datas", vals.get("db_datas")) or b"")
+                except (binascii.Error, ValueError):
+                    return False
+            checksum = self._compute_checksum(data.encode() if isinstance(data, str) else data)
         for attachment in self.sudo():
-            if data is not None and attachment.checksum != self._compute_checksum(data):
+            if content and attachment.checksum != checksum:
                 return False
-            if "mimetype" in vals and vals["mimetype"] != attachment.mimetype:
+            if any(vals[name] != attachment[name] for name in set(vals) - CONTENT_FIELDS):
                 return False
         return True
 
@@ -236,49 +233,31 @@ class IrAttachment(models.Model):
         return self.sudo().filtered(lambda a: a.description in PROTECTED_MARKS)
 
     def _esign_evidence_copies(self):
-        """The copies of an evidence file saved on a contact among ``self`` (same bytes as a
-        request's evidence ZIP): they can be deleted, not changed nor published."""
-        candidates = self.sudo().filtered(
-            lambda a: a.res_model == "res.partner" and a.checksum
-            and a.description not in PROTECTED_MARKS)
-        if not candidates:
-            return candidates
-        linked = candidates.filtered("esign_request_id")
-        candidates -= linked
-        evidence_checksums = set(self.sudo().search([
-            ("res_model", "=", "o2s.esign.request"), ("description", "=", EVIDENCE_MARK),
-            ("checksum", "in", candidates.mapped("checksum"))]).mapped("checksum"))
-        return linked | candidates.filtered(lambda a: a.checksum in evidence_checksums)
+        """The copies of an evidence file saved on a contact among ``self`` (linked to their
+        request): they can be deleted, not changed nor published."""
+        return self.sudo().filtered("esign_request_id")
 
-    def _esign_kept_unchanged(self, vals):
-        """True when ``vals`` leaves every evidence file among ``self`` as it is: the same
-        owner, mark and bytes (moving the storage rewrites them)."""
-        if not set(vals) <= EVIDENCE_LINK_FIELDS | EVIDENCE_CONTENT_FIELDS | {"mimetype"}:
-            return False
-        new_checksum = self._esign_new_checksum(vals) \
-            if EVIDENCE_CONTENT_FIELDS.intersection(vals) else None
-        for attachment in self:
-            current = (attachment.res_model, attachment.res_id, attachment.res_field,
-                       attachment.description, attachment.mimetype)
-            wanted = tuple(vals.get(name, value) for name, value in zip(
-                ("res_model", "res_id", "res_field", "description", "mimetype"), current,
-                strict=True))
-            if current != wanted:
-                return False
-            if new_checksum is not None and attachment.checksum != new_checksum:
-                return False
-        return True
+    @api.model
+    def _esign_link_saved_evidence(self):
+        """Link to their request the evidence copies saved on contacts before copies were
+        linked (found by the bytes of the request's evidence ZIP). Run by the 18.0.1.1.0
+        migration; copies saved since are linked when they are made."""
+        self.flush_model()
+        self.env.cr.execute(SQL(
+            """
+            UPDATE ir_attachment saved
+               SET esign_request_id = evidence.res_id
+              FROM ir_attachment evidence
+              JOIN o2s_esign_request request ON request.id = evidence.res_id
+             WHERE evidence.res_model = 'o2s.esign.request' AND evidence.description = %(mark)s
+               AND saved.res_model = 'res.partner' AND saved.esign_request_id IS NULL
+               AND saved.checksum = evidence.checksum
+               AND (saved.description IS NULL OR saved.description <> ALL(%(marks)s))
+            """, mark=EVIDENCE_MARK, marks=list(PROTECTED_MARKS)))
+        linked = self.env.cr.rowcount
+        self.invalidate_model(["esign_request_id"])
+        return linked
 
     def _esign_evidence_error(self):
         return UserError(_("The evidence files of a signature request cannot be changed or "
                            "moved."))
-
-    def _esign_new_checksum(self, vals):
-        if "raw" in vals:
-            raw = vals["raw"] or b""
-        else:
-            value = vals.get("datas", vals.get("db_datas")) or b""
-            raw = base64.b64decode(value) if value else b""
-        if isinstance(raw, str):
-            raw = raw.encode()
-        return self._compute_checksum(raw)

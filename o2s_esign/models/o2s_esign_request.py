@@ -1282,8 +1282,7 @@ class O2sEsignRequest(models.Model):
         """The evidence report's labels (lib.evidence.DEFAULT_LABELS keys), translated in the
         context's language."""
         # One source: lib.evidence.DEFAULT_LABELS (its English text is the term exported).
-        labels = {key: text if text in ("#", "—") else self.env._(text)
-                  for key, text in lib_evidence.DEFAULT_LABELS.items()}
+        labels = {key: self.env._(text) for key, text in lib_evidence.DEFAULT_LABELS.items()}
         for value, label in self.env["o2s.esign.request"]._fields["state"]._description_selection(self.env):
             labels["state_" + value] = label
         for value, label in self.env["o2s.esign.signer"]._fields["state"]._description_selection(self.env):
@@ -1483,9 +1482,6 @@ class O2sEsignRequest(models.Model):
             ("description", "=", PARTNER_FOLDER), ("checksum", "=", evidence_sudo.checksum)],
             limit=1)
         if existing:
-            if existing.esign_request_id != self:  # a copy saved before copies were linked
-                with internal_write():
-                    existing.write({"esign_request_id": self.id})
             return existing, False
         with internal_write():
             return attachments_sudo.create({

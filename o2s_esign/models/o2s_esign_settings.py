@@ -13,7 +13,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tools import html_sanitize
 
 from ..tools import PADES_LEVELS
-from .res_company import OPTIONS_GROUP, SECRET_FIELDS
+from .res_company import OPTIONS_GROUP, SECRET_FIELDS, URL_SETTING_FIELDS
 
 # Settings copied as they are between the form and the company.
 PLAIN_FIELDS = (
@@ -23,7 +23,6 @@ PLAIN_FIELDS = (
     "esign_reminder_first_days", "esign_reminder_interval_days", "esign_reminder_max",
     "esign_max_upload_mb",
 )
-URL_FIELDS = ("esign_twilio_base_url", "esign_webhook_url", "esign_tsa_url")
 
 
 def _company_selection(field_name):
@@ -139,7 +138,7 @@ class O2sEsignSettings(models.TransientModel):
             problems.append(_("Reminders are at least one day apart."))
         if not 1 <= self.esign_max_upload_mb <= 128:
             problems.append(_("The maximum file size must be between 1 and 128 MB."))
-        for name in URL_FIELDS:
+        for name in URL_SETTING_FIELDS:
             url = (self[name] or "").strip()
             # Every address the host name resolves to is checked now (and again before each
             # call); a name that does not resolve yet is not a reason to refuse the settings.

@@ -981,7 +981,7 @@ class O2sEsignSigner(models.Model):
             transport, provider_id = self._esign_send_sms(body)
         except lib_errors.SmsError as exc:
             self._log_portal_event("sms_failed", {
-                "purpose": "otp", "transport": transport, "error": self._esign_sms_error_code(exc),
+                "purpose": "otp", "transport": transport, "error": lib_sms.public_code(exc.code),
                 "transient": exc.transient, "to": self._masked_mobile(),
             }, ip_address=ip_address, user_agent=user_agent)
             self.request_id._set_error(
@@ -1131,21 +1131,9 @@ class O2sEsignSigner(models.Model):
             return transport, lib_sms.send_sms(transport, config.get(transport) or {}, self.mobile or "",
                                                body, timeout=self._esign_sms_timeout(), check_url=check_url)
         except lib_errors.SmsError as exc:
-            if self._esign_sms_unreachable(exc):
+            if lib_sms.is_unreachable(exc.code):
                 _logger.info("SMS via %s not sent: %s", transport, exc.code)
             raise
-
-    @api.model
-    def _esign_sms_unreachable(self, exc):
-        """Whether an SmsError is one of the gateway's network outcomes (no answer, refused
-        connection, an HTTP error, an unexpected answer), which are all reported alike."""
-        return exc.code in ("timeout", "connection", "bad_response") or exc.code.startswith("http_")
-
-    @api.model
-    def _esign_sms_error_code(self, exc):
-        """The code of an SmsError as the audit trail records it: one ``unreachable`` for
-        every network outcome (the server log keeps the exact one)."""
-        return "unreachable" if self._esign_sms_unreachable(exc) else exc.code
 
     @api.model
     def _esign_sms_timeout(self):
@@ -1194,7 +1182,7 @@ class O2sEsignSigner(models.Model):
     def _esign_sms_error_reason(self, exc):
         """A translated reason for a ``lib.errors.SmsError``, for the advisor."""
         code = exc.code
-        if self._esign_sms_unreachable(exc):
+        if lib_sms.is_unreachable(exc.code):
             # One message for every network outcome: it must not tell which addresses and
             # ports answer (the exact outcome is in the server log).
             return _("the SMS service could not be reached")

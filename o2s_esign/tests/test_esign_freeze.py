@@ -141,6 +141,25 @@ class TestEsignFrozenFiles(EsignHttpCommon):
         response = self.url_open("/web/content/%d?download=true" % copy.id, allow_redirects=False)
         self.assertNotEqual(response.status_code, 200)
 
+    @mute_logger("odoo.http", "odoo.sql_db")
+    def test_evidence_copy_saved_before_copies_were_linked(self):
+        """The 18.0.1.1.0 migration links a copy saved before copies were linked to their
+        request (same bytes as its evidence ZIP): it is then frozen and private like the others."""
+        evidence = self.request.evidence_attachment_id
+        other = self.env["ir.attachment"].sudo().create({
+            "name": "notes.txt", "raw": b"not evidence", "res_model": "res.partner",
+            "res_id": self.client.id})
+        old_copy = self.env["ir.attachment"].sudo().create({
+            "name": "old copy.zip", "raw": evidence.sudo().raw, "res_model": "res.partner",
+            "res_id": self.client.id, "description": "O2S – Signature électronique"})
+        self.assertFalse(old_copy.esign_request_id)
+        self.assertEqual(self.env["ir.attachment"]._esign_link_saved_evidence(), 1)
+        self.assertEqual(old_copy.esign_request_id, self.request)
+        self.assertFalse(other.esign_request_id)
+        self._refused("admin", "ir.attachment", "write", old_copy.ids, {"public": True})
+        self.assertFalse(old_copy.public)
+        self.assertEqual(self.env["ir.attachment"]._esign_link_saved_evidence(), 0)
+
     def test_odoo_mail_code_may_still_link_a_frozen_file(self):
         """Odoo's mail (as sudo) sends a too large attachment as a link with an access token:
         that stays possible (RPC callers never run as sudo)."""

@@ -220,3 +220,15 @@ def test_body_never_logged_nor_in_errors(gateway, caplog):
         assert "482913" not in text
     assert info.value.params["provider_code"] == 21617
     assert "[redacted]" in info.value.params["provider_message"]
+
+
+@pytest.mark.parametrize("code, public", [
+    ("timeout", "unreachable"), ("connection", "unreachable"), ("bad_response", "unreachable"),
+    ("http_401", "unreachable"), ("http_503", "unreachable"),
+    ("invalid_number", "invalid_number"), ("config_missing", "config_missing"),
+])
+def test_network_outcomes_are_reported_alike(code, public):
+    """Every network outcome is one public code (it must not tell what answers where); the
+    others keep theirs."""
+    assert sms.is_unreachable(code) == (public == "unreachable")
+    assert sms.public_code(code) == public
