@@ -16,7 +16,7 @@ import psycopg2.errors
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 
 from odoo import _, fields, http, sql_db
-from odoo.exceptions import AccessError, MissingError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import content_disposition, request
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
@@ -30,6 +30,8 @@ _logger = logging.getLogger(__name__)
 
 SESSION_VERIFIED = "o2s_esign_verified"
 SESSION_IN_PERSON = "o2s_esign_in_person"
+#: where the advisor's screen goes back to once the signers in person are done (the request)
+IN_PERSON_BACK_URL = "/odoo/o2s.esign.request/%s"
 #: what this browser session already viewed today (so each view is logged once per day)
 SESSION_VIEWS = "o2s_esign_views"
 #: validity codes whose page shows the documents and the signing panel
@@ -218,6 +220,22 @@ class O2sEsignSigningPage(http.Controller):
             "page_name": "esign_signer",
             "no_breadcrumbs": True,
             "esign_error": kwargs.get("error"),
+            **self._in_person_values(signer_sudo, validity),
+        }
+
+    def _in_person_values(self, signer_sudo, validity):
+        """On the advisor's screen (a session the advisor marked "in person" for this signer):
+        once this signer is done, the next signer in person, else the way back to the request."""
+        if not self._is_in_person(signer_sudo) or request.env.user._is_public():
+            return {"in_person": False}
+        done = validity in ("signed", "sign_pending", "completed", "refused", "cancelled", "expired")
+        next_signer = signer_sudo._esign_next_in_person_signer() \
+            if validity in ("signed", "sign_pending") else signer_sudo.browse()
+        return {
+            "in_person": True,
+            "in_person_done": done,
+            "in_person_next": next_signer,
+            "in_person_back_url": IN_PERSON_BACK_URL % signer_sudo.request_id.id,
         }
 
     def _json_prepare_action(self, signer_id, token, csrf_token):
@@ -379,6 +397,26 @@ class O2sEsignSigningPage(http.Controller):
             in_person.append(signer.id)
             request.session[SESSION_IN_PERSON] = in_person
         return request.redirect(signer._get_signing_path(), code=303, local=True)
+
+    @http.route("/esign/in_person/<int:signer_id>/open", type="http", auth="user",
+                methods=["POST"], sitemap=False)
+    def esign_in_person_open(self, signer_id, **kwargs):
+        """"Next signer" on the advisor's screen, once a signer in person is done: the same as
+        the "Sign in person" button of the request (a POST, CSRF checked by Odoo: the opening
+        is logged), then that signer's page in this session."""
+        signer = request.env["o2s.esign.signer"].browse(signer_id)
+        try:
+            signer.check_access("write")
+            signer = signer.exists()
+            if not signer:
+                raise MissingError(_("This signer does not exist."))
+        except (AccessError, MissingError):
+            raise NotFound() from None
+        try:
+            url = signer.action_esign_open_in_person()["url"]
+        except UserError:  # signed or closed meanwhile: back to the request
+            url = IN_PERSON_BACK_URL % signer.request_id.id
+        return request.redirect(url, code=303, local=True)
 
 
 class O2sEsignCustomerPortal(CustomerPortal):

@@ -232,6 +232,13 @@ class O2sEsignRequest(models.Model):
     may_change_access = fields.Boolean(
         string="May change who has the request", compute="_compute_may_change_access",
         help="The current user may change the advisor and whom the request is shared with.")
+    in_person_signer_id = fields.Many2one(
+        "o2s.esign.signer", string="To sign in person now", compute="_compute_in_person_signer_id",
+        help="The first signer in person who may sign now: “Sign in person” opens their page here.")
+    esign_contact_role = fields.Char(
+        string="Role", compute="_compute_esign_contact_role",
+        help="In the E-signature tracking of a contact: how that contact takes part in the "
+             "request (client, signer, representative).")
 
     _sql_constraints = [
         ("reference_company_uniq", "unique(reference, company_id)",
@@ -333,6 +340,32 @@ class O2sEsignRequest(models.Model):
     def _compute_evidence_available(self):
         for request in self:
             request.evidence_available = request.state in EVIDENCE_STATES
+
+    @api.depends("state", "signer_ids.state", "signer_ids.presence", "signer_ids.sequence",
+                 "signer_ids.sign_pending")
+    def _compute_in_person_signer_id(self):
+        for request in self:
+            signers = request.signer_ids.filtered(
+                lambda s: s.presence == "in_person" and s.state == "pending" and not s.sign_pending)
+            request.in_person_signer_id = signers.sorted("sequence")[:1] \
+                if request.state in OPEN_STATES else False
+
+    @api.depends("partner_id", "signer_ids.partner_id", "signer_ids.role",
+                 "signer_ids.represented_partner_id")
+    @api.depends_context("o2s_esign_contact_ids")
+    def _compute_esign_contact_role(self):
+        """The roles of the contacts of the context key ``o2s_esign_contact_ids`` (the tracking
+        of those contacts) in each request, e.g. “Client, Signer”."""
+        contact_ids = self.env.context.get("o2s_esign_contact_ids") or []
+        contacts = self.env["res.partner"].browse(
+            [cid for cid in contact_ids if isinstance(cid, int)])
+        for request in self:
+            roles = []
+            for contact in contacts:
+                for role in request._esign_roles_of(contact):
+                    roles.append(_("%(contact)s: %(role)s", contact=contact.display_name, role=role)
+                                 if len(contacts) > 1 else role)
+            request.esign_contact_role = ", ".join(roles) or False
 
     # ------------------------------------------------------------- constraints
     @api.constrains("user_id", "partner_id")
@@ -520,9 +553,19 @@ class O2sEsignRequest(models.Model):
         for request in self:
             if request.state != "in_progress":
                 raise UserError(_("Only a request in progress can be reminded."))
-            signers = request.signer_ids.filtered(lambda s: s.state == "pending")
+            signers = request.signer_ids.filtered(lambda s: s.state == "pending")._esign_remote()
             signers._send_reminder(manual=True)
         return True
+
+    def action_esign_sign_in_person(self):
+        """“Sign in person”: open the signing page of the first signer in person who may sign
+        now, on the advisor's screen (see o2s.esign.signer.action_esign_open_in_person)."""
+        self.ensure_one()
+        self.check_access("write")
+        signer = self.in_person_signer_id
+        if not signer:
+            raise UserError(_("No signer of this request is to sign in person now."))
+        return signer.action_esign_open_in_person()
 
     def action_retry(self):
         """Retry what failed (mail, SMS, timestamp, seal) for requests in error. A manual retry
@@ -794,6 +837,33 @@ class O2sEsignRequest(models.Model):
             return None
         record = Origin.browse(self.origin_id).exists()
         return record or None
+
+    # ---------------------------------------------------------------- tracking
+    @api.model
+    def _esign_involving_domain(self, contacts):
+        """The requests ``contacts`` take part in: as the client, as a signer in any capacity
+        (themselves, a company's or a protected person's representative), or represented."""
+        return ["|", "|", ("partner_id", "in", contacts.ids),
+                ("signer_ids.partner_id", "in", contacts.ids),
+                ("signer_ids.represented_partner_id", "in", contacts.ids)]
+
+    def _esign_roles_of(self, contact):
+        """How ``contact`` takes part in this request, as translated labels: the client, each
+        capacity they sign in (a representative: for whom), or represented (by whom)."""
+        self.ensure_one()
+        roles = [_("Client")] if self.partner_id == contact else []
+        capacities = dict(self.env["o2s.esign.signer"]._fields["role"]._description_selection(self.env))
+        for signer in self.signer_ids.sorted("sequence"):
+            capacity = capacities.get(signer.role, signer.role)
+            if signer.partner_id == contact:
+                if signer.represented_partner_id and signer.represented_partner_id != contact:
+                    capacity = _("%(capacity)s of %(represented)s", capacity=capacity,
+                                 represented=signer.represented_partner_id.display_name)
+                roles.append(capacity)
+            elif signer.represented_partner_id == contact:
+                roles.append(_("Represented by %(signer)s",
+                                signer=signer.name or signer.partner_id.display_name))
+        return roles
 
     # -------------------------------------------------------------- home block
     @api.model

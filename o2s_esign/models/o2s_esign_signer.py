@@ -341,13 +341,14 @@ class O2sEsignSigner(models.Model):
 
     @api.depends("state", "date_invited", "last_reminder_date", "reminder_count", "request_id.state",
                  "request_id.reminder_first_days", "request_id.reminder_interval_days",
-                 "request_id.reminder_max")
+                 "request_id.reminder_max", "presence")
     def _compute_next_reminder_date(self):
         """First reminder N days after the invitation, then every M days, at most K; a manual
-        reminder also pushes the next one M days away."""
+        reminder also pushes the next one M days away. A signer who signs in person gets no
+        mail with their link, hence no reminder."""
         for signer in self:
             request = signer.request_id
-            if (signer.state != "pending" or not signer.date_invited
+            if (signer.state != "pending" or not signer.date_invited or signer.presence == "in_person"
                     or request.state not in ("in_progress", "error")
                     or signer.reminder_count >= request.reminder_max):
                 signer.next_reminder_date = False
@@ -438,12 +439,14 @@ class O2sEsignSigner(models.Model):
 
     # ----------------------------------------------------------------- actions
     def action_esign_open_in_person(self):
-        """Open this signer's page in a new tab, for a client who is with the advisor.
+        """Open this signer's page on the advisor's own screen, for a client who is with them
+        (the SMS code still goes to the signer's mobile). Once they have signed, the page
+        offers the next signer in person, then leads back to the request.
 
-        The opening is logged here, in the button's call (a POST of the web client). The URL
-        it returns carries a ticket of this advisor for this signer, valid for a short while,
-        so that its route (a GET) has nothing to record: it only marks the advisor's own
-        session as "in person" for this signer."""
+        The opening is logged here, in the button's call (a POST of the web client, or of the
+        page's "Next signer" form). The URL it returns carries a ticket of this advisor for
+        this signer, valid for a short while, so that its route (a GET) has nothing to record:
+        it only marks the advisor's own session as "in person" for this signer."""
         self.ensure_one()
         self.check_access("write")
         if self.request_id.state not in ("in_progress", "error") or self.state != "pending":
@@ -458,7 +461,7 @@ class O2sEsignSigner(models.Model):
             "type": "ir.actions.act_url",
             "url": "/esign/in_person/%s?%s" % (self.id, urlencode({
                 "expires": expires, "ticket": self._in_person_ticket(expires)})),
-            "target": "new",
+            "target": "self",
         }
 
     def action_download_attestation(self):
@@ -558,6 +561,14 @@ class O2sEsignSigner(models.Model):
                 "sha256": self.id_doc_sha256,
             },
         }
+
+    def _esign_next_in_person_signer(self):
+        """The signer in person whose turn it is after this one on the same request (the
+        first by order who may sign now), or an empty recordset."""
+        self.ensure_one()
+        return self.request_id.signer_ids.filtered(
+            lambda signer: signer != self and signer.presence == "in_person"
+            and signer.state == "pending" and not signer.sign_pending).sorted("sequence")[:1]
 
     # ------------------------------------------------------------- link token
     def _in_person_ticket(self, expires):
@@ -1343,13 +1354,18 @@ class O2sEsignSigner(models.Model):
         return url_join(self.request_id.get_base_url(), self.access_url or "/")
 
     def _send_invitation(self):
-        """Send each signer their invitation (link to the signing page)."""
+        """Send each signer their invitation (link to the signing page). A signer who signs in
+        person is mailed nothing: the advisor opens their page (action_esign_open_in_person)."""
         self._ensure_access_nonce()
         failed = self.filtered("invitation_failed")
         if failed:
             with internal_write():
                 failed.write({"invitation_failed": False})
-        self._send_template_mail("o2s_esign.mail_template_esign_invite", "invitation")
+        self._esign_remote()._send_template_mail("o2s_esign.mail_template_esign_invite", "invitation")
+
+    def _esign_remote(self):
+        """The signers who sign remotely, through the link mailed to them."""
+        return self.filtered(lambda signer: signer.presence != "in_person")
 
     def _send_reminder(self, manual=False):
         """Send a reminder to each signer, log it in the audit trail and move the watermark (an

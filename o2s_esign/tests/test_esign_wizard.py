@@ -140,8 +140,10 @@ class TestEsignWizard(EsignWizardCase):
         wizard = form.save()
         action = wizard.action_send()
 
-        request = self.env["o2s.esign.request"].browse(action["res_id"])
-        self.assertEqual((action["res_model"], action["view_mode"]), ("o2s.esign.request", "form"))
+        request = self.env["o2s.esign.request"].search([("user_id", "=", self.advisor.id)], limit=1)
+        # signers in person: the first one's signing page opens at once, on the advisor's screen
+        self.assertEqual((action["type"], action["target"]), ("ir.actions.act_url", "self"))
+        self.assertTrue(action["url"].startswith("/esign/in_person/%s?" % request.in_person_signer_id.id))
         self.assertEqual(request.state, "in_progress")
         self.assertEqual(request.name, "Ouverture du dossier")
         self.assertEqual((request.partner_id, request.user_id), (self.client, self.advisor))
@@ -162,6 +164,7 @@ class TestEsignWizard(EsignWizardCase):
         self.assertEqual(signers.partner_id.ids, [self.client.id, self.client2.id])
         self.assertEqual(signers.mapped("presence"), ["in_person", "in_person"])
         self.assertEqual(signers.mapped("state"), ["pending", "waiting"])
+        self.assertEqual(request.in_person_signer_id, signers[0])
 
     def test_several_contacts_selected_make_one_request(self):
         form = Form(self.env[WIZARD].with_user(self.advisor).with_context(

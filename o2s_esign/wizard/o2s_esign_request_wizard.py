@@ -76,8 +76,9 @@ class O2sEsignRequestWizard(models.TransientModel):
         [("parallel", "All at once"), ("sequential", "One after the other")],
         string="Signing order", required=True, default="parallel")
     presence = fields.Selection(PRESENCES, required=True, default="remote",
-                                help="Remote: each signer gets a link by email. In person: the "
-                                     "signers sign on your device, with you.")
+                                help="Remote: each signer gets a link by email. In person: no email; the "
+                                     "signers sign on your device, with you (the SMS code goes "
+                                     "to their mobile).")
     date_deadline = fields.Date(
         string="Expires on", required=True, default=lambda self: self._default_date_deadline())
     message = fields.Text(string="Message to the signers")
@@ -228,7 +229,8 @@ class O2sEsignRequestWizard(models.TransientModel):
 
     # ------------------------------------------------------------------ actions
     def action_send(self):
-        """Check everything, then create and send the request in one step (all or nothing)."""
+        """Check everything, then create and send the request in one step (all or nothing);
+        then open the request, or the signing page of its first signer in person."""
         self.ensure_one()
         if not self.env.user.has_group("o2s_esign.group_esign_user"):
             raise AccessError(_("You need the “E-signature access” right to send documents for signature."))
@@ -245,6 +247,9 @@ class O2sEsignRequestWizard(models.TransientModel):
                 command[2]["original_attachment_id"] = wizard._copy_attachment(source).id
             request = wizard.env["o2s.esign.request"]._create_and_send(values, problems=problems)
         wizard._remove_uploads()
+        if request.in_person_signer_id:
+            # a signer is with the advisor: their signing page opens at once, on this screen
+            return request.action_esign_sign_in_person()
         return request._esign_form_action()
 
     # ---------------------------------------------------------- send helpers
