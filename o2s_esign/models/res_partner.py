@@ -38,13 +38,21 @@ class ResPartner(models.Model):
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_request_count(self):
-        counts = {}
+        """The requests each contact takes part in (see action_view_esign_requests), among
+        those the user may read: two grouped reads for the whole batch."""
+        requests_by_partner = defaultdict(set)
         if self.ids:
-            groups = self.env["o2s.esign.request"]._read_group(
-                [("partner_id", "in", self.ids)], ["partner_id"], ["__count"])
-            counts = {partner.id: count for partner, count in groups}
+            for partner, request_ids in self.env["o2s.esign.request"]._read_group(
+                    [("partner_id", "in", self.ids)], ["partner_id"], ["id:array_agg"]):
+                requests_by_partner[partner.id].update(request_ids)
+            signer_groups = self.env["o2s.esign.signer"]._read_group(
+                ["|", ("partner_id", "in", self.ids), ("represented_partner_id", "in", self.ids)],
+                ["partner_id", "represented_partner_id"], ["request_id:array_agg"])
+            for partner, represented, request_ids in signer_groups:
+                for contact in (partner, represented):
+                    requests_by_partner[contact.id].update(request_ids)
         for partner in self:
-            partner.esign_request_count = counts.get(partner.id, 0)
+            partner.esign_request_count = len(requests_by_partner[partner._origin.id])
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_compliance_ids(self):
@@ -113,13 +121,14 @@ class ResPartner(models.Model):
         return action
 
     def action_view_esign_requests(self):
-        """“E-signature tracking”: the requests of these contacts."""
+        """“E-signature tracking”: the requests these contacts take part in, with their role."""
         if not self.env.user.has_group("o2s_esign.group_esign_user"):
             raise AccessError(_("You need the “E-signature access” right to follow signatures."))
         action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_request_action")
-        action["domain"] = [("partner_id", "in", self.ids)]
+        # every request they take part in; the list's “Role” column says how
+        action["domain"] = self.env["o2s.esign.request"]._esign_involving_domain(self)
         action["context"] = {"default_partner_id": self.ids[0] if len(self) == 1 else False,
-                             "search_default_filter_open": 0}
+                             "search_default_filter_open": 0, "o2s_esign_contact_ids": self.ids}
         if len(self) == 1:
             action["name"] = _("E-signature tracking: %(name)s", name=self.display_name)
         return action
