@@ -2,13 +2,19 @@
 """The contact's Compliance tab: one row per compliance document type, with or without a request.
 
 The rows come from a SQL view (contacts x active compliance types), so every type shows even
-before anything was sent. The latest request of each row is computed for the whole batch at
-once, with the user's own rights: an advisor sees the status of the requests they may read.
+before anything was sent. The requests of each row are computed for the whole batch at once,
+with the user's own rights: an advisor sees the status of the requests they may read.
+
+A row shows its most relevant request (``_esign_most_relevant``): a type is signed as soon as a
+signed request holds it, whatever came after (a renewal cancelled or refused does not undo a
+signature); the others are counted, and opening the row lists them all.
 """
-from odoo import api, fields, models
+from collections import defaultdict
+
+from odoo import _, api, fields, models
 from odoo.tools import SQL, drop_view_if_exists
 
-from .o2s_esign_request import REQUEST_STATES
+from .o2s_esign_request import OPEN_STATES, REQUEST_STATES
 
 # Row ids are partner_id * ID_FACTOR + document_type_id (stable, unique while the document
 # types stay below a million).
@@ -27,7 +33,15 @@ class O2sEsignCompliance(models.Model):
     document_type_id = fields.Many2one("o2s.esign.document.type", string="Document", readonly=True)
     sequence = fields.Integer(readonly=True)
     request_id = fields.Many2one(
-        "o2s.esign.request", string="Latest request", compute="_compute_request_id")
+        "o2s.esign.request", string="Request", compute="_compute_request_id",
+        help="The most relevant request: the latest signed one, else the latest in progress, "
+             "else the latest.")
+    request_ids = fields.Many2many(
+        "o2s.esign.request", string="All requests", compute="_compute_request_id",
+        help="Every request of the contact holding a document of this type, the latest first.")
+    other_request_count = fields.Integer(
+        string="Other requests", compute="_compute_request_id",
+        help="The requests of this type besides the one shown.")
     status = fields.Selection(
         [("none", "Not sent"), *REQUEST_STATES],
         compute="_compute_request_id")
@@ -56,27 +70,40 @@ class O2sEsignCompliance(models.Model):
     @api.depends("partner_id", "document_type_id")
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_request_id(self):
-        """The latest request of each row's contact holding a document of the row's type, among
-        those the user may read (one search for the whole batch)."""
-        latest = {}
+        """The requests of each row's contact holding a document of the row's type, among
+        those the user may read (one search for the whole batch), and the most relevant one."""
+        Request = self.env["o2s.esign.request"]
+        requests = defaultdict(lambda: Request)
         if self.partner_id and self.document_type_id:
             documents = self.env["o2s.esign.document"].search([
                 ("request_id.partner_id", "in", self.partner_id.ids),
                 ("document_type_id", "in", self.document_type_id.ids),
-            ], order="id desc")
+            ])
             for document in documents:
-                latest.setdefault((document.request_id.partner_id.id, document.document_type_id.id),
-                                  document.request_id)
+                requests[(document.request_id.partner_id.id, document.document_type_id.id)] |= \
+                    document.request_id
         for row in self:
-            request = latest.get((row.partner_id.id, row.document_type_id.id),
-                                 self.env["o2s.esign.request"])
+            found = requests[(row.partner_id.id, row.document_type_id.id)].sorted("id", reverse=True)
+            request = self._esign_most_relevant(found)
             row.update({
                 "request_id": request,
+                "request_ids": found,
+                "other_request_count": len(found - request),
                 "status": request.state or "none",
                 "date_sent": request.date_sent,
                 "date_done": request.date_done,
                 "signer_ids": request.signer_ids,
             })
+
+    @api.model
+    def _esign_most_relevant(self, requests):
+        """Of ``requests`` (the latest first), the one a row shows: the latest signed, else the
+        latest open (in progress or in error), else the latest."""
+        for states in (("signed",), OPEN_STATES):
+            chosen = requests.filtered(lambda request: request.state in states)[:1]
+            if chosen:
+                return chosen
+        return requests[:1]
 
     def action_send_for_signature(self):
         """“Send for signature”: the send wizard for this contact, documents typed as this row."""
@@ -88,5 +115,15 @@ class O2sEsignCompliance(models.Model):
         return action
 
     def action_open_request(self):
+        """The row's request; when there are others, the list of them all."""
         self.ensure_one()
-        return self.request_id._esign_form_action()
+        if len(self.request_ids) <= 1:
+            return self.request_id._esign_form_action()
+        action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_request_action")
+        action.update({
+            "name": _("%(type)s: %(contact)s", type=self.document_type_id.name,
+                      contact=self.partner_id.display_name),
+            "domain": [("id", "in", self.request_ids.ids)],
+            "context": {"create": False},
+        })
+        return action

@@ -69,6 +69,62 @@ class TestEsignCompliance(O2sEsignCommon):
         # Another client's requests do not count.
         self.assertEqual(set(self._rows(self.client2).mapped("status")), {"none"})
 
+    def _row(self, document_type, partner=None, user=None):
+        return self._rows(partner or self.client, user).filtered(lambda r: r.document_type_id == document_type)
+
+    def test_signed_stays_signed_whatever_came_after(self):
+        signed = self._send(self.mission)
+        with internal_write():
+            signed.write({"state": "signed", "date_done": "2026-01-02 10:00:00"})
+        cancelled = self._send(self.mission)
+        cancelled.action_cancel(reason="Sent twice")
+        refused = self._send(self.mission)
+        with internal_write():
+            refused.write({"state": "refused", "date_done": "2026-03-04 10:00:00"})
+        row = self._row(self.mission)
+        self.assertEqual((row.status, row.request_id), ("signed", signed))
+        self.assertEqual(str(row.date_done), "2026-01-02 10:00:00")
+        self.assertEqual(row.other_request_count, 2)
+        self.assertEqual(row.request_ids.ids, (refused | cancelled | signed).ids, "the latest first")
+        # Opening the row lists them all; with a single request it opens that request.
+        action = row.action_open_request()
+        self.assertEqual(action["res_model"], "o2s.esign.request")
+        self.assertEqual(self.env["o2s.esign.request"].with_user(self.advisor).search(action["domain"]),
+                         signed | cancelled | refused)
+        self.assertIn("Mission letter", action["name"])
+        self.assertEqual(self._row(self.profile).other_request_count, 0)
+        # a newer signed request of the type takes the row
+        renewed = self._send(self.mission)
+        with internal_write():
+            renewed.write({"state": "signed", "date_done": "2027-01-02 10:00:00"})
+        row = self._row(self.mission)
+        self.assertEqual((row.status, row.request_id, row.other_request_count), ("signed", renewed, 3))
+
+    def test_without_signature_an_open_request_comes_first(self):
+        in_progress = self._send(self.mission)
+        later = self._send(self.mission)
+        later.action_cancel()
+        row = self._row(self.mission)
+        self.assertEqual((row.status, row.request_id, row.other_request_count), ("in_progress", in_progress, 1))
+        in_progress.action_cancel()
+        row = self._row(self.mission)
+        self.assertEqual((row.status, row.request_id), ("cancelled", later), "else the latest")
+        action = self._row(self.profile).action_send_for_signature()  # a row without request
+        self.assertEqual(action["res_model"], "o2s.esign.request.wizard")
+        single = self._send(self.profile)
+        action = self._row(self.profile).action_open_request()
+        self.assertEqual((action["res_model"], action["res_id"]), ("o2s.esign.request", single.id))
+
+    def test_the_others_are_only_those_the_user_may_read(self):
+        mine = self._send(self.mission)
+        theirs = self._send(self.mission, user=self.esign_manager)
+        with internal_write():
+            theirs.write({"state": "signed"})
+        row = self._row(self.mission, user=self.advisor)
+        self.assertEqual((row.status, row.request_id, row.other_request_count), ("in_progress", mine, 0))
+        row = self._row(self.mission, user=self.esign_manager)
+        self.assertEqual((row.status, row.request_id, row.request_ids), ("signed", theirs, theirs | mine))
+
     def test_a_request_with_several_types_counts_for_each(self):
         request = self._draft_request(documents=2)
         request.document_ids[0].document_type_id = self.mission
