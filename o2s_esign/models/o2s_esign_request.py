@@ -1067,7 +1067,20 @@ class O2sEsignRequest(models.Model):
             for signer in to_invite:
                 self._log_event("signer_invited", signer=signer, payload={"signer": signer.name})
             to_invite._send_invitation()
+            self._esign_tell_in_person_turn(to_invite)
         return to_invite
+
+    def _esign_tell_in_person_turn(self, signers):
+        """Signers in person get no mail: when their turn comes after a remote signer signed
+        (the advisor is not at the signing page then), the advisor gets a to-do."""
+        in_person = signers.filtered(lambda signer: signer.presence == "in_person")
+        last_signed = self.signer_ids.filtered(lambda signer: signer.state == "signed").sorted(
+            lambda signer: (signer.date_signed, signer.id))[-1:]
+        if in_person and last_signed and last_signed.presence != "in_person":
+            self.activity_schedule(
+                "mail.mail_activity_data_todo", user_id=self.user_id.id,
+                summary=_("To sign in person: %(names)s", names=", ".join(in_person.mapped("name"))),
+                note=_("Their turn has come: open their signing page with “Sign in person”."))
 
     # ----------------------------------------------------------- state machine
     def _esign_form_action(self):

@@ -80,15 +80,14 @@ class TestEsignInPerson(EsignHttpCommon):
 
     # -------------------------------------------------------------------- tests
     def test_signers_in_person_sign_one_after_the_other_on_the_advisor_screen(self):
-        self.request = request = self._in_person_request(["in_person", "in_person"])
+        self.request = request = self._in_person_request(["in_person", "in_person"], "sequential")
         jeanne, louis = request.signer_ids.sorted("sequence")
         # No mail with a link for a signer who is present; no reminder either.
-        self.assertEqual((jeanne | louis).mapped("state"), ["pending", "pending"])
+        self.assertEqual((jeanne | louis).mapped("state"), ["pending", "waiting"])
         for signer in (jeanne, louis):
             self.assertFalse(self._invitations(signer))
             self.assertFalse(self._mails_to(signer))
             self.assertFalse(signer.next_reminder_date)
-        self.assertEqual(len(self._events(request, "signer_invited")), 2, "both may sign now")
         request.with_user(self.advisor).action_remind()
         self.assertFalse(self._mails_to(jeanne | louis))
         # The request's "Sign in person" opens the first signer's page on this screen.
@@ -108,6 +107,9 @@ class TestEsignInPerson(EsignHttpCommon):
         self.assertIn("Next signer: Louis Durand", page.text)
         self.assertEqual(_NEXT_FORM.search(page.text).group(2), str(louis.id))
         self.assertEqual(len(self._events(request, "in_person_opened")), 1)
+        self.assertEqual(louis.state, "pending")
+        self.assertFalse(self._mails_to(louis))
+        self.assertFalse(request.activity_ids, "no to-do: the advisor is at the signing page")
         page = self._browse(_NEXT_FORM.search(page.text).group(1), data={"csrf_token": self._csrf(page)})
         opened = self._events(request, "in_person_opened", signer=louis)
         self.assertEqual(len(opened), 1, "the opening for Louis is logged")
@@ -195,6 +197,25 @@ class TestEsignInPerson(EsignHttpCommon):
         self.assertEqual(request.state, "in_progress")
         self.authenticate(None, None)
         self._sign(jeanne)
+        self.assertEqual(request.state, "signed")
+        self._assert_never_seen(codes)
+
+    def test_remote_then_in_person_tells_the_advisor(self):
+        self.request = request = self._in_person_request(["remote", "in_person"], "sequential")
+        jeanne, louis = request.signer_ids.sorted("sequence")
+        self.assertEqual((jeanne.state, louis.state), ("pending", "waiting"))
+        self.assertFalse(request.in_person_signer_id)
+        self._sign(jeanne)
+        # Louis's turn: no mail for him, a to-do for the advisor
+        self.assertEqual(louis.state, "pending")
+        self.assertFalse(self._invitations(louis))
+        self.assertFalse(self._mails_to(louis))
+        self.assertEqual(request.in_person_signer_id, louis)
+        activity = request.activity_ids
+        self.assertEqual((activity.user_id, activity.summary), (self.advisor, "To sign in person: Louis Durand"))
+        self.authenticate("esign_advisor", "esign_advisor")
+        action = self._button("o2s.esign.request", "action_esign_sign_in_person", request)
+        codes = [self._sign_here(louis, self._browse(action["url"]))]
         self.assertEqual(request.state, "signed")
         self._assert_never_seen(codes)
 
