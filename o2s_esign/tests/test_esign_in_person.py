@@ -10,7 +10,7 @@ from odoo.tests import Form, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
-from .esign_portal_common import EsignHttpCommon
+from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
 
 _NEXT_FORM = re.compile(r'action="(/esign/in_person/(\d+)/open)"')
 
@@ -250,3 +250,28 @@ class TestEsignInPerson(EsignHttpCommon):
         response = self._fetch(path, data={"csrf_token": csrf}, allow_redirects=False)
         self.assertEqual(response.status_code, 303)
         self.assertTrue(response.headers["Location"].endswith("/odoo/o2s.esign.request/%s" % request.id))
+
+
+@tagged("post_install", "-at_install")
+class TestEsignInPersonTour(EsignHttpCommon):
+    """In a real browser: from the request's “Sign in person” to the signed request."""
+
+    gateway_class = BrowserSmsGateway
+    browser_size = "1366x768"
+
+    def test_two_signers_in_person_in_the_browser(self):
+        signers = [{"partner_id": partner.id, "sequence": 10 * (index + 1), "presence": "in_person"}
+                   for index, partner in enumerate(self.client | self.client2)]
+        request = self._sent_request(signers=signers, signing_order="sequential").sudo()
+        self.start_tour("/odoo/o2s.esign.request/%s" % request.id, "o2s_esign_in_person",
+                        login="esign_advisor", cookies={"o2s_esign_tour_gw": str(self.gateway.port)})
+        self.env.invalidate_all()
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(request.signer_ids.mapped("signature_name"), ["Jeanne Martin", "Louis Durand"])
+        self.assertEqual(len(self._events(request, "in_person_opened")), 2)
+        for signer in request.signer_ids:
+            self.assertEqual(len(self._sms_to(signer.mobile)), 1)
+            self.assertTrue(self._payload(self._events(request, "consent_given", signer=signer))["in_person"])
+        self.assertFalse(self.env["mail.mail"].sudo().search([
+            ("model", "=", "o2s.esign.signer"), ("res_id", "in", request.signer_ids.ids),
+            ("subject", "ilike", "asks you to sign")]))
