@@ -33,7 +33,7 @@ class O2sEsignCompliance(models.Model):
     document_type_id = fields.Many2one("o2s.esign.document.type", string="Document", readonly=True)
     sequence = fields.Integer(readonly=True)
     request_id = fields.Many2one(
-        "o2s.esign.request", string="Request", compute="_compute_request_id",
+        "o2s.esign.request", compute="_compute_request_id",
         help="The most relevant request: the latest signed one, else the latest in progress, "
              "else the latest.")
     request_ids = fields.Many2many(
@@ -99,11 +99,9 @@ class O2sEsignCompliance(models.Model):
     def _esign_most_relevant(self, requests):
         """Of ``requests`` (the latest first), the one a row shows: the latest signed, else the
         latest open (in progress or in error), else the latest."""
-        for states in (("signed",), OPEN_STATES):
-            chosen = requests.filtered(lambda request: request.state in states)[:1]
-            if chosen:
-                return chosen
-        return requests[:1]
+        signed = requests.filtered(lambda request: request.state == "signed")
+        open_requests = requests.filtered(lambda request: request.state in OPEN_STATES)
+        return (signed or open_requests or requests)[:1]
 
     def action_send_for_signature(self):
         """“Send for signature”: the send wizard for this contact, documents typed as this row."""

@@ -205,6 +205,7 @@ class TestEsignInPerson(EsignHttpCommon):
         jeanne, louis = request.signer_ids.sorted("sequence")
         self.assertEqual((jeanne.state, louis.state), ("pending", "waiting"))
         self.assertFalse(request.in_person_signer_id)
+        self.assertIn("Your advisor will open this page for you", self._fetch(self._path(louis)).text)
         self._sign(jeanne)
         # Louis's turn: no mail for him, a to-do for the advisor
         self.assertEqual(louis.state, "pending")
