@@ -69,12 +69,13 @@ class ResPartner(models.Model):
 
     # -------------------------------------------------------- business methods
     def _esign_valid_id_document(self):
-        """The identity document of this contact that is valid today (the latest), if any."""
+        """The identity document of this contact that is valid today (the latest), if any (see
+        ``o2s.esign.id.document.date_valid_until``: décret 2013-1188 included)."""
         self.ensure_one()
         today = fields.Date.context_today(self)
         documents = self.env["o2s.esign.id.document"].sudo().search([
-            ("partner_id", "=", self.id), ("date_expiry", ">=", today)],
-            order="date_expiry desc, id desc", limit=1)
+            ("partner_id", "=", self.id), ("date_valid_until", ">=", today)],
+            order="date_valid_until desc, id desc", limit=1)
         return documents
 
     def _esign_default_signers(self):

@@ -28,3 +28,4 @@ from . import test_esign_security_matrix
 from . import test_esign_hostile
 from . import test_esign_freeze
 from . import test_esign_public_pages
+from . import test_esign_id_document
