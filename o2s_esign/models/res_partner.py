@@ -65,6 +65,11 @@ class ResPartner(models.Model):
                 ("o2s_esign_user_id.partner_id", "in", self.ids)])
             for user in servers.o2s_esign_user_id:
                 user._esign_sync_mail_server_sudo()
+        if "name" in vals:
+            # A company's name is its partner's: renamed here, its seal follows (res_company.py).
+            # sudo: a user who may rename the partner may not read every company record.
+            self.env["res.company"].sudo().search(
+                [("partner_id", "in", self.ids)])._esign_seal_follows_name()
         return res
 
     # -------------------------------------------------------- business methods
