@@ -9,7 +9,7 @@ import logging
 import subprocess
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from e2e_harness import ROOT, ClonedDatabase, OdooServer, OdooSetup, Rpc, free_port
@@ -79,7 +79,7 @@ _numbers = iter(range(20_000_000, 29_999_999))
 
 
 def utcnow():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def mail_cron_id(admin):
