@@ -20,6 +20,10 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
         super().setUpClass()
         cls.mail_cron = cls.env.ref("mail.ir_cron_mail_scheduler_action")
 
+    def _commit_hooks(self):
+        """What a commit runs before its SQL COMMIT (the test never commits)."""
+        self.env.cr.flush()
+
     def _due_triggers(self):
         self.env.flush_all()
         return self.env["ir.cron.trigger"].sudo().search(
@@ -43,6 +47,7 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
         }
         for kind, step in steps.items():
             with self.subTest(kind=kind):
+                self._commit_hooks()
                 before = self._count_triggers()
                 self.env.cr.postcommit.clear()
                 result = step()
@@ -50,15 +55,34 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
                     self.request = result
                 self.assertEqual(self.MailLog.search_count(
                     [("request_id", "=", self.request.id), ("kind", "=", kind)]), 1)
-                self.assertGreater(self._count_triggers(), before, "the mail queue was triggered")
+                self._commit_hooks()
+                self.assertEqual(self._count_triggers(), before + 1, "the mail queue was triggered")
                 self.assertTrue(self._due_triggers(), "due now, not at the next hourly run")
                 self.assertTrue(self._wakes_cron_workers_on_commit())
 
     def test_other_mails_are_left_to_the_queue(self):
+        self._commit_hooks()
         before = self._count_triggers()
         self.env["mail.mail"].sudo().create({
             "subject": "Not ours", "body_html": "<p>x</p>", "email_to": "someone@example.com"})
+        self._commit_hooks()
         self.assertEqual(self._count_triggers(), before)
+
+    def test_one_wake_up_per_transaction_whatever_is_rolled_back(self):
+        """Many mails in one transaction (a batch of reminders): one trigger, one wake-up; a
+        mail rolled back with its savepoint does not take the others' trigger with it."""
+        self._commit_hooks()
+        before = self._count_triggers()
+        self.env.cr.postcommit.clear()
+        with self.env.cr.savepoint(flush=False) as savepoint:
+            self._sent_request()
+            savepoint.rollback()
+        self._sent_request(partner=self.client2)
+        self._sent_request()
+        self._commit_hooks()
+        self.assertEqual(self._count_triggers(), before + 1)
+        self.assertEqual(sum(getattr(func, "__name__", "") == "_notifydb"
+                             for func in self.env.cr.postcommit._funcs), 1)
 
     def test_the_triggered_run_sends_and_reports(self):
         """What the cron worker runs once woken up: the queue sends the invitation and the
