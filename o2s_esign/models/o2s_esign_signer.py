@@ -540,6 +540,17 @@ class O2sEsignSigner(models.Model):
                 })
         self._ensure_access_nonce()
 
+    def _id_doc_extension_summary(self):
+        """For the evidence: when the identity document's validity is its printed date plus
+        five years (décret 2013-1188), that printed date and the rule applied."""
+        document = self.id_document_id
+        if not (document and self.id_doc_expiry and document.date_expiry
+                and self.id_doc_expiry != document.date_expiry):
+            return {}
+        return {"printed_expiry": fields.Date.to_string(document.date_expiry),
+                "issued_on": fields.Date.to_string(document.date_issue),
+                "extended_by": "décret 2013-1188"}
+
     def _event_summary(self):
         self.ensure_one()
         return {
@@ -559,17 +570,6 @@ class O2sEsignSigner(models.Model):
                 **self._id_doc_extension_summary(),
             },
         }
-
-    def _id_doc_extension_summary(self):
-        """For the evidence: when the identity document's validity is its printed date plus
-        five years (décret 2013-1188), that printed date and the rule applied."""
-        document = self.id_document_id
-        if not (document and self.id_doc_expiry and document.date_expiry
-                and self.id_doc_expiry != document.date_expiry):
-            return {}
-        return {"printed_expiry": fields.Date.to_string(document.date_expiry),
-                "issued_on": fields.Date.to_string(document.date_issue),
-                "extended_by": "décret 2013-1188"}
 
     # ------------------------------------------------------------- link token
     def _in_person_ticket(self, expires):
