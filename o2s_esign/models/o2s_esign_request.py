@@ -728,7 +728,9 @@ class O2sEsignRequest(models.Model):
             else:
                 signer_vals = partner._esign_default_signers()
             signing_order = values.get("signing_order") or "parallel"
-            problems = self._esign_api_signing_order_problems(signer_vals, signing_order)
+            # The caller's signers (the default ones come numbered by the contact's rules).
+            problems = self._esign_api_signing_order_problems(
+                signer_vals if values.get("signers") else [], signing_order)
             if signing_order not in ("parallel", "sequential"):
                 signing_order = "parallel"  # refused above; a valid value for the checks below
             name = values.get("name") or ", ".join(
