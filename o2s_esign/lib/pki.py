@@ -48,9 +48,11 @@ __all__ = [
     "identity_from_pem",
     "identity_from_pkcs12",
     "issue_one_time_identity",
+    "issue_seal",
     "make_crl",
     "private_key_from_pem",
     "private_key_to_pem",
+    "seal_common_name",
 ]
 
 CA_VALIDITY = timedelta(days=3652)
@@ -189,14 +191,29 @@ def create_company_pki(company_name: str, country: str | None = None, *,
         .sign(ca_key, hashes.SHA256())
     )
     ca = SigningIdentity(key=ca_key, cert=_to_asn1(ca_cert), chain=[])
-    seal_key = generate_key()
-    seal_cert = _issue(
-        ca, ca_cert, seal_key,
-        _name(f"{company_name} Electronic Seal", organization=company_name, country=country),
-        not_before=now - CLOCK_SKEW, not_after=now + SEAL_VALIDITY, email=None,
-    )
-    seal = SigningIdentity(key=seal_key, cert=_to_asn1(seal_cert), chain=[ca.cert])
-    return CompanyPki(ca=ca, seal=seal)
+    return CompanyPki(ca=ca, seal=issue_seal(ca, company_name, country, now=now))
+
+
+def seal_common_name(company_name: str) -> str:
+    """The common name of the seal certificates issued here for ``company_name``."""
+    return _trim(f"{company_name} Electronic Seal") or "-"
+
+
+def issue_seal(ca: SigningIdentity, company_name: str, country: str | None = None, *,
+               now: datetime | None = None) -> SigningIdentity:
+    """Issue a company seal certificate under ``ca`` (3 years, clamped to the CA's own expiry,
+    digitalSignature + nonRepudiation) for a fresh P-256 key: subject CN "<company> Electronic
+    Seal", O=<company>, C=<country>. Used when the company PKI is created and when the company
+    is renamed (a new seal with the new name, under the same CA: what was signed before keeps
+    chaining to it)."""
+    if not can_issue(ca):
+        raise PkiError("not_a_ca", {"subject": _cn(ca.cert)})
+    now = _utcnow(now)
+    key = generate_key()
+    cert = _issue(ca, _ca_crypto_cert(ca), key,
+                  _name(seal_common_name(company_name), organization=company_name, country=country),
+                  not_before=now - CLOCK_SKEW, not_after=now + SEAL_VALIDITY, email=None)
+    return SigningIdentity(key=key, cert=_to_asn1(cert), chain=[ca.cert, *ca.chain])
 
 
 def _issue(ca: SigningIdentity, ca_cert: x509.Certificate, key, subject: x509.Name, *,

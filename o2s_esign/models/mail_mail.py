@@ -27,7 +27,27 @@ class MailMail(models.Model):
         mails = super().create(vals_list)
         if kind:
             self.env["o2s.esign.mail.log"].sudo()._create_from_mails(mails, kind)
+            mails._esign_send_soon()
         return mails
+
+    def _esign_send_soon(self):
+        """Send the module's new mails as soon as the transaction that queues them commits,
+        instead of at the mail queue's next hourly run: trigger Odoo's mail queue (a trigger
+        row written just before the commit, a NOTIFY to the cron workers right after it),
+        whose run sends them and whose failures take the usual path (mail report, request in
+        error, automatic retry). An invitation reaches the client while the advisor is still
+        on the phone. Once per transaction (a batch of 200 reminders wakes the queue once),
+        at commit time (a mail rolled back with its savepoint does not take the trigger of the
+        others with it).
+
+        sudo: the scheduled action belongs to administrators; whoever queues one of the
+        module's mails (an advisor, a signer's portal session) may wake the queue up."""
+        precommit = self.env.cr.precommit
+        if not self or precommit.data.get("o2s_esign_send_soon"):
+            return
+        precommit.data["o2s_esign_send_soon"] = True
+        cron_sudo = self.env.ref("mail.ir_cron_mail_scheduler_action").sudo()
+        precommit.add(cron_sudo._trigger)
 
     def _send(self, auto_commit=False, raise_exception=False, smtp_session=None, alias_domain_id=False,
               mail_server=False, post_send_callback=None):

@@ -736,9 +736,14 @@ class O2sEsignRequest(models.Model):
             ir.attachment the caller can read) or ``name`` + ``datas`` (base64 PDF), and an
             optional ``document_type_id``;
           - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
-            ``represented_partner_id``, ``presence``; default: the client's signers
-            (``res.partner._esign_default_signers``);
-          - optional ``signing_order``, ``date_deadline``, ``message``, ``user_id``,
+            ``represented_partner_id``, ``presence``, ``sequence``; default: the client's
+            signers (``res.partner._esign_default_signers``);
+          - ``signing_order`` (optional): ``"parallel"`` (default: everyone is invited at
+            once) or ``"sequential"`` (one after the other). In a sequential request, signers
+            without ``sequence`` sign in the order of the list (numbered 10, 20, ...); with
+            ``sequence`` on every signer, in increasing sequence; a sequence on some signers
+            only, or two signers with the same sequence, is refused (an ambiguous order);
+          - optional ``date_deadline``, ``message``, ``user_id``,
             ``origin_model`` and ``origin_id`` (the business record asking for the signature).
         Returns the new request's id. Raises UserError listing every problem, in which case
         nothing is created.
@@ -765,6 +770,12 @@ class O2sEsignRequest(models.Model):
                     for signer in values["signers"]]
             else:
                 signer_vals = partner._esign_default_signers()
+            signing_order = values.get("signing_order") or "parallel"
+            # The caller's signers (the default ones come numbered by the contact's rules).
+            problems = self._esign_api_signing_order_problems(
+                signer_vals if values.get("signers") else [], signing_order)
+            if signing_order not in ("parallel", "sequential"):
+                signing_order = "parallel"  # refused above; a valid value for the checks below
             name = values.get("name") or ", ".join(
                 cmd[2]["name"] for cmd in doc_commands if cmd[2].get("name")) or _("Documents to sign")
             vals = {
@@ -772,7 +783,7 @@ class O2sEsignRequest(models.Model):
                 "partner_id": partner.id,
                 "document_ids": doc_commands,
                 "signer_ids": [fields.Command.create(v) for v in signer_vals],
-                "signing_order": values.get("signing_order") or "parallel",
+                "signing_order": signing_order,
                 "message": values.get("message") or False,
                 "origin_model": values.get("origin_model") or False,
                 "origin_id": values.get("origin_id") or False,
@@ -781,7 +792,48 @@ class O2sEsignRequest(models.Model):
                 vals["date_deadline"] = values["date_deadline"]
             if values.get("user_id"):
                 vals["user_id"] = values["user_id"]
-            return self._create_and_send(vals).id
+            return self._create_and_send(vals, problems=problems).id
+
+    @api.model
+    def _esign_api_signing_order_problems(self, signer_vals, signing_order):
+        """The signing order of ``create_and_send``: in a sequential request, number the signers
+        given without ``sequence`` in the order of the list (10, 20, ..., as the send wizard
+        does; ``signer_vals`` is changed in place). Returns the problems, as translated
+        sentences: a sequence that is not a whole number, an unknown order, or an ambiguous
+        one (a sequence on some signers only, or two signers with the same sequence)."""
+        problems = []
+        if any(vals.get("sequence") not in (None, False) and (
+                not isinstance(vals["sequence"], int) or isinstance(vals["sequence"], bool))
+               for vals in signer_vals):
+            problems.append(_("A signer's sequence must be a whole number."))
+            for vals in signer_vals:  # left out, for the checks that follow
+                vals.pop("sequence", None)
+        if signing_order not in ("parallel", "sequential"):
+            return problems + [_("The signing order must be “parallel” or “sequential” (not "
+                                 "“%(order)s”).", order=signing_order)]
+        if signing_order != "sequential" or problems:
+            return problems
+        given = [vals.get("sequence") for vals in signer_vals]
+        missing = [sequence is None or sequence is False for sequence in given]  # 0 is one
+        if all(missing):
+            for index, vals in enumerate(signer_vals):
+                vals["sequence"] = 10 * (index + 1)
+            return []
+        if any(missing):
+            return [_("The signing order is ambiguous: give every signer a sequence, or none "
+                      "(they then sign in the order of the list).")]
+        by_sequence = {}
+        for vals in signer_vals:
+            by_sequence.setdefault(vals["sequence"], []).append(vals.get("partner_id"))
+        for sequence, partner_ids in by_sequence.items():
+            if len(partner_ids) > 1:
+                names = self.env["res.partner"].browse(
+                    [pid for pid in partner_ids if isinstance(pid, int)]).exists().mapped("display_name")
+                problems.append(_(
+                    "The signing order is ambiguous: %(names)s have the same sequence "
+                    "(%(sequence)s); in a sequential request each signer needs a sequence of "
+                    "their own.", names=", ".join(names), sequence=sequence))
+        return problems
 
     @api.model
     def _create_and_send(self, vals, problems=()):

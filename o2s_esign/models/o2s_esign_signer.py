@@ -507,7 +507,7 @@ class O2sEsignSigner(models.Model):
             problems.append(_("%(name)s has an invalid mobile number (%(number)s).",
                               name=name, number=mobile))
         if not partner._esign_valid_id_document():
-            problems.append(_("%(name)s has no identity document valid today.", name=name))
+            problems.append(self.env["o2s.esign.id.document"]._esign_missing_problem(partner))
         if partner.is_company:
             problems.append(_("%(name)s is a company: its representative must sign for it.", name=name))
         # An address is used exactly as typed (see tools.is_single_address).
@@ -537,11 +537,22 @@ class O2sEsignSigner(models.Model):
                     "id_document_id": id_doc.id,
                     "id_doc_type": id_doc.doc_type,
                     "id_doc_number": id_doc.number,
-                    "id_doc_expiry": id_doc.date_expiry,
+                    "id_doc_expiry": id_doc.date_valid_until,
                     "id_doc_sha256": id_doc.sha256,
                     "state": "waiting",
                 })
         self._ensure_access_nonce()
+
+    def _id_doc_extension_summary(self):
+        """For the evidence: when the identity document's validity is its printed date plus
+        five years (décret 2013-1188), that printed date and the rule applied."""
+        document = self.id_document_id
+        if not (document and self.id_doc_expiry and document.date_expiry
+                and self.id_doc_expiry != document.date_expiry):
+            return {}
+        return {"printed_expiry": fields.Date.to_string(document.date_expiry),
+                "issued_on": fields.Date.to_string(document.date_issue),
+                "extended_by": "décret 2013-1188"}
 
     def _event_summary(self):
         self.ensure_one()
@@ -559,6 +570,7 @@ class O2sEsignSigner(models.Model):
                 "type": self.id_doc_type, "number": self.id_doc_number,
                 "valid_until": fields.Date.to_string(self.id_doc_expiry) if self.id_doc_expiry else None,
                 "sha256": self.id_doc_sha256,
+                **self._id_doc_extension_summary(),
             },
         }
 

@@ -178,12 +178,37 @@ class O2sEsignSigningIdentity(models.Model):
         identity = pki.identity_from_pkcs12(data, password)
         if pki.can_issue(identity):
             # The seal is issued under the imported CA, with the seal's usual validity.
-            seal = pki.issue_one_time_identity(
-                identity, name="%s Electronic Seal" % (company.name or "Company"), email="",
-                validity=pki.SEAL_VALIDITY)
+            seal = pki.issue_seal(identity, company.name or "Company", company.country_id.code or None)
             return self._replace_sudo(company, identity, seal, "pkcs12")
         current = self._get_signing_material_sudo(company)
         return self._replace_sudo(company, current.ca, identity, "pkcs12")
+
+    @api.model
+    def _renew_seal_if_renamed_sudo(self, company):
+        """After ``company`` was renamed, a new seal certificate carrying its new name, issued by
+        its current CA; the previous identity is archived. The CA is kept: the signatures, seals
+        and evidence made before (and those of requests under way) keep chaining to the same
+        trust anchor, so old evidence keeps verifying. Nothing is done when the seal already
+        carries the name, or when it was imported from another authority (the module cannot
+        issue it again: import a new one). Returns the new identity, if any.
+
+        sudo: the model is readable and writable by nobody; the caller renamed the company
+        (their own rights were checked by that write)."""
+        company.ensure_one()
+        name = company.name or "Company"
+        identity_sudo = self.sudo().search(
+            [("company_id", "=", company.id), ("active", "=", True)], limit=1)
+        if not identity_sudo or identity_sudo.seal_subject == pki.seal_common_name(name):
+            return None
+        material = identity_sudo._material()
+        issued_here = material.seal.chain and material.seal.chain[0].dump() == material.ca.cert.dump()
+        if not (issued_here and pki.can_issue(material.ca)):
+            return None
+        seal = pki.issue_seal(material.ca, name, company.country_id.code or None)
+        identity = self._replace_sudo(company, material.ca, seal, identity_sudo.source)
+        _logger.info("o2s_esign: company %s renamed, new seal certificate %s (identity %s)",
+                     company.id, identity.seal_fingerprint, identity.id)
+        return identity
 
     @api.model
     def _replace_sudo(self, company, ca, seal, source):

@@ -220,7 +220,16 @@ class ResCompany(models.Model):
         if audited:
             for company in self:
                 company._esign_log_settings_change_sudo(before[company.id])
+        if "name" in vals:
+            self._esign_seal_follows_name()
         return res
+
+    def _esign_seal_follows_name(self):
+        """After a rename, new seals carry the new name (a new seal certificate, see
+        ``o2s.esign.signing.identity._renew_seal_if_renamed_sudo``)."""
+        identities = self.env["o2s.esign.signing.identity"]
+        for company in self:
+            identities._renew_seal_if_renamed_sudo(company)
 
     def _esign_check_settings_access(self, vals):
         if self.env.su or not ESIGN_SETTING_FIELDS.intersection(vals):

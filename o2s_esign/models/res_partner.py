@@ -73,16 +73,22 @@ class ResPartner(models.Model):
                 ("o2s_esign_user_id.partner_id", "in", self.ids)])
             for user in servers.o2s_esign_user_id:
                 user._esign_sync_mail_server_sudo()
+        if "name" in vals:
+            # A company's name is its partner's: renamed here, its seal follows (res_company.py).
+            # sudo: a user who may rename the partner may not read every company record.
+            self.env["res.company"].sudo().search(
+                [("partner_id", "in", self.ids)])._esign_seal_follows_name()
         return res
 
     # -------------------------------------------------------- business methods
     def _esign_valid_id_document(self):
-        """The identity document of this contact that is valid today (the latest), if any."""
+        """The identity document of this contact that is valid today (the latest), if any (see
+        ``o2s.esign.id.document.date_valid_until``: décret 2013-1188 included)."""
         self.ensure_one()
         today = fields.Date.context_today(self)
         documents = self.env["o2s.esign.id.document"].sudo().search([
-            ("partner_id", "=", self.id), ("date_expiry", ">=", today)],
-            order="date_expiry desc, id desc", limit=1)
+            ("partner_id", "=", self.id), ("date_valid_until", ">=", today)],
+            order="date_valid_until desc, id desc", limit=1)
         return documents
 
     def _esign_default_signers(self):

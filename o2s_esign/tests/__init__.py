@@ -28,3 +28,6 @@ from . import test_esign_security_matrix
 from . import test_esign_hostile
 from . import test_esign_freeze
 from . import test_esign_public_pages
+from . import test_esign_id_document
+from . import test_esign_mail_now
+from . import test_esign_company_seal

@@ -40,6 +40,16 @@ class SmtpSink:
             self._received.wait_for(lambda: len(self.messages) >= count, timeout)
         return self.messages
 
+    def wait_for(self, predicate, timeout=10):
+        """The first message (sender, recipients, message) for which ``predicate`` is true, once
+        it arrived, or None after ``timeout`` seconds (woken by each arrival, no blind sleep)."""
+        def found():
+            return next((item for item in self.messages if predicate(*item)), None)
+
+        with self._received:
+            self._received.wait_for(found, timeout)
+            return found()
+
 
 def free_port():
     with socket.socket() as sock:

@@ -156,6 +156,81 @@ class TestEsignExternalApi(HttpCase):
                 savepoint.rollback()
                 self.env.invalidate_all()
 
+    def _second_client(self):
+        partner = self.env["res.partner"].create({
+            "name": "Paul Second", "email": "paul@example.com", "mobile": "06 55 66 77 88",
+            "country_id": self.env.ref("base.fr").id, "user_id": self.advisor.id, "lang": "en_US",
+        })
+        self.env["o2s.esign.id.document"].create({
+            "partner_id": partner.id, "doc_type": "passport", "number": "API0002",
+            "date_expiry": fields.Date.today() + timedelta(days=800),
+            "file": base64.b64encode(b"scan"), "file_name": "id.png",
+        })
+        return partner
+
+    def test_sequential_order_without_sequences_follows_the_list(self):
+        """signing_order="sequential" with no sequence: the signers sign in the order given;
+        only the first is invited, and the second's link says it is not their turn yet."""
+        second = self._second_client()
+        self.client.lang = "en_US"
+        for order in ([second, self.client], [self.client, second]):
+            with self.subTest(first=order[0].name):
+                values = dict(self._request_values(), signing_order="sequential",
+                              signers=[{"partner_id": partner.id} for partner in order])
+                request_id = self._call("api_advisor", "o2s.esign.request", "create_and_send", values)
+                signers = self._call("api_advisor", "o2s.esign.signer", "search_read",
+                                     [("request_id", "=", request_id)],
+                                     fields=["partner_id", "sequence", "state", "access_url"],
+                                     order="sequence, id")
+                self.assertEqual([(s["partner_id"][0], s["sequence"], s["state"]) for s in signers],
+                                 [(order[0].id, 10, "pending"), (order[1].id, 20, "waiting")])
+                mails = self._call("api_advisor", "o2s.esign.mail.log", "search_read",
+                                   [("request_id", "=", request_id)], fields=["kind", "signer_id"])
+                self.assertEqual([(m["kind"], m["signer_id"][0]) for m in mails],
+                                 [("invitation", signers[0]["id"])], "only the first is invited")
+                pages = {}
+                for signer in signers:
+                    path = "/" + signer["access_url"].split("/", 3)[3]  # the link, on this server
+                    response = self.url_open(path)
+                    self.assertEqual(response.status_code, 200)
+                    pages[signer["state"]] = response.text
+                self.assertIn("It is not your turn to sign yet.", pages["waiting"])
+                self.assertNotIn("It is not your turn to sign yet.", pages["pending"])
+
+    @mute_logger("odoo.http", "odoo.sql_db")
+    def test_ambiguous_signing_orders_are_refused(self):
+        second = self._second_client()
+        cases = {
+            "same sequence": ([10, 10], "Claire Complete, Paul Second have the same sequence (10)"),
+            "some without": ([10, None], "give every signer a sequence, or none"),
+            "not a number": (["first", "second"], "sequence must be a whole number"),
+        }
+        before = self._count("o2s.esign.request")
+        for case, (sequences, sentence) in cases.items():
+            with self.subTest(case=case):
+                signers = [{"partner_id": partner.id} for partner in (self.client, second)]
+                for signer, sequence in zip(signers, sequences):
+                    if sequence is not None:
+                        signer["sequence"] = sequence
+                values = dict(self._request_values(), signing_order="sequential", signers=signers)
+                fault = self._fault("api_advisor", "o2s.esign.request", "create_and_send", values)
+                self.assertTrue(fault.startswith("UserError: The request cannot be sent:"), fault)
+                self.assertIn(sentence, fault)
+        fault = self._fault("api_advisor", "o2s.esign.request", "create_and_send",
+                            dict(self._request_values(), signing_order="random"))
+        self.assertIn("The signing order must be “parallel” or “sequential”", fault)
+        self.assertEqual(self._count("o2s.esign.request"), before, "nothing was created")
+        # Explicit and distinct sequences are followed, whatever the list's order.
+        request_id = self._call("api_advisor", "o2s.esign.request", "create_and_send", dict(
+            self._request_values(), signing_order="sequential",
+            signers=[{"partner_id": self.client.id, "sequence": 5},
+                     {"partner_id": second.id, "sequence": 1}]))
+        signers = self._call("api_advisor", "o2s.esign.signer", "search_read",
+                             [("request_id", "=", request_id)], fields=["partner_id", "state"],
+                             order="sequence")
+        self.assertEqual([(s["partner_id"][0], s["state"]) for s in signers],
+                         [(second.id, "pending"), (self.client.id, "waiting")])
+
     @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
     def test_rights_through_the_api(self):
         request_id = self._send()

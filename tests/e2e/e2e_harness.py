@@ -206,10 +206,11 @@ class OdooServer:
     """``odoo-bin`` on a free loopback port, in its own process group."""
 
     def __init__(self, setup: OdooSetup, database: ClonedDatabase, *, workers: int = 4,
-                 log_dir: Path):
+                 log_dir: Path, cron_threads: int = 0):
         self.setup = setup
         self.database = database
         self.workers = workers
+        self.cron_threads = cron_threads  # 0: no scheduled action runs unless a test runs it
         self.log_path = log_dir / ("odoo-%s.log" % database.name)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
@@ -224,7 +225,8 @@ class OdooServer:
             "-d", self.database.name, "--db-filter", "^%s$" % re.escape(self.database.name),
             "--http-interface", "127.0.0.1", "--http-port", str(self.port),
             "--gevent-port", str(free_port()), "--workers", str(self.workers),
-            "--max-cron-threads", "0", "--logfile", str(self.log_path), "--log-level", "info",
+            "--max-cron-threads", str(self.cron_threads), "--logfile", str(self.log_path),
+            "--log-level", "info",
             "--limit-time-real", "180", "--limit-time-cpu", "120",
         ]
         self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

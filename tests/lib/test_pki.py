@@ -51,6 +51,26 @@ def test_company_ca_and_seal(company):
     assert company.seal.chain_pem().count(b"BEGIN CERTIFICATE") == 1
 
 
+def test_seal_issued_again_under_the_same_ca(company):
+    """A renamed company: a new seal with the new name, under the same CA (a real path
+    validator accepts it with the CA as the only root)."""
+    seal = pki.issue_seal(company.ca, "Cabinet Dupré & Filles", "FR", now=NOW)
+    cert = _crypto(seal.cert)
+    assert seal.subject_cn == pki.seal_common_name("Cabinet Dupré & Filles") == \
+        "Cabinet Dupré & Filles Electronic Seal"
+    assert cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)[0].value == \
+        "Cabinet Dupré & Filles"
+    assert cert.issuer == _crypto(company.ca.cert).subject
+    assert seal.chain[0].dump() == company.ca.cert.dump()
+    assert cert.serial_number != company.seal.cert.serial_number
+    assert timedelta(days=1090) < cert.not_valid_after_utc - NOW <= timedelta(days=1095)
+    vc = ValidationContext(trust_roots=[company.ca.cert], moment=NOW, allow_fetching=False,
+                           revocation_mode="soft-fail")
+    _validate(seal.cert, vc, {"digital_signature", "non_repudiation"})
+    with pytest.raises(PkiError):
+        pki.issue_seal(seal, "Not a CA")
+
+
 def test_one_time_identity(company):
     ident = pki.issue_one_time_identity(company.ca, name="Jeanne Martin-Égé",
                                         email="jeanne@example.fr", now=NOW)
