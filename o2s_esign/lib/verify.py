@@ -196,6 +196,14 @@ def pem_blocks(data):
     return result
 
 
+def pem_armor(der):
+    """A DER certificate as PEM bytes."""
+    body = base64.b64encode(der).decode("ascii")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines)
+            + "\n-----END CERTIFICATE-----\n").encode("ascii")
+
+
 def fingerprint(der):
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
