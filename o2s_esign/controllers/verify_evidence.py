@@ -139,7 +139,8 @@ class O2sEsignVerifyTrust(O2sEsignVerify):
                 fh.write(lib_verify.pem_armor(der))
             command[2:2] = ["--trust", pem]
         try:
-            proc = subprocess.run(command, capture_output=True, timeout=VERIFY_TIMEOUT,
+            # no shell; the interpreter, the shipped verifier and files of our own temp folder
+            proc = subprocess.run(command, capture_output=True, timeout=VERIFY_TIMEOUT,  # noqa: S603
                                   check=False, cwd=folder, env={"PATH": os.environ.get("PATH", "")})
         except subprocess.TimeoutExpired:
             return [{"status": "FAIL", "name": "timeout", "detail": ""}], False

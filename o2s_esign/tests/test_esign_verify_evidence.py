@@ -20,8 +20,6 @@ from ..controllers import verify as verify_controller
 from ..lib import verify as lib_verify
 from .common_signing import O2sEsignSigningCommon
 
-import forgery  # noqa: E402,I001  (tests/support, put on the path by common_signing)
-
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 VERIFIER = lib_verify.__file__
 
@@ -45,6 +43,9 @@ class TestEsignVerifyEvidence(O2sEsignSigningCommon, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        import forgery  # tests/support, on the path once common_signing ran
+
+        cls.forgery = forgery
         cls._configure("b_t")
         cls.request = cls._send(documents=1)
         cls._sign_all(cls.request)
@@ -160,7 +161,7 @@ class TestEsignVerifyEvidence(O2sEsignSigningCommon, HttpCase):
     def test_evidence_signed_by_another_service_fails(self):
         """The server pins its own CAs: a complete evidence of another company (its own CA,
         consistent throughout) is refused."""
-        forged = forgery.forge(self.genuine, os.path.join(self.folder, "other-ca.zip"),
+        forged = self.forgery.forge(self.genuine, os.path.join(self.folder, "other-ca.zip"),
                                replace_seal_cert=True, replace_ca=True)
         html = self._upload(str(forged)).text
         self.assertIn("RESULT: FAIL.", html)
