@@ -2,4 +2,5 @@
 from . import portal
 from . import evidence
 from . import verify
+from . import verify_evidence
 from . import upload

@@ -7,11 +7,27 @@ Usage:
     python3 verify.py FOLDER           check an unpacked folder
 
 Options:
-    --trust PEM    also trust this CA certificate (repeatable); compare fingerprints printed
-                   below with the ones your company published
-    --no-pyhanko   do not use pyHanko even if installed (stdlib checks only)
-    --strict       a check skipped for lack of pyHanko counts as failed
-    --online       allow fetching revocation data over the network (off by default)
+    --trust PEM           pin trust to this CA certificate (repeatable): signatures and seals
+                          are then trusted only when they chain to a --trust certificate;
+                          certificates/company-ca.pem is trusted only if it is one of them
+    --ca-fingerprint FP   pin certificates/company-ca.pem to this SHA-256 fingerprint (hex,
+                          colons optional; repeatable): the one your company publishes
+    --no-pyhanko          do not use pyHanko even if installed (stdlib checks only)
+    --strict              every SKIP that weakens the conclusion counts as failed (no pyHanko,
+                          no trusted time on the manifest, a report that does not state its
+                          chain head)
+    --online              allow fetching revocation data over the network (off by default)
+
+Use a copy of this script that the ZIP could not change (the project's repository, or the
+download of the company's verification page, whose SHA-256 it shows): a forger would ship a
+verify.py of their own.
+
+Trust is never taken from the file being checked. Signatures and the manifest seal are trusted
+only when they chain to certificates/company-ca.pem (whose fingerprint is printed: compare it
+with the one your company publishes, or pin it) or to a --trust certificate. The time-stamping
+authority roots of the ZIP (certificates/tsa-root*.pem) serve only to validate time-stamp
+tokens, never signatures or seals. manifest.json and evidence.pdf must be sealed by the
+company seal certificate (certificates/company-seal.pem).
 
 Needs only Python 3.8+ (standard library). When pyHanko is importable, the signatures of the
 PDFs and of manifest.json are verified as well; otherwise those checks are reported as SKIP.
@@ -28,15 +44,25 @@ Checks:
   files_complete      the files present are exactly those listed in the manifest
                       (besides manifest.json, manifest.json.p7s, timestamps/manifest.json.tsr)
   hash:<path>         the SHA-256 of each listed file matches the manifest
+  company_ca          certificates/company-ca.pem holds one certificate (its fingerprint is
+                      printed) and matches --ca-fingerprint / --trust when given
+  certificates        every file of certificates/ is an expected one: company-ca.pem and
+                      company-seal.pem (one certificate each), signer*, chain*, tsa* and
+                      tsa-root* (self-signed) .pem files
   chain               the audit trail (audit_trail.json) hash chain re-computes from the start
   chain_head          the manifest's chain_head and event_count match the audit trail
+  evidence_report     evidence.pdf states the same chain head and event count as the manifest
+                      (its metadata), so the sealed report cannot disagree with the trail
   original_prefix:<p> each signed PDF starts with the bytes of its original (append-only)
-  manifest_timestamp  the RFC 3161 token over manifest.json matches it (signature via pyHanko)
-  manifest_seal       the detached CMS seal over manifest.json (pyHanko)
+  manifest_timestamp  the RFC 3161 token over manifest.json matches it (signature via pyHanko,
+                      trusted up to a time-stamping authority root)
+  manifest_seal       the detached CMS seal over manifest.json is by the company seal
+                      certificate and chains to the trusted CA (pyHanko)
   pdf_signatures:<p>  every signature and document timestamp of the PDF is intact and valid,
                       with only allowed changes after it (pyHanko)
-  pdf_trust:<p>       the signers chain up to the trust anchors (certificates/company-ca.pem
-                      and the self-signed certificates in certificates/) (pyHanko)
+  pdf_trust:<p>       the signers chain up to the trusted CA, time-stamps up to a
+                      time-stamping authority root; evidence.pdf is sealed by the company
+                      seal certificate (pyHanko)
 
 This file is a copy of o2s_esign/lib/verify.py. The canonical JSON and the hash chain are
 duplicated here on purpose (o2s_esign/lib/chain.py is the reference implementation).
@@ -60,7 +86,7 @@ import zipfile
 import zlib
 from datetime import datetime
 
-VERSION = "1"
+VERSION = "2"
 FORMAT = "o2s-esign-evidence/1"
 AUDIT_FORMAT = "o2s-esign-audit/1"
 MANIFEST = "manifest.json"
@@ -68,6 +94,15 @@ MANIFEST_SEAL = "manifest.json.p7s"
 MANIFEST_TSR = "timestamps/manifest.json.tsr"
 SEAL_FILES = (MANIFEST, MANIFEST_SEAL, MANIFEST_TSR)
 COMPANY_CA = "certificates/company-ca.pem"
+COMPANY_SEAL = "certificates/company-seal.pem"
+EVIDENCE_REPORT = "evidence.pdf"
+#: the certificate files the generator writes (lib/evidence/certificates.py); tsa-root* are
+#: self-signed roots of the time-stamping authority, trusted for time-stamp tokens only
+_CERT_FILE = re.compile(r"certificates/(company-ca|company-seal|(signer|chain|tsa)(-[A-Za-z0-9._-]*)?)"
+                        r"\.pem\Z")
+_TSA_ROOT_FILE = re.compile(r"certificates/tsa-root[A-Za-z0-9._-]*\.pem\Z")
+#: what evidence.pdf states in its metadata (Keywords): the chain head and the event count
+_REPORT_MARK = re.compile(rb"o2s-esign-evidence chain_head=([0-9a-f]{64}) event_count=([0-9]{1,9})")
 GENESIS_HASH = "0" * 64
 HASHED_FIELDS = (
     "request", "sequence", "event_type", "date", "signer", "ip_address", "user_agent", "payload",
@@ -161,9 +196,37 @@ def pem_blocks(data):
     return result
 
 
+def pem_armor(der):
+    """A DER certificate as PEM bytes."""
+    body = base64.b64encode(der).decode("ascii")
+    lines = [body[i:i + 64] for i in range(0, len(body), 64)]
+    return ("-----BEGIN CERTIFICATE-----\n" + "\n".join(lines)
+            + "\n-----END CERTIFICATE-----\n").encode("ascii")
+
+
 def fingerprint(der):
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, 64, 2))
+
+
+def normalise_fingerprint(text):
+    """An SHA-256 fingerprint as printed (upper case, colons), from hex with or without colons
+    or spaces; None when it is not 64 hex digits."""
+    digits = re.sub(r"[\s:]", "", str(text or "")).upper()
+    if not re.match(r"[0-9A-F]{64}\Z", digits):
+        return None
+    return ":".join(digits[i:i + 2] for i in range(0, 64, 2))
+
+
+def cert_is_self_signed(der):
+    """True when the certificate's issuer and subject are the same name (stdlib DER walk)."""
+    _tag, _constructed, start, end = der_read(der, 0)
+    tbs = der_children(der, start, end)[0]
+    fields = der_children(der, tbs[2], tbs[3])
+    if fields and fields[0][0] == 0xA0:  # [0] version
+        fields = fields[1:]
+    issuer, subject = fields[2], fields[4]
+    return der[issuer[2]:issuer[3]] == der[subject[2]:subject[3]]
 
 
 def der_read(data, offset):
@@ -457,10 +520,18 @@ class Verifier:
     """Run every check on an evidence ZIP or folder and print one line per check."""
 
     def __init__(self, path, *, use_pyhanko=True, trust=(), strict=False, online=False,
-                 out=None):
+                 out=None, trust_certs=(), ca_fingerprints=()):
+        """``trust``: paths of PEM files (--trust); ``trust_certs``: DER certificates given by
+        a calling program (same meaning); ``ca_fingerprints``: --ca-fingerprint values."""
         self.path = path
         self.use_pyhanko = use_pyhanko
         self.extra_trust = list(trust)
+        self.trust_ders = [bytes(der) for der in trust_certs]   # --trust certificates (DER)
+        self.ca_fingerprints = list(ca_fingerprints)
+        self.company_ca_der = None    # certificates/company-ca.pem, once checked
+        self.company_ca_trusted = False
+        self.seal_der = None          # certificates/company-seal.pem
+        self._trust_files_read = None
         self.strict = strict
         self.online = online
         self.out = out or sys.stdout
@@ -472,9 +543,11 @@ class Verifier:
         self.ph_problem = None
 
     # output
-    def report(self, status, name, detail="", *, needs_pyhanko=False):
-        if status == "SKIP" and needs_pyhanko and self.strict:
+    def report(self, status, name, detail="", *, weakens=False):
+        """One check's line. A SKIP that ``weakens`` the conclusion fails under --strict."""
+        if status == "SKIP" and weakens and self.strict:
             status = "FAIL"
+            detail += " (--strict)"
         self.results.append((status, name, detail))
         line = f"{status:<5} {name}"
         if detail:
@@ -557,7 +630,10 @@ class Verifier:
         self.info(f"mode: {self.source.kind}")
         steps = [("manifest", self.check_manifest), ("zip_structure", self.check_zip_structure),
                  ("entries", self.check_entries), ("files_complete", self.check_files),
-                 ("chain", self.check_chain), ("documents", self.check_prefixes),
+                 ("company_ca", self.check_company_ca),
+                 ("certificates", self.check_certificate_files),
+                 ("chain", self.check_chain), ("evidence_report", self.check_report),
+                 ("documents", self.check_prefixes),
                  ("pyhanko", self.load_pyhanko), ("manifest_timestamp", self.check_timestamp),
                  ("manifest_seal", self.check_seal), ("pdf_signatures", self.check_pdfs)]
         for name, step in steps:
@@ -673,6 +749,113 @@ class Verifier:
             else:
                 self.report("PASS", check, actual)
 
+    def _trust_file_ders(self):
+        """DER certificates of the --trust files (a file that cannot be read fails 'trust')."""
+        if self._trust_files_read is None:
+            ders = list(self.trust_ders)
+            for path in self.extra_trust:
+                try:
+                    with open(path, "rb") as fh:
+                        found = pem_blocks(fh.read(1 << 20))
+                except OSError as exc:
+                    self.report("FAIL", "trust", f"cannot read {path}: {exc}")
+                    continue
+                if not found:
+                    self.report("FAIL", "trust", f"{path}: no PEM certificate")
+                ders += found
+            self._trust_files_read = ders
+        return self._trust_files_read
+
+    def _listed_certificate(self, name):
+        """The DER certificates of a listed certificate file ([] when absent or unreadable)."""
+        if name not in self.manifest["files"] or name not in self.source.names():
+            return []
+        return pem_blocks(self.read_all(name, 1 << 20))
+
+    def check_company_ca(self):
+        """certificates/company-ca.pem: one certificate, its fingerprint printed, and pinned
+        when --ca-fingerprint or --trust is given."""
+        ders = self._listed_certificate(COMPANY_CA)
+        pins = set()
+        for text in self.ca_fingerprints:
+            value = normalise_fingerprint(text)
+            if value is None:
+                self.report("FAIL", "trust", f"--ca-fingerprint {text!r} is not a SHA-256 "
+                            "fingerprint (64 hexadecimal digits)")
+            else:
+                pins.add(value)
+        pins.update(fingerprint(der) for der in self._trust_file_ders())
+        if len(ders) != 1:
+            self.report("FAIL", "company_ca", f"{COMPANY_CA} is missing or does not hold "
+                        "exactly one certificate")
+            return
+        der = ders[0]
+        self.company_ca_der = der
+        value = fingerprint(der)
+        self.info(f"company CA {COMPANY_CA} SHA-256 {value}")
+        if not pins:
+            self.company_ca_trusted = True
+            self.report("PASS", "company_ca", f"SHA-256 {value}: compare it with the "
+                        "fingerprint your company publishes (or pin it: --ca-fingerprint)")
+        elif value in pins:
+            self.company_ca_trusted = True
+            self.report("PASS", "company_ca", f"SHA-256 {value}, as pinned")
+        else:
+            self.report("FAIL", "company_ca", f"SHA-256 {value} is not the pinned certificate "
+                        "(--ca-fingerprint / --trust): not trusted")
+
+    def check_certificate_files(self):
+        """Only the certificate files the generator writes, each parseable; one certificate in
+        company-ca.pem and company-seal.pem; tsa-root* self-signed."""
+        problems = []
+        names = sorted(n for n in self.manifest["files"] if n.startswith("certificates/"))
+        for name in names:
+            if not _CERT_FILE.match(name):
+                problems.append(f"unexpected certificate file {name}")
+                continue
+            try:
+                ders = self._listed_certificate(name)
+                self_signed = [cert_is_self_signed(der) for der in ders]
+            except READ_ERRORS as exc:
+                problems.append(f"{name}: unreadable ({exc})")
+                continue
+            except (IndexError, ValueError):
+                problems.append(f"{name}: not a certificate")
+                continue
+            if not ders:
+                problems.append(f"{name}: no certificate")
+            elif name in (COMPANY_CA, COMPANY_SEAL) and len(ders) != 1:
+                problems.append(f"{name}: {len(ders)} certificates, one expected")
+            elif _TSA_ROOT_FILE.match(name) and not all(self_signed):
+                problems.append(f"{name}: a time-stamping authority root must be self-signed")
+            if name == COMPANY_SEAL and len(ders) == 1:
+                self.seal_der = ders[0]
+        if problems:
+            self.report("FAIL", "certificates", "; ".join(problems[:5]))
+        else:
+            self.report("PASS", "certificates", f"{len(names)} certificate files, all expected")
+
+    def check_report(self):
+        """evidence.pdf names the manifest's chain head and event count (its metadata); every
+        occurrence of the statement must agree (an appended revision cannot restate it)."""
+        if EVIDENCE_REPORT not in self.manifest["files"] or EVIDENCE_REPORT not in self.source.names():
+            self.report("FAIL", "evidence_report", f"{EVIDENCE_REPORT} is missing")
+            return
+        data = self.read_all(EVIDENCE_REPORT, MAX_IN_MEMORY)
+        found = {(head.decode("ascii"), int(count)) for head, count in _REPORT_MARK.findall(data)}
+        expected = (self.manifest.get("chain_head"), self.manifest.get("event_count"))
+        if not found:
+            self.report("SKIP", "evidence_report", f"{EVIDENCE_REPORT} does not state its chain "
+                        "head (evidence built before verify.py 2)", weakens=True)
+        elif found != {expected}:
+            stated = ", ".join(f"{count} events ending {head}" for head, count in sorted(found))
+            self.report("FAIL", "evidence_report", f"{EVIDENCE_REPORT} states {stated}; the "
+                        f"manifest {expected[1]} events ending {expected[0]} (a report of "
+                        "another trail)")
+        else:
+            self.report("PASS", "evidence_report", f"{EVIDENCE_REPORT} states the manifest's "
+                        f"{expected[1]} events ending {expected[0]}")
+
     def check_chain(self):
         name = "audit_trail.json"
         try:
@@ -773,42 +956,56 @@ class Verifier:
         self.load_certificates()
 
     def load_certificates(self):
+        """The trust anchors, never taken from the file alone: certificates/company-ca.pem
+        (unless pinning rejected it) and the --trust certificates for signatures and seals;
+        for time-stamp tokens, also the self-signed certificates/tsa-root*.pem."""
         ph = self.ph
-        self.anchors, self.other_certs = [], []
+        self.anchors, self.tsa_anchors, self.other_certs = [], [], []
         seen = set()
-        names = sorted(n for n in self.source.names() if n.startswith("certificates/")
-                       and n.endswith(".pem") and n in self.manifest["files"])
-        blobs = []
+
+        def load(der):
+            if der in seen:
+                return None
+            seen.add(der)
+            try:
+                cert = ph.x509.Certificate.load(der)
+                _ = cert.native  # forces a full parse
+            except Exception:  # unparsable certificate: ignore it
+                return None
+            return cert
+
+        blobs = [("--trust", der) for der in self._trust_file_ders()]
+        if self.company_ca_trusted and self.company_ca_der:
+            blobs.insert(0, (COMPANY_CA, self.company_ca_der))
+        for name, der in blobs:
+            cert = load(der)
+            if cert is not None:
+                self.anchors.append(cert)
+                self.info(f"trust anchor {name}: {cert.subject.human_friendly}, SHA-256 {fingerprint(der)}")
+        self.tsa_anchors = list(self.anchors)
+        names = sorted(n for n in self.source.names() if _CERT_FILE.match(n)
+                       and n in self.manifest["files"] and n != COMPANY_CA)
         for name in names:
             try:
-                blobs.append((name, self.read_all(name, 1 << 20)))
+                ders = pem_blocks(self.read_all(name, 1 << 20))
             except READ_ERRORS:
                 continue
-        for path in self.extra_trust:
-            try:
-                with open(path, "rb") as fh:
-                    blobs.append(("--trust " + path, fh.read(1 << 20)))
-            except OSError as exc:
-                self.report("FAIL", "trust", f"cannot read {path}: {exc}")
-        for name, data in blobs:
-            for der in pem_blocks(data):
-                if der in seen:
+            for der in ders:
+                cert = load(der)
+                if cert is None:
                     continue
-                seen.add(der)
-                try:
-                    cert = ph.x509.Certificate.load(der)
-                    _ = cert.native  # forces a full parse
-                except Exception:  # noqa: S112 - unparsable certificate: ignore it
-                    continue
-                self_signed = cert.self_signed in ("maybe", "yes")
-                if name == COMPANY_CA or name.startswith("--trust") or self_signed:
-                    self.anchors.append(cert)
-                    self.info(f"trust anchor {name}: {cert.subject.human_friendly}, SHA-256 {fingerprint(der)}")
+                if _TSA_ROOT_FILE.match(name) and cert.self_signed in ("maybe", "yes"):
+                    self.tsa_anchors.append(cert)
+                    self.info(f"time-stamping authority root {name} (for time-stamps only): "
+                              f"{cert.subject.human_friendly}, SHA-256 {fingerprint(der)}")
                 else:
                     self.other_certs.append(cert)
 
-    def context(self, moment=None):
-        kwargs = {"trust_roots": list(self.anchors), "other_certs": list(self.other_certs),
+    def context(self, moment=None, *, timestamps=False):
+        """A validation context: signatures and seals chain to ``anchors``; time-stamp tokens
+        (``timestamps``) to ``tsa_anchors``."""
+        roots = self.tsa_anchors if timestamps else self.anchors
+        kwargs = {"trust_roots": list(roots), "other_certs": list(self.other_certs),
                   "allow_fetching": self.online and moment is None,
                   "revocation_mode": "soft-fail"}
         if moment is not None:
@@ -827,7 +1024,8 @@ class Verifier:
                 self.report("FAIL", "manifest_timestamp", f"{MANIFEST_TSR} is missing")
             else:
                 self.report("SKIP", "manifest_timestamp", "no time-stamping authority was "
-                            "configured (manifest not time-stamped)")
+                            "configured (manifest not time-stamped: no trusted time)",
+                            weakens=True)
             return
         try:
             token = self.read_all(MANIFEST_TSR, 1 << 20)
@@ -844,7 +1042,7 @@ class Verifier:
         if self.ph is None:
             self.report("SKIP", "manifest_timestamp",
                         f"imprint matches (time {found[2]}); {self.skip_reason()}",
-                        needs_pyhanko=True)
+                        weakens=True)
             return
         try:
             status = self._validate_token(token, digest)
@@ -884,9 +1082,9 @@ class Verifier:
                                                           lambda algo: digest))
             return TimestampSignatureStatus(**kwargs)
 
-        status = run(self.context())
-        if not status.trusted and self.anchors:
-            status = run(self.context(moment))
+        status = run(self.context(timestamps=True))
+        if not status.trusted and self.tsa_anchors:
+            status = run(self.context(moment, timestamps=True))
         return {"intact": status.intact, "valid": status.valid, "trusted": status.trusted,
                 "timestamp": moment, "tsa": status.signing_cert.subject.human_friendly}
 
@@ -895,7 +1093,7 @@ class Verifier:
             self.report("FAIL", "manifest_seal", f"{MANIFEST_SEAL} is missing")
             return
         if self.ph is None:
-            self.report("SKIP", "manifest_seal", self.skip_reason(), needs_pyhanko=True)
+            self.report("SKIP", "manifest_seal", self.skip_reason(), weakens=True)
             return
         import asyncio
         try:
@@ -904,19 +1102,25 @@ class Verifier:
             info = self.ph.cms.ContentInfo.load(seal)
             signed_data = info["content"]
             validate = self.ph.validation.async_validate_detached_cms
-            status = asyncio.run(validate(manifest_bytes, signed_data,
-                                          signer_validation_context=self.context()))
+            status = asyncio.run(validate(
+                manifest_bytes, signed_data, signer_validation_context=self.context(),
+                ts_validation_context=self.context(timestamps=True)))
             if not (status.trusted and self._ts_ok(status)):
                 moment = self._best_time(status)
                 if moment is not None:
-                    status = asyncio.run(validate(manifest_bytes, signed_data,
-                                                  signer_validation_context=self.context(moment)))
+                    status = asyncio.run(validate(
+                        manifest_bytes, signed_data,
+                        signer_validation_context=self.context(moment),
+                        ts_validation_context=self.context(moment, timestamps=True)))
         except Exception as exc:  # report any validation error as a failure
             self.report("FAIL", "manifest_seal", f"cannot validate: {exc}")
             return
         signer = status.signing_cert.subject.human_friendly
         if not (status.intact and status.valid):
             self.report("FAIL", "manifest_seal", f"intact={status.intact} valid={status.valid} ({signer})")
+        elif self.seal_der is None or status.signing_cert.dump() != self.seal_der:
+            self.report("FAIL", "manifest_seal", f"sealed by {signer}, not by the company seal "
+                        f"certificate ({COMPANY_SEAL})")
         elif not status.trusted:
             self.report("FAIL", "manifest_seal", f"signed by {signer}, not trusted ({status.trust_problem_indic})")
         elif not self._ts_ok(status):
@@ -946,8 +1150,8 @@ class Verifier:
                 continue
             if self.ph is None:
                 self.report("SKIP", "pdf_signatures:" + name, self.skip_reason(),
-                            needs_pyhanko=True)
-                self.report("SKIP", "pdf_trust:" + name, "needs pyHanko", needs_pyhanko=True)
+                            weakens=True)
+                self.report("SKIP", "pdf_trust:" + name, "needs pyHanko", weakens=True)
                 continue
             try:
                 self.check_pdf(name)
@@ -988,10 +1192,13 @@ class Verifier:
                 problems.append("signature time-stamp broken")
             if problems:
                 integrity.append("{}: {}".format(label, ", ".join(problems)))
+            who = status.signing_cert.subject.human_friendly
             if not status.trusted or (ts is not None and not ts.trusted):
-                who = status.signing_cert.subject.human_friendly
                 trust.append("{} ({}): {}".format(label, who, status.trust_problem_indic or
                                               "time-stamp not trusted"))
+            elif name == EVIDENCE_REPORT and not is_doc_ts \
+                    and status.signing_cert.dump() != self.seal_der:
+                trust.append(f"{label} ({who}): not the company seal certificate ({COMPANY_SEAL})")
             kind = "doc-timestamp" if is_doc_ts else "signature"
             summary.append(f"{kind} {label}")
         count = len(signatures)
@@ -1008,17 +1215,19 @@ class Verifier:
     def _validate_embedded(self, embedded, is_doc_ts):
         validation = self.ph.validation
 
-        def run(context):
+        def run(moment=None):
+            ts_context = self.context(moment, timestamps=True)
             if is_doc_ts:
-                return validation.validate_pdf_timestamp(embedded, validation_context=context)
+                return validation.validate_pdf_timestamp(embedded, validation_context=ts_context)
             return validation.validate_pdf_signature(
-                embedded, signer_validation_context=context, ts_validation_context=context)
+                embedded, signer_validation_context=self.context(moment),
+                ts_validation_context=ts_context)
 
-        status = run(self.context())
-        if not (status.trusted and self._ts_ok(status)) and self.anchors:
+        status = run()
+        if not (status.trusted and self._ts_ok(status)) and self.tsa_anchors:
             moment = status.timestamp if is_doc_ts else self._best_time(status)
             if moment is not None:
-                status = run(self.context(moment))
+                status = run(moment)
         return status
 
 
@@ -1036,9 +1245,12 @@ def main(argv=None, out=None):
         description="Verify an o2s_esign evidence ZIP or unpacked folder.")
     parser.add_argument("path", nargs="?", help="evidence ZIP or folder (default: this folder)")
     parser.add_argument("--trust", action="append", default=[], metavar="PEM",
-                        help="extra trusted CA certificate (PEM)")
+                        help="pin trust to this CA certificate (PEM; repeatable)")
+    parser.add_argument("--ca-fingerprint", action="append", default=[], metavar="SHA256",
+                        help="pin certificates/company-ca.pem to this SHA-256 fingerprint")
     parser.add_argument("--no-pyhanko", action="store_true", help="stdlib checks only")
-    parser.add_argument("--strict", action="store_true", help="a skipped check fails")
+    parser.add_argument("--strict", action="store_true",
+                        help="a SKIP that weakens the conclusion fails")
     parser.add_argument("--online", action="store_true", help="allow revocation fetching")
     args = parser.parse_args(argv)
     if out is None and hasattr(sys.stdout, "reconfigure"):
@@ -1046,7 +1258,8 @@ def main(argv=None, out=None):
         with contextlib.suppress(OSError, ValueError):
             sys.stdout.reconfigure(errors="replace")
     verifier = Verifier(args.path or default_target(), use_pyhanko=not args.no_pyhanko,
-                        trust=args.trust, strict=args.strict, online=args.online, out=out)
+                        trust=args.trust, strict=args.strict, online=args.online, out=out,
+                        ca_fingerprints=args.ca_fingerprint)
     return verifier.run()
 
 

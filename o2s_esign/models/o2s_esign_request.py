@@ -1509,6 +1509,7 @@ class O2sEsignRequest(models.Model):
             consent_texts=consents,
             labels=request_sudo._esign_labels(),
             lang=lang,
+            verification_url="%s/esign/verify" % request_sudo.get_base_url(),
         )
 
     @api.model

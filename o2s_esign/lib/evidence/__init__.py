@@ -66,6 +66,7 @@ from .report import (
     esc_limit,
     render_attestation_pdf,
     render_evidence_pdf,
+    report_keywords,
 )
 from .seal import PadesSealer, Sealer
 from .zipwriter import CHUNK
@@ -76,5 +77,5 @@ __all__ = [
     "EvidenceRequest", "EvidenceResult", "EvidenceSigner", "HashStep", "PadesSealer", "Sealer",
     "Source", "build_evidence_zip", "build_signer_attestation", "certificate_files",
     "consent_sha256", "display_date", "esc", "esc_limit", "iso_utc", "render_attestation_pdf",
-    "render_evidence_pdf", "safe_name",
+    "render_evidence_pdf", "report_keywords", "safe_name",
 ]

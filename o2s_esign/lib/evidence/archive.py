@@ -65,6 +65,12 @@ def _audit_json(bundle: EvidenceBundle) -> bytes:
 def _readme(bundle: EvidenceBundle, company_ca: bytes | None) -> bytes:
     request = bundle.request
     fingerprints = ""
+    page = bundle.verification_url
+    page_ref = f" ({page})" if page else ""
+    page_check_en = ("The verification page also checks an uploaded evidence ZIP.\n"
+                     if page else "")
+    page_check_fr = ("La page de vérification contrôle aussi un dossier de preuve déposé. "
+                     if page else "")
     if company_ca:
         fingerprints = "\n".join(f"  {subject}\n  SHA-256 {fp}"
                                  for subject, fp in _cert_summary(company_ca))
@@ -88,18 +94,19 @@ This ZIP is the evidence file of an electronic signature request.
   manifest.json.p7s  the company's electronic seal over manifest.json
   verify.py          a verification script
 
-To verify, unpack the ZIP and run, in the unpacked folder:
+To verify, use a verifier this ZIP cannot change: the verify.py offered for download
+on the company's verification page{page_ref} (the page shows its SHA-256), or the one of the
+o2s_esign repository. The verify.py inside this ZIP is a convenience copy: a forger could
+replace it. Then run, pinning the company CA to the fingerprint the company publishes:
 
-    python3 verify.py
+    python3 verify.py --strict --ca-fingerprint FINGERPRINT EVIDENCE.zip
 
-or, without unpacking:
-
-    python3 verify.py EVIDENCE.zip
-
-It needs only Python 3. With pyHanko installed (pip install pyhanko) it also validates every
-signature and the seal of manifest.json. It prints PASS / FAIL / SKIP per check and exits
-with status 0 only if no check failed. Check that the fingerprint of
-certificates/company-ca.pem is the one the company published:
+(or --trust company-ca.pem with a copy of the company CA obtained from the company). It needs
+only Python 3; with pyHanko installed (pip install pyhanko) it also validates every signature
+and the seal of manifest.json. Signatures and seals are trusted only when they chain to the
+company CA; the time-stamping authority roots of certificates/ serve for time-stamps only.
+It prints PASS / FAIL / SKIP per check and exits with status 0 only if no check failed.
+{page_check_en}The fingerprint of certificates/company-ca.pem:
 {fingerprints or "  (no company CA certificate in this file)"}
 
 === Français ===
@@ -118,18 +125,21 @@ Ce ZIP est le dossier de preuve d'une demande de signature électronique.
   manifest.json.p7s  le cachet électronique de la société sur manifest.json
   verify.py          un script de vérification
 
-Pour vérifier, décompressez le ZIP et lancez, dans le dossier obtenu :
+Pour vérifier, utilisez un vérificateur que ce ZIP ne peut pas modifier : le verify.py
+proposé au téléchargement sur la page de vérification de la société{page_ref} (la page affiche
+son SHA-256), ou celui du dépôt o2s_esign. Le verify.py contenu dans ce ZIP n'est qu'une copie
+de commodité : un faussaire pourrait le remplacer. Lancez-le en épinglant l'AC de la société
+sur l'empreinte qu'elle publie :
 
-    python3 verify.py
+    python3 verify.py --strict --ca-fingerprint EMPREINTE DOSSIER.zip
 
-ou, sans décompresser :
-
-    python3 verify.py DOSSIER.zip
-
-Seul Python 3 est nécessaire. Si pyHanko est installé (pip install pyhanko), chaque signature
-et le cachet de manifest.json sont aussi validés. Le script affiche PASS / FAIL / SKIP pour
-chaque contrôle et ne se termine avec le code 0 que si aucun contrôle n'a échoué. Vérifiez que
-l'empreinte de certificates/company-ca.pem est celle publiée par la société (voir ci-dessus).
+(ou --trust company-ca.pem avec une copie de l'AC obtenue auprès de la société). Seul Python 3
+est nécessaire ; si pyHanko est installé (pip install pyhanko), chaque signature et le cachet
+de manifest.json sont aussi validés. Signatures et cachets ne sont reconnus que s'ils remontent
+à l'AC de la société ; les racines d'horodatage de certificates/ ne servent qu'aux jetons
+d'horodatage. Le script affiche PASS / FAIL / SKIP pour chaque contrôle et ne se termine avec
+le code 0 que si aucun contrôle n'a échoué. {page_check_fr}L'empreinte de
+certificates/company-ca.pem est indiquée ci-dessus.
 """
     return text.encode("utf-8")
 

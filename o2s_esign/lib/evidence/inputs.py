@@ -103,7 +103,8 @@ class ConsentText:
 @dataclass
 class EvidenceBundle:
     """Everything the evidence file states. ``labels`` override :data:`DEFAULT_LABELS` with
-    already translated strings; ``generated_at`` (UTC) defaults to now."""
+    already translated strings; ``generated_at`` (UTC) defaults to now; ``verification_url``,
+    when given, is named in README.txt as where to get the verifier and check the file."""
 
     request: EvidenceRequest
     documents: list[EvidenceDocument] = field(default_factory=list)
@@ -115,6 +116,7 @@ class EvidenceBundle:
     labels: dict = field(default_factory=dict)
     lang: str = "en"
     generated_at: datetime | None = None
+    verification_url: str = ""    # the company's public verification page (verifier download)
 
 
 @dataclass(frozen=True)

@@ -85,11 +85,34 @@ DEFAULT_LABELS = {
     "verification": _lt("How to verify this evidence"),
     "verification_text": _lt(
         "Every file of the evidence ZIP is listed with its SHA-256 in manifest.json, which is "
-        "sealed (manifest.json.p7s) and, when a time-stamping authority is configured, "
-        "time-stamped. Unpack the ZIP and run “python3 verify.py”, or run “python3 verify.py "
-        "EVIDENCE.zip”: it re-computes every hash and the audit trail chain and, when pyHanko "
-        "is installed, validates every signature. Compare the fingerprint of "
-        "certificates/company-ca.pem with the one published by the company."),
+        "sealed by the company seal (manifest.json.p7s) and, when a time-stamping authority is "
+        "configured, time-stamped. Check it with a verifier the ZIP cannot change: the one the "
+        "company's verification page offers for download (with its SHA-256), or the one of "
+        "the o2s_esign repository; the copy of verify.py inside the ZIP is a convenience that "
+        "a forger could replace. Run “python3 verify.py --strict --ca-fingerprint "
+        "FINGERPRINT EVIDENCE.zip”: it re-computes every hash and the audit trail chain and, "
+        "when pyHanko is installed, validates every signature and seal, trusting only the "
+        "company CA pinned by that fingerprint. Compare the fingerprint below with the one the "
+        "company publishes. The verification page also checks an uploaded evidence ZIP."),
+    "company_ca_fingerprint": _lt("Company CA (the trust anchor) SHA-256 fingerprint"),
+    "eidas": _lt("Legal level (eIDAS)"),
+    "eidas_text": _lt(
+        "Under the eIDAS Regulation (EU) No 910/2014, each signature of this request is an "
+        "electronic signature: it cannot be denied legal effect or admissibility as evidence "
+        "for being electronic (article 25). It is not a qualified electronic signature: the "
+        "certificates are issued by the company's own certification authority, not by a "
+        "qualified trust service provider, and no qualified signature creation device is "
+        "used. It aims at the requirements of an advanced electronic signature (article 26) "
+        "and meets three of them: it is uniquely linked to the signer (a one-time certificate "
+        "in their name, issued after their personal link and an SMS code), it identifies them "
+        "(identity document, mobile phone, email, audit trail), and any later change of the "
+        "signed data is detectable (PAdES signatures, hash chain, company seal). It does not "
+        "fully meet the fourth, signature creation data under the signer's sole control: the "
+        "one-time key is created and used on the company's server, and the signer controls "
+        "its use only through their link and the code. Whoever relies on it must be able to "
+        "prove its reliability (in France, articles 1366 and 1367 of the Civil Code; the "
+        "presumption of reliability is reserved to qualified signatures): this evidence file "
+        "is what supports it."),
     "other_signers": _lt("Other signers"),
     "other_signers_text": _lt(
         "This request has {count} other signer(s), of whom {signed} signed. Their personal "

@@ -12,7 +12,7 @@ from xml.sax.saxutils import escape as _xml_escape
 
 from .. import chain
 from ..errors import EvidenceError
-from .certificates import _cert_file_name, _cert_summary, _pem_bytes
+from .certificates import COMPANY_CA, _cert_file_name, _cert_summary, _pem_bytes
 from .formats import display_date
 from .inputs import (
     EvidenceBundle,
@@ -156,7 +156,7 @@ class _Report:
         ]))
         self.story.append(table)
 
-    def build(self, author: str) -> bytes:
+    def build(self, author: str, keywords: str = "") -> bytes:
         from reportlab.lib.pagesizes import A4
         from reportlab.lib.units import mm
         from reportlab.platypus import SimpleDocTemplate
@@ -177,7 +177,7 @@ class _Report:
             buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm,
             bottomMargin=17 * mm, title=f"{self.title} \u2014 {self.reference}",
             author=author, creator="o2s_esign", producer="o2s_esign (reportlab)",
-            invariant=1, lang=self.lang,
+            invariant=1, lang=self.lang, keywords=keywords,
         )
         doc.build(self.story, onFirstPage=on_page, onLaterPages=on_page)
         return buffer.getvalue()
@@ -376,9 +376,26 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
                               (f"{subject}\n{labels['fingerprint']}: {fp}", "wrap")))
     report.kv_table(cert_rows, label_width=170)
 
+    report.heading("eidas")
+    report.add(labels["eidas_text"])
+
     report.heading("verification")
     report.add(labels["verification_text"])
-    return report.build(author=request.company or "o2s_esign")
+    ca_fingerprints = [fp for name, value in sorted(bundle.certificates.items())
+                       if _cert_file_name(name) == COMPANY_CA
+                       for _subject, fp in _cert_summary(_pem_bytes(value))]
+    report.kv_table([("company_ca_fingerprint", ("\n".join(ca_fingerprints), "mono"))
+                     if ca_fingerprints else ("company_ca_fingerprint", labels["none"])],
+                    label_width=170)
+    return report.build(author=request.company or "o2s_esign",
+                        keywords=report_keywords(bundle))
+
+
+def report_keywords(bundle: EvidenceBundle) -> str:
+    """The evidence report's metadata statement of its audit trail, which verify.py compares
+    with the manifest (check ``evidence_report``): the chain head and the event count."""
+    head = bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH
+    return f"o2s-esign-evidence chain_head={head} event_count={len(bundle.events)}"
 
 
 def render_attestation_pdf(bundle: EvidenceBundle, signer_index: int) -> bytes:
