@@ -722,8 +722,8 @@ class O2sEsignRequest(models.Model):
                     for signer in values["signers"]]
             else:
                 signer_vals = partner._esign_default_signers()
-            name = values.get("name") or ", ".join(
-                cmd[2]["name"] for cmd in doc_commands if cmd[2].get("name")) or _("Documents to sign")
+            name = values.get("name") or self.env["o2s.esign.document"]._default_subject(
+                [cmd[2].get("name") for cmd in doc_commands]) or _("Documents to sign")
             vals = {
                 "name": name,
                 "partner_id": partner.id,
