@@ -74,6 +74,8 @@ cat >&2 <<MSG
   Press Ctrl-C to stop Odoo and PostgreSQL.
 
 MSG
-setsid "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" -d "$DB" --db-filter="^${DB}\$" </dev/null &
+# (scripts/odoo_serve.py: odoo-bin, without the tracebacks of Odoo's scheduled-action threads
+# ending at shutdown)
+setsid "$PY" "$REPO/scripts/odoo_serve.py" -c "$ODOO_CONF" -d "$DB" --db-filter="^${DB}\$" </dev/null &
 odoo_pid=$!
 wait "$odoo_pid"

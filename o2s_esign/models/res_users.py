@@ -112,8 +112,6 @@ class ResUsers(models.Model):
                 custom = user._esign_board_custom_sudo(board_view)
                 if custom:
                     enabled = bool(user._esign_board_nodes(etree.fromstring(custom.arch), action))
-                else:  # the default layout
-                    enabled = user._esign_home_on_by_default()
             user.esign_home_enabled = enabled
 
     def _inverse_esign_home_enabled(self):
@@ -166,6 +164,7 @@ class ResUsers(models.Model):
             if vals.get("esign_smtp_use_own") or password:
                 user._esign_check_smtp_allowed()
                 user._esign_sync_mail_server_sudo(password)
+        users._esign_home_on_by_default()
         return users
 
     def write(self, vals):
@@ -182,6 +181,8 @@ class ResUsers(models.Model):
                 if user.esign_smtp_use_own or user.esign_mail_server_id:
                     user._esign_sync_mail_server_sudo(password)
         self._esign_drop_unallowed_servers_sudo()
+        if any(name == "groups_id" or name.startswith(("in_group_", "sel_groups_")) for name in vals):
+            self._esign_home_on_by_default()
         return res
 
     # ----------------------------------------------------------------- actions
@@ -250,8 +251,8 @@ class ResUsers(models.Model):
         """The user's own layout of "My Dashboard" (sudo: the board module keeps each user's
         layout in ir.ui.view.custom and reads and writes it as superuser, per user)."""
         self.ensure_one()
-        return self.env["ir.ui.view.custom"].sudo().search(
-            [("user_id", "=", self.id), ("ref_id", "=", board_view.id)],
+        return self.env["ir.ui.view.custom"].sudo().search_fetch(
+            [("user_id", "=", self.id), ("ref_id", "=", board_view.id)], ["arch"],
             order="create_date desc, id desc", limit=1)
 
     @api.model
@@ -265,11 +266,22 @@ class ResUsers(models.Model):
             "board.open_board_my_dash_action", raise_if_not_found=False)
         return self.env["ir.actions.act_window"].browse(action_id)
 
+    @api.model
+    def _esign_home_on_by_default_all(self):
+        """At install and update: the block on the dashboard of every user of the group who
+        has no layout of their own yet (data/res_users_data.xml)."""
+        self.sudo().search([("share", "=", False)])._esign_home_on_by_default()
+
     def _esign_home_on_by_default(self):
-        """Whether the block is on this user's dashboard while they keep the default layout:
-        for the users of the "E-signature access" group."""
-        self.ensure_one()
-        return self.has_group(ESIGN_USER_GROUP)
+        """Put the block on the dashboard of those of these users who are in the "E-signature
+        access" group and still have the default layout (never changed it: a user who took the
+        block off keeps it off). Called whenever users join a group."""
+        board_view, action = self._esign_board_refs()
+        if not (board_view and action):
+            return
+        for user in self:
+            if user.has_group(ESIGN_USER_GROUP) and not user._esign_board_custom_sudo(board_view):
+                user._esign_home_put_on_board(True)
 
     def _esign_board_insert_block(self, tree, action):
         """Put the block at the top of the first column of the board ``tree`` (in place) unless

@@ -338,11 +338,21 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
         nobody = self.plain_user.with_user(self.plain_user)
         self.assertFalse(nobody.esign_home_enabled)
         self.assertEqual(self._board_actions(self.plain_user), [])
-        # A user who joins the group later finds it there; one who leaves it, no more.
+        # A user who joins the group later finds it there, from their form or the group's.
         self.plain_user.groups_id = [(4, self.env.ref("o2s_esign.group_esign_user").id)]
         self.plain_user.invalidate_recordset(["esign_home_enabled"])
         self.assertTrue(nobody.esign_home_enabled)
         self.assertEqual(self._board_actions(self.plain_user), [block])
+        late = esign_user(self.env, "esign_late", "staff")
+        self.env.ref("o2s_esign.group_esign_manager").users = [(4, late.id)]
+        self.assertEqual(self._board_actions(late), [block])
+        # Who took it off keeps it off, whatever group they join next.
+        self.advisor.with_user(self.advisor).esign_home_enabled = False
+        self.advisor.groups_id = [(4, self.env.ref("o2s_esign.group_esign_manager").id)]
+        self.assertEqual(self._board_actions(self.advisor), [])
+        self.env["res.users"]._esign_home_on_by_default_all()
+        self.assertEqual(self._board_actions(self.advisor), [])
+        self.advisor.esign_home_enabled = True
         # A layout of the user's own (the board's "Add to my dashboard") keeps the block.
         other_action = self.env.ref("o2s_esign.o2s_esign_request_action")
         tree = etree.fromstring(self.env["board.board"].with_user(self.advisor).get_view(
@@ -350,8 +360,8 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
         tree.find("./board/column").insert(0, etree.Element("action", {
             "name": str(other_action.id), "string": "Requests", "view_mode": "list",
             "context": "{}", "domain": "[]"}))
-        self.env["ir.ui.view.custom"].create({"user_id": self.advisor.id, "ref_id": self.board_view.id,
-                                              "arch": etree.tostring(tree, encoding="unicode")})
+        self.env["ir.ui.view.custom"].search([("user_id", "=", self.advisor.id)]).arch = \
+            etree.tostring(tree, encoding="unicode")
         self.assertEqual(self._board_actions(self.advisor), [str(other_action.id), block])
 
     def test_the_dashboards_app_opens_my_dashboard(self):
@@ -389,8 +399,10 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
         arch = ('<form string="My Dashboard" js_class="board"><board style="2-1"><column>'
                 '<action name="%d" string="Requests" view_mode="list" context="{}" domain="[]"/>'
                 '</column><column/></board></form>' % other_action.id)
-        custom = self.env["ir.ui.view.custom"].create(
-            {"user_id": self.advisor.id, "ref_id": self.board_view.id, "arch": arch})
+        # (the block is on by default: Alice's layout is replaced by one without it)
+        custom = self.env["ir.ui.view.custom"].search([("user_id", "=", self.advisor.id)])
+        self.assertEqual(len(custom), 1)
+        custom.arch = arch
         alice = self.advisor.with_user(self.advisor)
         alice.esign_home_enabled = True
         self.assertEqual(self._board_actions(self.advisor), [str(self.block_action.id), str(other_action.id)])
