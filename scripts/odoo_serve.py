@@ -15,9 +15,10 @@ import threading
 # As odoo-bin: the server's time zone is UTC, before the time module is imported.
 os.environ["TZ"] = "UTC"
 
-import odoo  # noqa: E402  (after TZ, as in odoo-bin)
-import psycopg2  # noqa: E402
-from odoo.service import server as odoo_server  # noqa: E402
+import psycopg2
+
+import odoo  # (after TZ, as in odoo-bin)
+from odoo.service import server as odoo_server
 
 _print_thread_error = threading.excepthook
 
