@@ -27,7 +27,8 @@ def links(message):
     if part is None:
         return []
     found = []
-    for href, bare in LINK_RE.findall(part.get_content()):
+    content = re.sub(r"""src=["'][^"']*["']""", "", part.get_content())  # images: not links
+    for href, bare in LINK_RE.findall(content):
         link = html.unescape(href or bare)
         if link.startswith("http") and not any(noise in link for noise in NOISE) \
                 and link not in found:

@@ -364,6 +364,15 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
             etree.tostring(tree, encoding="unicode")
         self.assertEqual(self._board_actions(self.advisor), [str(other_action.id), block])
 
+    def test_block_title_in_the_users_language(self):
+        """The title saved in the layout (English here) is shown in the reader's language."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        board = self.env["board.board"].with_user(self.advisor)
+        for lang, title in (("en_US", "E-signature"), ("fr_FR", "Signature électronique")):
+            arch = board.with_context(lang=lang).get_view(self.board_view.id, "form")["arch"]
+            node = etree.fromstring(arch).xpath("//action[@name='%d']" % self.block_action.id)[0]
+            self.assertEqual(node.get("string"), title)
+
     def test_the_dashboards_app_opens_my_dashboard(self):
         """The Dashboards app opens My Dashboard (the block) for E-signature users while no
         spreadsheet dashboard is published to them, instead of an empty page."""
