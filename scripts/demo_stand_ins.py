@@ -38,8 +38,8 @@ def configure(env, base_url, sms_url, smtp_port):
         if not company._esign_get_secret("webhook_token"):
             values["esign_webhook_token"] = SMS_TOKEN
         if values:
-            company.write(values)
             changed.append("%s: %s" % (company.name, ", ".join(sorted(values))))
+            company.write(values)
     servers = env["ir.mail_server"].sudo().with_context(active_test=False)
     server = servers.search([("name", "=", MAIL_SERVER_NAME)], limit=1)
     wanted = {"name": MAIL_SERVER_NAME, "smtp_host": "127.0.0.1", "smtp_port": smtp_port,

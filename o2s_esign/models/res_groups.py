@@ -9,9 +9,10 @@ class ResGroups(models.Model):
     _inherit = "res.groups"
 
     def write(self, vals):
+        group = ("users" in vals or "implied_ids" in vals) \
+            and self.env.ref("o2s_esign.group_esign_user", raise_if_not_found=False)
+        before = group.sudo().users if group else None
         res = super().write(vals)
-        if "users" in vals or "implied_ids" in vals:
-            group = self.env.ref("o2s_esign.group_esign_user", raise_if_not_found=False)
-            if group:
-                group.users._esign_home_on_by_default()
+        if group:
+            (group.sudo().users - before)._esign_home_on_by_default()
         return res
