@@ -46,6 +46,7 @@ evidence ZIP that can be verified without Odoo.
         "views/ir_mail_server_views.xml",
         "views/res_company_views.xml",
         "views/o2s_esign_menus.xml",
+        "data/res_users_data.xml",
     ],
     "demo": [
         "demo/o2s_esign_demo.xml",

@@ -202,4 +202,7 @@ prepare_all() {
     pg_start
 }
 
+# A hash of the module's files: `make run` updates the module in its database when it changes.
+module_hash() { (cd "$REPO" && find o2s_esign -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
+
 odoo_bin() { "$PY" "$ODOO_SRC/odoo-bin" -c "$ODOO_CONF" "$@"; }

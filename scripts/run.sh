@@ -1,25 +1,45 @@
 #!/usr/bin/env bash
 # `make run`: Odoo 18 with o2s_esign and its demo data on http://127.0.0.1:8069.
 # Creates the database on first run (module + demo data + French), updates the module when its
-# files changed since the last run, and stops Odoo and PostgreSQL cleanly on Ctrl-C.
+# files changed since the last run, points the demo at local stand-ins for the SMS gateway and
+# the mail server (their messages are printed here), and stops cleanly on Ctrl-C: Odoo first,
+# then the stand-ins, then PostgreSQL.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DB="${O2S_DB:-o2s_esign}"
-SMS_PORT="${O2S_SMS_SINK_PORT:-8071}"
+SMS_PORT="${O2S_SMS_SINK_PORT:-$((HTTP_PORT + 2))}"
+MAIL_PORT="${O2S_MAIL_SINK_PORT:-$((HTTP_PORT + 4))}"
+MAIL_DIR="$RUN_DIR/mails"
 
 prepare_all
 mkdir -p "$RUN_DIR/logs"
 
-children=()
+# Odoo and the stand-ins run in sessions of their own (setsid): Ctrl-C reaches this script
+# only, which stops them one after the other (Odoo gets one signal, not the terminal's and ours).
+odoo_pid=""
+sinks=()
+stop_process() {  # pid: SIGTERM (Odoo's graceful shutdown), SIGKILL after 60 s
+    local pid="$1" i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for i in $(seq 1 600); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
 cleanup() {
-    trap - INT TERM EXIT
-    for pid in "${children[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${children[@]}"; do wait "$pid" 2>/dev/null || true; done
-    pg_stop
+    trap - TERM EXIT
+    trap '' INT  # a second Ctrl-C while stopping: the timeouts above still bound the wait
+    if [ -n "$odoo_pid" ]; then
+        log "stopping Odoo"
+        stop_process "$odoo_pid"
+    fi
+    for pid in "${sinks[@]}"; do stop_process "$pid"; done
+    # PostgreSQL last, and only when this run started it (another command may be using it).
+    if [ "$PG_STARTED_HERE" = 1 ]; then pg_stop; fi
     log "stopped"
 }
 trap cleanup INT TERM EXIT
-
-module_hash() { (cd "$REPO" && find o2s_esign -type f ! -name '*.pyc' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16); }
 
 if ! db_exists "$DB"; then
     log "creating database $DB with o2s_esign and its demo data (about a minute)"
@@ -33,20 +53,29 @@ elif [ "$(module_hash)" != "$(cat "$RUN_DIR/$DB.module-hash" 2>/dev/null)" ]; th
     module_hash > "$RUN_DIR/$DB.module-hash"
 fi
 
-# A stand-in SMS gateway for the demo: the demo company sends its SMS codes to it, and it
-# prints them here (a real deployment configures Odoo SMS, Twilio or its own webhook).
-"$PY" "$REPO/scripts/sms_sink.py" --port "$SMS_PORT" &
-children+=($!)
+# Stand-ins for the demo (a real deployment configures Odoo SMS, Twilio or its own webhook, and
+# its own mail server): the SMS gateway prints each SMS (the codes), the mail catcher each mail
+# (the invitation's signing link) and keeps it in $MAIL_DIR.
+setsid "$PY" "$REPO/scripts/sms_sink.py" --port "$SMS_PORT" </dev/null &
+sinks+=($!)
+setsid "$PY" "$REPO/scripts/mail_sink.py" --port "$MAIL_PORT" --dir "$MAIL_DIR" </dev/null &
+sinks+=($!)
+"$PY" "$REPO/scripts/demo_stand_ins.py" -c "$ODOO_CONF" -d "$DB" \
+    --base-url "http://127.0.0.1:$HTTP_PORT" --sms-url "http://127.0.0.1:$SMS_PORT/sms" \
+    --smtp-port "$MAIL_PORT" || die "could not point $DB at the SMS and mail stand-ins"
 
 cat >&2 <<MSG
 
   o2s_esign is starting on  http://127.0.0.1:$HTTP_PORT   (database: $DB)
   Demo logins:   advisor / advisor   (an advisor with E-signature access)
                  admin / admin       (administrator, every E-signature right)
-  SMS codes of the demo are printed below by the local SMS gateway stand-in.
+  The demo's SMS (the signing codes) and mails (the invitations, with their signing link) are
+  printed below by local stand-ins; the mails are also kept in $MAIL_DIR.
   Press Ctrl-C to stop Odoo and PostgreSQL.
 
 MSG
-odoo_bin -d "$DB" --db-filter="^${DB}\$" &
-children+=($!)
-wait "${children[-1]}"
+# (scripts/odoo_serve.py: odoo-bin, without the tracebacks of Odoo's scheduled-action threads
+# ending at shutdown)
+setsid "$PY" "$REPO/scripts/odoo_serve.py" -c "$ODOO_CONF" -d "$DB" --db-filter="^${DB}\$" </dev/null &
+odoo_pid=$!
+wait "$odoo_pid"

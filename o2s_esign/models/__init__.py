@@ -19,5 +19,8 @@ from . import mail_thread
 from . import o2s_esign_settings
 from . import res_config_settings
 from . import res_users
+from . import res_groups
+from . import board_board
+from . import ir_ui_menu
 from . import ir_mail_server
 from . import mail_template

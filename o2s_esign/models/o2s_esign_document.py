@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import re
 import secrets
 
 from odoo import _, api, fields, models
@@ -405,3 +406,11 @@ class O2sEsignDocument(models.Model):
         name = (name or "").replace("\\", "/").split("/")[-1]
         name = "".join(ch for ch in name if ch.isprintable()).strip().strip(".")
         return name[:200] or _("Document.pdf")
+
+    @api.model
+    def _default_subject(self, names):
+        """The default subject of a request of documents named ``names``: the names, without
+        their ".pdf" (a subject, not a file name), or False when there is none."""
+        stems = [re.sub(r"\.pdf$", "", self._safe_file_name(name), flags=re.IGNORECASE).strip()
+                 for name in names if name]
+        return ", ".join(stem for stem in stems if stem) or False

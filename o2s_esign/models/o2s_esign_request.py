@@ -776,8 +776,8 @@ class O2sEsignRequest(models.Model):
                 signer_vals if values.get("signers") else [], signing_order)
             if signing_order not in ("parallel", "sequential"):
                 signing_order = "parallel"  # refused above; a valid value for the checks below
-            name = values.get("name") or ", ".join(
-                cmd[2]["name"] for cmd in doc_commands if cmd[2].get("name")) or _("Documents to sign")
+            name = values.get("name") or self.env["o2s.esign.document"]._default_subject(
+                [cmd[2].get("name") for cmd in doc_commands]) or _("Documents to sign")
             vals = {
                 "name": name,
                 "partner_id": partner.id,

@@ -35,7 +35,8 @@ _logger = logging.getLogger(__name__)
 
 # The per-user switch of each status the home block can show.
 HOME_STATE_FIELDS = {state: "esign_home_show_%s" % state for state in HOME_STATES}
-HOME_SETTING_FIELDS = ["esign_home_enabled", "esign_home_signed_days", *HOME_STATE_FIELDS.values()]
+HOME_SETTING_FIELDS = ["esign_home_enabled", "esign_home_start_page", "esign_home_signed_days",
+                       *HOME_STATE_FIELDS.values()]
 ESIGN_SMTP_FIELDS = [
     "esign_smtp_use_own", "esign_smtp_host", "esign_smtp_port", "esign_smtp_encryption",
     "esign_smtp_user", "esign_smtp_password",
@@ -58,6 +59,10 @@ class ResUsers(models.Model):
         compute="_compute_esign_home_enabled", inverse="_inverse_esign_home_enabled",
         help="Show the E-signature block (signature tracking at a glance) on your dashboard. "
              "There, you can drag it to another place or remove it.")
+    esign_home_start_page = fields.Boolean(
+        string="Start on My Dashboard",
+        compute="_compute_esign_home_start_page", inverse="_inverse_esign_home_start_page",
+        help="Open Odoo on My Dashboard, which holds the E-signature block (your home action).")
     esign_home_show_in_progress = fields.Boolean(string="In progress", default=True)
     esign_home_show_signed = fields.Boolean(string="Signed", default=True)
     esign_home_show_refused = fields.Boolean(string="Refused", default=True)
@@ -116,6 +121,26 @@ class ResUsers(models.Model):
                     "You need the “E-signature access” right to show the E-signature block."))
             user._esign_home_put_on_board(user.esign_home_enabled)
 
+    def _compute_esign_home_start_page(self):
+        action = self._esign_start_action()
+        for user in self:
+            user.esign_home_start_page = bool(action) and user.sudo().action_id.id == action.id
+
+    def _inverse_esign_home_start_page(self):
+        action = self._esign_start_action()
+        if not action:
+            return
+        for user in self:
+            if user.esign_home_start_page:
+                if not user.has_group(ESIGN_USER_GROUP):
+                    raise UserError(_("You need the “E-signature access” right to start on the "
+                                      "E-signature block."))
+                if not user.esign_home_enabled:
+                    user._esign_home_put_on_board(True)
+                user.action_id = action.id
+            elif user.action_id.id == action.id:
+                user.action_id = False
+
     def _compute_esign_smtp_password(self):
         for user in self:
             user.esign_smtp_password = False
@@ -139,6 +164,7 @@ class ResUsers(models.Model):
             if vals.get("esign_smtp_use_own") or password:
                 user._esign_check_smtp_allowed()
                 user._esign_sync_mail_server_sudo(password)
+        users._esign_home_on_by_default()
         return users
 
     def write(self, vals):
@@ -155,6 +181,8 @@ class ResUsers(models.Model):
                 if user.esign_smtp_use_own or user.esign_mail_server_id:
                     user._esign_sync_mail_server_sudo(password)
         self._esign_drop_unallowed_servers_sudo()
+        if any(name == "groups_id" or name.startswith(("in_group_", "sel_groups_")) for name in vals):
+            self._esign_home_on_by_default()
         return res
 
     # ----------------------------------------------------------------- actions
@@ -223,13 +251,53 @@ class ResUsers(models.Model):
         """The user's own layout of "My Dashboard" (sudo: the board module keeps each user's
         layout in ir.ui.view.custom and reads and writes it as superuser, per user)."""
         self.ensure_one()
-        return self.env["ir.ui.view.custom"].sudo().search(
-            [("user_id", "=", self.id), ("ref_id", "=", board_view.id)],
+        return self.env["ir.ui.view.custom"].sudo().search_fetch(
+            [("user_id", "=", self.id), ("ref_id", "=", board_view.id)], ["arch"],
             order="create_date desc, id desc", limit=1)
 
     @api.model
     def _esign_board_nodes(self, tree, action):
         return tree.xpath("//action[@name=$name]", name=str(action.id))
+
+    @api.model
+    def _esign_start_action(self):
+        """The home action that opens "My Dashboard" (the board's own window action)."""
+        action_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "board.open_board_my_dash_action", raise_if_not_found=False)
+        return self.env["ir.actions.act_window"].browse(action_id)
+
+    @api.model
+    def _esign_home_on_by_default_all(self):
+        """At install and update: the block on the dashboard of every user of the group who
+        has no layout of their own yet (data/res_users_data.xml)."""
+        self.sudo().search([("share", "=", False)])._esign_home_on_by_default()
+
+    def _esign_home_on_by_default(self):
+        """Put the block on the dashboard of those of these users who are in the "E-signature
+        access" group and still have the default layout (never changed it: a user who took the
+        block off keeps it off). Called whenever users join a group."""
+        board_view, action = self._esign_board_refs()
+        if not (board_view and action):
+            return
+        for user in self:
+            if user.has_group(ESIGN_USER_GROUP) and not user._esign_board_custom_sudo(board_view):
+                user._esign_home_put_on_board(True)
+
+    def _esign_board_insert_block(self, tree, action):
+        """Put the block at the top of the first column of the board ``tree`` (in place) unless
+        it is there already; returns whether it was added."""
+        self.ensure_one()
+        column = tree.find("./board/column")
+        if column is None or self._esign_board_nodes(tree, action):
+            return False
+        column.insert(0, etree.Element("action", {
+            "name": str(action.id),
+            "string": self.with_context(lang=self.lang).env._("E-signature"),
+            "view_mode": "list",
+            "context": "{}",
+            "domain": "[]",
+        }))
+        return True
 
     def _esign_home_put_on_board(self, enabled):
         """Add the E-signature block at the top of the user's dashboard, or remove it. The board
@@ -246,16 +314,8 @@ class ResUsers(models.Model):
         tree = etree.fromstring(arch)
         nodes = self._esign_board_nodes(tree, action)
         if enabled and not nodes:
-            column = tree.find("./board/column")
-            if column is None:
+            if not self._esign_board_insert_block(tree, action):
                 return
-            column.insert(0, etree.Element("action", {
-                "name": str(action.id),
-                "string": self.with_context(lang=self.lang).env._("E-signature"),
-                "view_mode": "list",
-                "context": "{}",
-                "domain": "[]",
-            }))
         elif not enabled and nodes:
             for node in nodes:
                 node.getparent().remove(node)

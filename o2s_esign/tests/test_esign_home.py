@@ -1,14 +1,16 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import xmlrpc.client
 from datetime import timedelta
 
 from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from ..models.o2s_esign_request import HOME_LATEST_LIMIT, HOME_STATES
-from .common import EsignBoardMixin, O2sEsignCommon
+from .common import EsignBoardMixin, O2sEsignCommon, esign_user
 from .esign_bulk import bulk_insert_requests
 
 ALL_SHOWN = {"esign_home_show_%s" % state: True for state in HOME_STATES}
@@ -307,20 +309,96 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
 
     def test_switching_the_block_on_and_off(self):
         alice = self.advisor.with_user(self.advisor)
-        self.assertFalse(alice.esign_home_enabled)
-        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor))
-        alice.write({"esign_home_enabled": True})
-        self.assertEqual(self._board_actions(self.advisor), [str(self.block_action.id)])
+        block = str(self.block_action.id)
+        # On by default: the default layout, with the block, until Alice changes it.
         self.assertTrue(alice.esign_home_enabled)
+        self.assertEqual(self._board_actions(self.advisor), [block])
         self.assertTrue(self._home_data(self.advisor)["on_dashboard"])
+        alice.write({"esign_home_enabled": False})
+        self.assertNotIn(block, self._board_actions(self.advisor))
+        self.assertFalse(alice.esign_home_enabled)
+        self.assertFalse(self._home_data(self.advisor)["on_dashboard"])
         # Only Alice's dashboard changed.
-        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor2))
+        self.assertEqual(self._board_actions(self.advisor2), [block])
+        alice.write({"esign_home_enabled": True})
+        self.assertEqual(self._board_actions(self.advisor), [block])
+        self.assertTrue(alice.esign_home_enabled)
         # Switching it on twice keeps one block.
         alice.write({"esign_home_enabled": True})
-        self.assertEqual(self._board_actions(self.advisor).count(str(self.block_action.id)), 1)
+        self.assertEqual(self._board_actions(self.advisor).count(block), 1)
         alice.write({"esign_home_enabled": False})
-        self.assertNotIn(str(self.block_action.id), self._board_actions(self.advisor))
+        self.assertNotIn(block, self._board_actions(self.advisor))
         self.assertFalse(alice.esign_home_enabled)
+
+    def test_on_by_default_for_the_esign_access_group_only(self):
+        block = str(self.block_action.id)
+        for user in (self.advisor, self.esign_manager):
+            self.assertTrue(user.with_user(user).esign_home_enabled, user.login)
+            self.assertEqual(self._board_actions(user), [block], user.login)
+        nobody = self.plain_user.with_user(self.plain_user)
+        self.assertFalse(nobody.esign_home_enabled)
+        self.assertEqual(self._board_actions(self.plain_user), [])
+        # A user who joins the group later finds it there, from their form or the group's.
+        self.plain_user.groups_id = [(4, self.env.ref("o2s_esign.group_esign_user").id)]
+        self.plain_user.invalidate_recordset(["esign_home_enabled"])
+        self.assertTrue(nobody.esign_home_enabled)
+        self.assertEqual(self._board_actions(self.plain_user), [block])
+        late = esign_user(self.env, "esign_late", "staff")
+        self.env.ref("o2s_esign.group_esign_manager").users = [(4, late.id)]
+        self.assertEqual(self._board_actions(late), [block])
+        # Who took it off keeps it off, whatever group they join next.
+        self.advisor.with_user(self.advisor).esign_home_enabled = False
+        self.advisor.groups_id = [(4, self.env.ref("o2s_esign.group_esign_manager").id)]
+        self.assertEqual(self._board_actions(self.advisor), [])
+        self.env["res.users"]._esign_home_on_by_default_all()
+        self.assertEqual(self._board_actions(self.advisor), [])
+        self.advisor.esign_home_enabled = True
+        # A layout of the user's own (the board's "Add to my dashboard") keeps the block.
+        other_action = self.env.ref("o2s_esign.o2s_esign_request_action")
+        tree = etree.fromstring(self.env["board.board"].with_user(self.advisor).get_view(
+            self.board_view.id, "form")["arch"])
+        tree.find("./board/column").insert(0, etree.Element("action", {
+            "name": str(other_action.id), "string": "Requests", "view_mode": "list",
+            "context": "{}", "domain": "[]"}))
+        self.env["ir.ui.view.custom"].search([("user_id", "=", self.advisor.id)]).arch = \
+            etree.tostring(tree, encoding="unicode")
+        self.assertEqual(self._board_actions(self.advisor), [str(other_action.id), block])
+
+    def test_block_title_in_the_users_language(self):
+        """The title saved in the layout (English here) is shown in the reader's language."""
+        self.env["res.lang"]._activate_lang("fr_FR")
+        board = self.env["board.board"].with_user(self.advisor)
+        for lang, title in (("en_US", "E-signature"), ("fr_FR", "Signature électronique")):
+            arch = board.with_context(lang=lang).get_view(self.board_view.id, "form")["arch"]
+            node = etree.fromstring(arch).xpath("//action[@name='%d']" % self.block_action.id)[0]
+            self.assertEqual(node.get("string"), title)
+
+    def test_the_dashboards_app_opens_my_dashboard(self):
+        """The Dashboards app opens My Dashboard (the block) for E-signature users while no
+        spreadsheet dashboard is published to them, instead of an empty page."""
+        board_action = self.env.ref("board.open_board_my_dash_action")
+        app = self.env.ref("spreadsheet_dashboard.spreadsheet_dashboard_menu_root")
+        spreadsheets = self.env.ref("spreadsheet_dashboard.ir_actions_dashboard_action")
+
+        def app_action(user):
+            menus = self.env["ir.ui.menu"].with_user(user).load_web_menus(False)
+            return menus[app.id]["actionModel"], menus[app.id]["actionID"]
+
+        self.env["spreadsheet.dashboard"].search([]).is_published = False
+        self.assertEqual(app_action(self.advisor), ("ir.actions.act_window", board_action.id))
+        self.assertEqual(app_action(self.plain_user), ("ir.actions.client", spreadsheets.id))
+        # The cached menus are left as they were for everyone else.
+        self.assertEqual(app_action(self.plain_user), ("ir.actions.client", spreadsheets.id))
+        self.assertEqual(self.env["ir.ui.menu"].with_user(self.advisor).load_menus(False)[app.id]["action"],
+                         "ir.actions.act_window,%d" % board_action.id)
+        self.assertEqual(
+            self.env["ir.ui.menu"].with_user(self.plain_user).load_menus(False)[app.id]["action"],
+            "ir.actions.client,%d" % spreadsheets.id)
+        # Once a spreadsheet dashboard is published to them, the app opens it as usual.
+        self.env["spreadsheet.dashboard"].create({
+            "name": "Sales", "dashboard_group_id": self.env.ref(
+                "spreadsheet_dashboard.spreadsheet_dashboard_group_sales").id})
+        self.assertEqual(app_action(self.advisor), ("ir.actions.client", spreadsheets.id))
 
     def _home_data(self, user):
         return self.env["o2s.esign.request"].with_user(user).get_esign_home_data()
@@ -330,8 +408,10 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
         arch = ('<form string="My Dashboard" js_class="board"><board style="2-1"><column>'
                 '<action name="%d" string="Requests" view_mode="list" context="{}" domain="[]"/>'
                 '</column><column/></board></form>' % other_action.id)
-        custom = self.env["ir.ui.view.custom"].create(
-            {"user_id": self.advisor.id, "ref_id": self.board_view.id, "arch": arch})
+        # (the block is on by default: Alice's layout is replaced by one without it)
+        custom = self.env["ir.ui.view.custom"].search([("user_id", "=", self.advisor.id)])
+        self.assertEqual(len(custom), 1)
+        custom.arch = arch
         alice = self.advisor.with_user(self.advisor)
         alice.esign_home_enabled = True
         self.assertEqual(self._board_actions(self.advisor), [str(self.block_action.id), str(other_action.id)])
@@ -365,3 +445,58 @@ class TestEsignHomeDashboard(EsignBoardMixin, O2sEsignCommon):
         with self.assertRaises(UserError):
             nobody.esign_home_enabled = True
         self.assertNotIn(str(self.block_action.id), self._board_actions(self.plain_user))
+
+
+@tagged("post_install", "-at_install")
+class TestEsignHomeStartPage(EsignBoardMixin, HttpCase):
+    """"Start on My Dashboard" in the preferences, over XML-RPC as each user would set it, and
+    the home action the web client then opens."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.advisor = esign_user(cls.env, "esign_start_advisor", "staff,user", name="Alice Advisor")
+        cls.advisor2 = esign_user(cls.env, "esign_start_advisor2", "staff,user", name="Bob Advisor")
+        cls.nobody = esign_user(cls.env, "esign_start_nobody", "staff", name="Nora Nobody")
+        cls.start_action = cls.env.ref("board.open_board_my_dash_action")
+
+    def _rpc(self, login, method, *args):
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        return self.xmlrpc_object.execute_kw(db, uid, login, "res.users", method, list(args), {})
+
+    def _home_action_id(self, login):
+        self.authenticate(login, login)
+        return self.make_jsonrpc_request("/web/session/get_session_info", {})["home_action_id"]
+
+    def test_start_on_my_dashboard(self):
+        advisor = self.advisor
+        self.assertFalse(self._home_action_id(advisor.login))
+        self._rpc(advisor.login, "write", [advisor.id], {"esign_home_start_page": True})
+        self.assertEqual(self._home_action_id(advisor.login), self.start_action.id)
+        [values] = self._rpc(advisor.login, "read", [advisor.id], ["esign_home_start_page",
+                                                                   "esign_home_enabled"])
+        self.assertEqual(values, {"id": advisor.id, "esign_home_start_page": True,
+                                  "esign_home_enabled": True})
+        self.assertEqual(self._board_columns(advisor), [[str(self.block_action.id)]])
+        # With the block switched off first, starting there puts it back.
+        self._rpc(advisor.login, "write", [advisor.id], {"esign_home_start_page": False,
+                                                         "esign_home_enabled": False})
+        self.assertFalse(self._home_action_id(advisor.login))
+        self.assertEqual(self._board_columns(advisor), [[]])
+        self._rpc(advisor.login, "write", [advisor.id], {"esign_home_start_page": True})
+        self.assertEqual(self._board_columns(advisor), [[str(self.block_action.id)]])
+        # Another home action chosen by hand is kept when the box is unticked.
+        other = self.env.ref("o2s_esign.o2s_esign_request_action")
+        self._rpc(advisor.login, "write", [advisor.id], {"action_id": other.id})
+        self._rpc(advisor.login, "write", [advisor.id], {"esign_home_start_page": False})
+        self.assertEqual(self._home_action_id(advisor.login), other.id)
+
+    def test_only_for_oneself_and_the_esign_access_group(self):
+        with mute_logger("odoo.http"), self.assertRaises(xmlrpc.client.Fault) as caught:
+            self._rpc(self.nobody.login, "write", [self.nobody.id], {"esign_home_start_page": True})
+        self.assertIn("E-signature access", caught.exception.faultString)
+        self.assertFalse(self.nobody.action_id)
+        with mute_logger("odoo.http"), self.assertRaises(xmlrpc.client.Fault):
+            self._rpc(self.advisor.login, "write", [self.advisor2.id], {"esign_home_start_page": True})
+        self.assertFalse(self.advisor2.action_id)

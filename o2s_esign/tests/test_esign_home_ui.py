@@ -23,6 +23,8 @@ class TestEsignHomeUi(EsignBoardMixin, HttpCase):
 
     def test_home_block_tour(self):
         self.assertEqual(self.env["o2s.esign.request"].search_count([]), 100_000)
+        # On My Dashboard by default: taken off first, for the tour to put it back.
+        self.advisor.with_user(self.advisor).esign_home_enabled = False
         self.start_tour("/odoo", "o2s_esign_home_tour", login=self.advisor.login)
         # The settings changed in the block's dialog, and the switch to My Dashboard.
         self.advisor.invalidate_recordset()
@@ -32,7 +34,8 @@ class TestEsignHomeUi(EsignBoardMixin, HttpCase):
         self.assertIn(str(self.block_action.id), self._board_columns(self.advisor)[0])
 
     def test_dashboard_tour(self):
-        self.advisor.with_user(self.advisor).esign_home_enabled = True
+        # On by default, nothing set; the Dashboards app opens there (no spreadsheet dashboard).
+        self.env["spreadsheet.dashboard"].search([]).is_published = False
         self.assertEqual(self._board_columns(self.advisor), [[str(self.block_action.id)]])
         self.start_tour("/odoo", "o2s_esign_dashboard_tour", login=self.advisor.login)
         # The board saved the block's new place.

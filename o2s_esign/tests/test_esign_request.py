@@ -437,7 +437,7 @@ class TestEsignSend(EsignRequestCase):
             "origin_model": "res.partner", "origin_id": self.client2.id,
         }))
         self.assertEqual(request.state, "in_progress")
-        self.assertEqual(request.name, "mission.pdf, annex.pdf")
+        self.assertEqual(request.name, "mission, annex")  # the default subject: no ".pdf"
         self.assertEqual(request.document_ids.mapped("document_type_id"), mission)
         self.assertNotIn(attachment, request.document_ids.original_attachment_id)
         self.assertEqual(request.signer_ids.partner_id, self.client)

@@ -115,6 +115,32 @@ class TestEsignWizard(EsignWizardCase):
         for excluded in (hidden_pdf, internal_pdf, sent.document_ids.prepared_attachment_id, floating):
             self.assertNotIn(excluded, found)
 
+    def test_document_types_from_file_names_and_subject_without_pdf(self):
+        """The demo's files ("Lettre de mission.pdf"...) arrive typed, so that the client's
+        Compliance tab follows them, and the default subject is not a file name."""
+        mission_en = self._record_attachment(self.client, "Mission letter - Martin.PDF")
+        form = self._wizard_form()
+        form.partner_attachment_ids.add(self.client_pdf2)
+        form.partner_attachment_ids.add(mission_en)
+        with form.document_line_ids.edit(0) as line:
+            self.assertEqual(line.document_type_id, self.profile)
+        with form.document_line_ids.edit(1) as line:
+            self.assertEqual(line.document_type_id, self.mission)
+        action = form.save().action_send()
+        request = self.env["o2s.esign.request"].browse(action["res_id"])
+        self.assertEqual(request.name, "profil_investisseur, Mission letter - Martin")
+        self.assertEqual(request.document_ids.mapped("name"),
+                         ["profil_investisseur.pdf", "Mission letter - Martin.PDF"])
+        compliance = self.env["o2s.esign.compliance"].with_user(self.advisor).search(
+            [("partner_id", "=", self.client.id), ("document_type_id", "in", (self.mission | self.profile).ids)])
+        self.assertEqual(set(compliance.mapped("status")), {"in_progress"})
+        # A type chosen on the wizard is given to every file, whatever its name.
+        form = self._wizard_form()
+        form.document_type_id = self.env.ref("o2s_esign.document_type_contract")
+        form.partner_attachment_ids.add(self.client_pdf)
+        with form.document_line_ids.edit(0) as line:
+            self.assertEqual(line.document_type_id, self.env.ref("o2s_esign.document_type_contract"))
+
     def test_send_documents_from_three_places_with_their_types(self):
         upload = self._upload("scan_signed_by_hand.pdf")
         form = self._wizard_form()
@@ -123,13 +149,16 @@ class TestEsignWizard(EsignWizardCase):
         form.other_attachment_ids.add(self.other_pdf)
         form.partner_attachment_ids.add(self.client_pdf)  # the same file twice is one document
         self.assertEqual(len(form.document_line_ids), 3)
-        for index, (name, source) in enumerate([("scan_signed_by_hand.pdf", "upload"),
-                                                ("lettre_de_mission.pdf", "client"),
-                                                ("contrat_assurance_vie.pdf", "other")]):
+        # Each file has the type its name begins with (in French here), else "Other".
+        contract = self.env.ref("o2s_esign.document_type_contract")
+        for index, (name, source, doc_type) in enumerate([
+                ("scan_signed_by_hand.pdf", "upload", self.other_type),
+                ("lettre_de_mission.pdf", "client", self.mission),
+                ("contrat_assurance_vie.pdf", "other", contract)]):
             with form.document_line_ids.edit(index) as line:
-                self.assertEqual((line.name, line.source, line.document_type_id), (name, source, self.other_type))
-        with form.document_line_ids.edit(1) as line:
-            line.document_type_id = self.mission
+                self.assertEqual((line.name, line.source, line.document_type_id), (name, source, doc_type))
+        with form.document_line_ids.edit(2) as line:
+            line.document_type_id = self.other_type
         with form.signer_line_ids.new() as line:
             line.partner_id = self.client2
         form.signing_order = "sequential"

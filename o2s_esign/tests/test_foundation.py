@@ -1,4 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 from odoo.tests import TransactionCase, tagged
 
 GROUPS = {
@@ -61,3 +64,24 @@ class TestFoundation(TransactionCase):
         self.assertGreaterEqual(len(pdfs), 2)
         for pdf in pdfs:
             self.assertTrue(pdf.raw.startswith(b"%PDF-"))
+            # Typed by their names when sent from the wizard: the Compliance tab follows them.
+            self.assertIn(self.env["o2s.esign.document.type"]._guess_from_file_name(pdf.name), (
+                self.env.ref("o2s_esign.document_type_mission_letter"),
+                self.env.ref("o2s_esign.document_type_investor_profile")))
+
+    def test_demo_looks_like_the_customer(self):
+        """A French firm with its logo, whose signing certificates say C=FR, and a French
+        advisor."""
+        company = self.env.ref("base.main_company")
+        self.assertEqual(company.country_id, self.env.ref("base.fr"))
+        self.assertTrue(company.logo)
+        self.assertNotIn(company.name, ("YourCompany", "My Company"))
+        self.assertEqual(self.env.ref("o2s_esign.user_advisor_demo").lang, "fr_FR")
+        identity = self.env["o2s.esign.signing.identity"].sudo().search(
+            [("company_id", "=", company.id), ("active", "=", True)])
+        self.assertEqual(len(identity), 1)
+        for pem in (identity.ca_cert_pem, identity.seal_cert_pem):
+            subject = x509.load_pem_x509_certificate(pem.encode()).subject
+            self.assertEqual([a.value for a in subject.get_attributes_for_oid(NameOID.COUNTRY_NAME)], ["FR"])
+            self.assertEqual([a.value for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)],
+                             [company.name])

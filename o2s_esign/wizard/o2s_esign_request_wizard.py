@@ -164,9 +164,18 @@ class O2sEsignRequestWizard(models.TransientModel):
                     "name": attachment.name,
                     "source": source,
                     "sequence": sequence,
-                    "document_type_id": wizard.document_type_id.id,
+                    "document_type_id": wizard._document_type_for(attachment).id,
                 }))
             wizard.document_line_ids = commands
+
+    def _document_type_for(self, attachment):
+        """The type of a file added: the one chosen on the wizard, or while that is the default
+        ("Other"), the type the file's name begins with ("Lettre de mission.pdf")."""
+        self.ensure_one()
+        if self.document_type_id and self.document_type_id != self._default_document_type():
+            return self.document_type_id
+        return self.env["o2s.esign.document.type"]._guess_from_file_name(attachment.name) \
+            or self.document_type_id
 
     def _default_signer_values(self):
         """Who signs for the chosen contacts (res.partner._esign_default_signers), each once."""
@@ -304,10 +313,9 @@ class O2sEsignRequestWizard(models.TransientModel):
         for index, command in enumerate(signers):  # one step per line, in the order shown
             command[2]["sequence"] = 10 * (index + 1)
         # the default subject: the documents' names, as the documents will be named
-        Document = self.env["o2s.esign.document"]
-        name = (self.name or "").strip() or ", ".join(
-            Document._safe_file_name(line.name or line.attachment_id.name)
-            for line in document_lines.sorted("sequence")) or _("Documents to sign")
+        name = (self.name or "").strip() or self.env["o2s.esign.document"]._default_subject(
+            [line.name or line.attachment_id.name for line in document_lines.sorted("sequence")]
+        ) or _("Documents to sign")
         return {
             "name": name[:250],
             "partner_id": self.partner_id.id,

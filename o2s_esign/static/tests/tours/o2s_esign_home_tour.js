@@ -2,6 +2,7 @@
 // Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 
 import { registry } from "@web/core/registry";
+import { stepUtils } from "@web_tour/tour_service/tour_utils";
 
 /** Digits of a count as shown (the pager and the block may group thousands). */
 function digits(text) {
@@ -100,12 +101,43 @@ registry.category("web_tour.tours").add("o2s_esign_home_tour", {
     ],
 });
 
+/** Whether the optional columns (subject, date) of the block's latest requests are shown. */
+function optionalColumnsShown(table) {
+    const header = table.querySelector("th.o_esign_home_col_optional");
+    return getComputedStyle(header).display !== "none";
+}
+
+/** The block's table fits its dashboard column (no horizontal scroll). */
+function checkFits(table) {
+    const box = table.closest(".table-responsive");
+    if (box.scrollWidth > box.clientWidth + 1) {
+        throw new Error(`The block's table (${box.scrollWidth}px) overflows its column (${box.clientWidth}px)`);
+    }
+}
+
 registry.category("web_tour.tours").add("o2s_esign_dashboard_tour", {
-    url: "/odoo/action-board.open_board_my_dash_action",
+    url: "/odoo",
     steps: () => [
+        stepUtils.showAppsMenuItem(),
         {
-            content: "My Dashboard shows the E-signature block in its first column",
+            content: "Open the Dashboards app",
+            trigger: ".o_app[data-menu-xmlid='spreadsheet_dashboard.spreadsheet_dashboard_menu_root']",
+            run: "click",
+        },
+        {
+            content: "It opens My Dashboard, with the E-signature block in its first column",
             trigger: ".o-dashboard-column[data-idx='0'] .o-dashboard-action .o_esign_home .o_esign_home_status[data-state='in_progress'] .o_esign_home_count",
+        },
+        {
+            content: "In the wide column, the latest requests show every column",
+            trigger: ".o-dashboard-column[data-idx='0'] .o_esign_home_latest .o_esign_home_latest_row",
+            run() {
+                const table = this.anchor.closest("table");
+                if (!optionalColumnsShown(table)) {
+                    throw new Error("The subject column is hidden in the wide column");
+                }
+                checkFits(table);
+            },
         },
         {
             content: "Drag the block to the second column",
@@ -115,6 +147,17 @@ registry.category("web_tour.tours").add("o2s_esign_dashboard_tour", {
         {
             content: "The block is in the second column",
             trigger: ".o-dashboard-column[data-idx='1'] .o_esign_home .o_esign_home_status",
+        },
+        {
+            content: "In the narrow column: reference, client and status only, and it fits",
+            trigger: ".o-dashboard-column[data-idx='1'] .o_esign_home_latest .o_esign_home_latest_row",
+            run() {
+                const table = this.anchor.closest("table");
+                if (optionalColumnsShown(table)) {
+                    throw new Error("The subject and date columns are shown in the narrow column");
+                }
+                checkFits(table);
+            },
         },
         {
             content: "Each count opens its list from the dashboard too",
