@@ -621,7 +621,7 @@ class PadesSigner:
     def sign(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, appearance: Appearance | None, trust_roots: list,
              extra_crls=(), reason: str | None = None,
-             location: str | None = None) -> SignResult:
+             location: str | None = None, lock: bool = False) -> SignResult:
         """Add an incremental PAdES signature (``/ETSI.CAdES.detached``, SHA-256,
         signing-certificate-v2) in the field ``field_name`` (created invisible if absent; an
         already signed field raises ``SigningError("field_already_signed")``).
@@ -631,6 +631,11 @@ class PadesSigner:
         :func:`pki.make_crl` of our own CA) in the DSS; ``b_lta`` adds a document timestamp.
         ``trust_roots`` (asn1crypto certificates) anchor the revocation data collection for
         b_lt/b_lta; roots the TSA itself ships in its tokens are added for the TSA's chain.
+        ``lock``: the new field (it must not exist yet) locks the document: a FieldMDP lock of
+        every field with the DocMDP permission "no changes" (PDF 2.0 lock dictionary), so that
+        any later change but validation data and document timestamps (form filling,
+        annotations, pages...) makes validators report that the signatures no longer cover the
+        document.
         Raises ``TsaError`` (transient) when the TSA fails, ``SigningError`` otherwise, and
         returns nothing in either case.
         """
@@ -638,12 +643,13 @@ class PadesSigner:
         return self._run(lambda loop: self._async_sign(
             loop, pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
             appearance=appearance, trust_roots=trust_roots, extra_crls=extra_crls,
-            reason=reason, location=location))
+            reason=reason, location=location, lock=lock))
 
     def seal(self, pdf: bytes, *, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, trust_roots: list, extra_crls=()) -> SignResult:
         """The company's final seal: an invisible approval signature in a new field
-        ``CompanySeal`` (``CompanySeal2``... if taken), then with b_lta a document timestamp."""
+        ``CompanySeal`` (``CompanySeal2``... if taken) that locks the document (see ``lock`` in
+        :meth:`sign`), then with b_lta a document timestamp."""
         level = _level(level, tsa)
 
         def field_for(data):
@@ -662,10 +668,11 @@ class PadesSigner:
         except (PyHankoPdfError, ValueError, KeyError) as exc:
             raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
         return self.sign(pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
-                         appearance=None, trust_roots=trust_roots, extra_crls=extra_crls)
+                         appearance=None, trust_roots=trust_roots, extra_crls=extra_crls,
+                         lock=True)
 
     async def _async_sign(self, loop, pdf, *, field_name, identity, level, tsa, appearance,
-                          trust_roots, extra_crls, reason, location) -> SignResult:
+                          trust_roots, extra_crls, reason, location, lock=False) -> SignResult:
         timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
         dummy = await timestamper.async_dummy_response(MD) if timestamper else None
         signer = _KeySigner(identity)
@@ -686,11 +693,19 @@ class PadesSigner:
             validation_context=validation_context,
             use_pades_lta=level == "b_lta",
             signer_key_usage=key_usage,
+            docmdp_permissions=sig_fields.MDPPerm.NO_CHANGES if lock else
+            sig_fields.MDPPerm.FILL_FORMS,
         )
         style, text_params = (None, None)
         if appearance is not None:
             style, text_params = _stamp_style(appearance)
-        pdf_signer = PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=style)
+        field_spec = None
+        if lock:
+            field_spec = sig_fields.SigFieldSpec(
+                field_name, field_mdp_spec=sig_fields.FieldMDPSpec(sig_fields.FieldMDPAction.ALL),
+                doc_mdp_update_value=sig_fields.MDPPerm.NO_CHANGES)
+        pdf_signer = PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=style,
+                               new_field_spec=field_spec)
         certs_len = sum(len(c.dump()) for c in (identity.cert, *identity.chain))
         estimate = certs_len + _signature_size(identity.key) + 1600
         if dummy is not None:
