@@ -48,6 +48,8 @@ PROCESSES = {
     "lta": "ETSI EN 319 102-1 5.6.3 (long term availability and integrity)",
     "timestamp": "ETSI EN 319 102-1 5.4 (time-stamp token)",
 }
+#: the clause of ETSI EN 319 102-1 of each process, as the reports show it
+SECTIONS = {"basic": "5.3", "with_time": "5.5", "lta": "5.6.3", "timestamp": "5.4"}
 MAX_MESSAGE = 300
 
 _logger = logging.getLogger(__name__)

@@ -115,6 +115,10 @@ class EvidenceBundle:
     labels: dict = field(default_factory=dict)
     lang: str = "en"
     generated_at: datetime | None = None
+    #: validation report per document (1-based index in ``documents``): a list of
+    #: ``lib.validation_report.SignatureValidation``; written to validation/ and evidence.pdf
+    validation: dict = field(default_factory=dict)
+    validated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
