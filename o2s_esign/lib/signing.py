@@ -561,6 +561,22 @@ def _timestamp_token_from_cms(cms_der: bytes) -> bytes | None:
     return None
 
 
+def archive_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """When the certificate of the last document timestamp of ``pdf`` expires (aware UTC), or
+    None without a document timestamp: the B-LTA archive must be time-stamped again before."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+        stamps = [s for s in signatures if s.sig_object_type == "/DocTimeStamp"]
+        if not stamps:
+            return None
+        cert = stamps[-1].signer_cert
+        return cert["tbs_certificate"]["validity"]["not_after"].native.astimezone(UTC)
+    except (PyHankoPdfError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 class PadesSigner:
     """Process-wide PAdES signer (see the module docstring). Thread safe; create one per
     process and reuse it. ``close()`` ends its event loop (optional, it is a daemon thread)."""
@@ -823,6 +839,68 @@ class PadesSigner:
             return response.dump()
 
         return self._run(run)
+
+    def renew_archive_timestamp(self, pdf: bytes, *, tsa: TsaConfig, trust_roots: list,
+                                extra_crls=()) -> SignResult:
+        """B-LTA upkeep: validation data of the last document timestamp (its TSA's chain and
+        revocation data, in the DSS), then a new document timestamp over the whole file, in one
+        incremental update (PAdES "LTA updates", which the seal's lock allows). Raises
+        ``TsaError`` when the TSA fails, ``SigningError`` otherwise."""
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+        async def run(loop):
+            timestamper = await self._timestamper(loop, tsa)
+            dummy = await timestamper.async_dummy_response(MD)
+            context = await self._signing_context(loop, trust_roots, extra_crls, dummy)
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            output = io.BytesIO()
+            await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
+                reader, context, in_place=False, output=output)
+            return output.getvalue()
+
+        try:
+            data = self._run(run)
+        except Exception as exc:
+            mapped = _signing_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return SignResult(data=data, level="b_lta", signing_time=datetime.now(UTC),
+                          timestamp_token=None, signer_cert_der=b"")
+
+    def test_tsa(self, tsa: TsaConfig) -> dict:
+        """Ask ``tsa`` for a token over a test text and say who answered: ``{"authority": the
+        subject of the certificate that signed the token, "time": its time (aware datetime),
+        "valid_until": that certificate's expiry, "root": the subject of a self-signed
+        certificate shipped with the token, or None}``. Raises ``TsaError`` like a signature
+        would (unreachable, timeout, bad answer)."""
+        from asn1crypto import tsp
+
+        response = tsp.TimeStampResp.load(self.timestamp(b"o2s_esign: timestamp authority test", tsa))
+        signed_data = response["time_stamp_token"]["content"]
+        tst_info = signed_data["encap_content_info"]["content"].parsed
+        certs = [c.chosen for c in signed_data["certificates"] or []
+                 if isinstance(c.chosen, asn1_x509.Certificate)]
+        sid = signed_data["signer_infos"][0]["sid"]
+        signer = None
+        for cert in certs:
+            if sid.name == "issuer_and_serial_number":
+                if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+                    signer = cert
+            elif cert.key_identifier == sid.chosen.native:
+                signer = cert
+        authority = signer.subject.human_friendly if signer is not None else None
+        if authority is None and tst_info["tsa"].native:
+            authority = str(tst_info["tsa"].native)
+        roots = [c for c in certs if c.self_signed != "no"]
+        return {
+            "authority": authority or "?",
+            "time": tst_info["gen_time"].native,
+            "valid_until": signer["tbs_certificate"]["validity"]["not_after"].native
+            if signer is not None else None,
+            "root": roots[0].subject.human_friendly if roots else None,
+        }
 
     def tsa_certificates(self, tsa: TsaConfig) -> list:
         """Certificates the TSA ships in its tokens (asn1crypto), e.g. for evidence files."""

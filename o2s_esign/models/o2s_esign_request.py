@@ -230,6 +230,10 @@ class O2sEsignRequest(models.Model):
         PADES_LEVELS, string="Level achieved", compute="_compute_pades_level_achieved",
         help="The lowest level reached by the request's documents.")
     evidence_available = fields.Boolean(compute="_compute_evidence_available")
+    esign_server_clock_only = fields.Boolean(
+        string="Server clock only", compute="_compute_esign_server_clock_only",
+        help="The signatures carry (or will carry) the server's clock only, not a trusted time: "
+             "no timestamp authority, or the PAdES B-B level.")
     may_change_access = fields.Boolean(
         string="May change who has the request", compute="_compute_may_change_access",
         help="The current user may change the advisor and whom the request is shared with.")
@@ -323,6 +327,17 @@ class O2sEsignRequest(models.Model):
                     "%(name)s refused to sign. Reason: %(reason)s", name=refused.name, reason=refused.refusal_reason)
             else:
                 request.esign_mail_refusal_sentence = self.env._("%(name)s refused to sign.", name=refused.name)
+
+    @api.depends("company_id", "state", "pades_level", "pades_level_achieved")
+    def _compute_esign_server_clock_only(self):
+        for request in self:
+            if request.pades_level_achieved:
+                request.esign_server_clock_only = request.pades_level_achieved == "b_b"
+            elif request.state in ("draft", "in_progress", "error"):
+                request.esign_server_clock_only = request.company_id._esign_server_clock_only() \
+                    or request.pades_level == "b_b"
+            else:
+                request.esign_server_clock_only = False
 
     @api.depends("document_ids.pades_level_achieved")
     def _compute_pades_level_achieved(self):
@@ -1246,6 +1261,8 @@ class O2sEsignRequest(models.Model):
             })
             with internal_write():
                 document.write({"pades_level_achieved": result.level, "date_sealed": now})
+            if result.level == "b_lta":
+                document._esign_set_archive_expiry(result.data, now)
 
     def _esign_error_message(self, exc):
         """A translated sentence for an error of the signing core (lib.errors)."""
