@@ -141,6 +141,8 @@ class ResCompany(models.Model):
         default=lambda self: "b_t" if default_tsa_url() else "b_b")
     esign_server_clock_accepted = fields.Boolean(
         string="Sign without trusted time", groups=OPTIONS_GROUP,
+        # a server configured without a default authority chose it for its new companies
+        default=lambda self: not default_tsa_url(),
         help="Ticked by the options manager who chose signatures dated by the server's clock "
              "only (PAdES B-B, or no timestamp authority).")
     esign_signature_placement = fields.Selection(

@@ -54,10 +54,12 @@ class TestEsignTrustedTime(O2sEsignSigningCommon):
             company = self.env["res.company"].create({"name": "Fresh firm"}).sudo()
             self.assertEqual(company.esign_tsa_url, "https://freetsa.org/tsr")
             self.assertEqual(company.esign_pades_level, "b_t")
+            self.assertFalse(company.esign_server_clock_accepted)
             self.assertFalse(company._esign_server_clock_only())
             environ[res_company_module.DEFAULT_TSA_URL_ENV] = ""
             company = self.env["res.company"].create({"name": "Firm without TSA"}).sudo()
-            self.assertEqual((company.esign_tsa_url, company.esign_pades_level), (False, "b_b"))
+            self.assertEqual((company.esign_tsa_url, company.esign_pades_level,
+                              company.esign_server_clock_accepted), (False, "b_b", True))
             self.assertTrue(company._esign_server_clock_only())
 
     def test_fresh_settings_sign_at_b_t_once_the_authority_answers(self):

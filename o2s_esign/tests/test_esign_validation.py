@@ -14,9 +14,15 @@ from ..controllers import verify as verify_controller
 from ..lib import validation_report as lib_validation
 from .common_signing import SUPPORT, O2sEsignSigningCommon  # noqa: F401  (SUPPORT: sys.path)
 
-import pdf_tamper  # noqa: E402,I001  (test support of tests/support, on sys.path)
-
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_annotation(data):
+    """``data`` with a sticky note added in an incremental update (tests/support/pdf_tamper.py,
+    on sys.path once common_signing is imported)."""
+    import pdf_tamper
+
+    return pdf_tamper.add_annotation(data)
 
 
 @tagged("post_install", "-at_install")
@@ -73,7 +79,7 @@ class TestEsignValidationReport(O2sEsignSigningCommon, HttpCase):
         update leaves the signed bytes intact, yet validators say the signatures no longer
         cover the document."""
         self.assertAllValid(self.final, 3)
-        tampered = pdf_tamper.add_annotation(self.final)
+        tampered = add_annotation(self.final)
         reports = {r.field_name: r for r in self._validate(tampered)}
         seal = reports[next(name for name in reports if name.startswith("CompanySeal"))]
         self.assertIs(seal.docmdp_ok, False)
@@ -104,7 +110,7 @@ class TestEsignValidationReport(O2sEsignSigningCommon, HttpCase):
         self.assertNotIn("o_o2s_esign_validation_total_failed", html)
 
     def test_page_reports_a_changed_pdf_and_a_foreign_one(self):
-        html = self._validate_upload(pdf_tamper.add_annotation(self.final)).text
+        html = self._validate_upload(add_annotation(self.final)).text
         self.assertEqual(html.count("o_o2s_esign_validation_total_failed"), 3)
         self.assertIn("The document was changed after this signature", html)
         self.assertNotIn("o_o2s_esign_validation_total_passed", html)

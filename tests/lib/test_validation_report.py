@@ -10,7 +10,7 @@ import pdf_factory as pf
 import pdf_tamper
 import pytest
 import validation
-from o2s_esign_lib import pdf, pki, signing
+from o2s_esign_lib import pdf, pki
 from o2s_esign_lib import validation_report as vr
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
