@@ -38,6 +38,7 @@ evidence ZIP that can be verified without Odoo.
         "views/res_partner_views.xml",
         "views/o2s_esign_portal_templates.xml",
         "views/o2s_esign_verify_templates.xml",
+        "views/o2s_esign_verify_validation_templates.xml",
         "views/o2s_esign_consumption_views.xml",
         "views/o2s_esign_mail_log_views.xml",
         "views/o2s_esign_settings_views.xml",

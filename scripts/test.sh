@@ -9,6 +9,10 @@ KEEP_DB="${O2S_KEEP_DB:-0}"
 
 prepare_all
 mkdir -p "$RUN_DIR/logs"
+# Tests never call the internet: no default timestamp authority (a new company would get
+# FreeTSA) in the test database nor in the test processes; tests that need one use the local
+# certomancer authority of tests/support/.
+export O2S_ESIGN_DEFAULT_TSA_URL=""
 
 if [ "${O2S_SKIP_LINT:-0}" != 1 ]; then
     "$REPO/scripts/lint.sh" || die "lint failed"

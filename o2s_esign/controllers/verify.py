@@ -14,6 +14,7 @@ from odoo import http
 from odoo.http import request
 from odoo.tools import consteq
 
+from ..lib import validation_report as lib_validation
 from .portal import FRAME_HEADERS
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
@@ -111,3 +112,65 @@ class O2sEsignVerify(http.Controller):
 
     def _document_values(self, document_sudo):
         return {"document": document_sudo._esign_public_summary()}
+
+    # ------------------------------------------------ validation report of an uploaded PDF
+    @http.route("/esign/verify/signatures", type="http", auth="public", methods=["POST"],
+                sitemap=False)
+    def verify_signatures(self, **kwargs):
+        """POST (with CSRF token) a signed PDF: the validation report of its signatures, as
+        the evidence file states it (pyHanko's AdES validation, names and dates only), whoever
+        signed it; trusted are the signing CAs of this database's companies (signatures and
+        seals) and their timestamp authorities' roots (time-stamp tokens)."""
+        max_bytes, rate = self._limits()
+        address = request.httprequest.remote_addr or "?"
+        if not rate_limiter.allow(address, rate):
+            return self._render({"error": "rate"}, status=429)
+        length = request.httprequest.content_length
+        if length is not None and length > max_bytes + 65536:
+            return self._render({"error": "too_large"}, status=413)
+        upload = request.httprequest.files.get("pdf")
+        data = upload.read(max_bytes + 1) if upload else b""
+        if len(data) > max_bytes:
+            return self._render({"error": "too_large"}, status=413)
+        if not data:
+            return self._render({"error": "missing"}, status=400)
+        trust_roots, tsa_roots = self._validation_roots_sudo()
+        results = lib_validation.validate_pdf_signatures(
+            data, trust_roots=trust_roots, tsa_roots=tsa_roots)
+        return self._render({"validation_checked": True, "validation": [
+            {"field": r.field_name, "timestamp": r.kind == "doc_timestamp",
+             "name": r.signer_name, "indication": r.indication,
+             "sub_indication": r.sub_indication, "covers": r.covers_document,
+             "signing_time": r.signing_time, "timestamp_time": r.timestamp_time,
+             "clause": lib_validation.SECTIONS.get(r.process, "")} for r in results]})
+
+    def _validation_roots_sudo(self):
+        """``(signature roots, time-stamp roots)``: the CA certificates of every signing
+        identity of the database, archived ones included (older documents), and the
+        timestamp authorities' configured roots. sudo: public certificates only, read for a
+        visitor (the identities and the settings have no right for anyone)."""
+        from asn1crypto import pem as asn1_pem
+        from asn1crypto import x509 as asn1_x509
+
+        def certs(text):
+            found = []
+            try:
+                for _type, _headers, der in asn1_pem.unarmor((text or "").encode("ascii"),
+                                                             multiple=True):
+                    cert = asn1_x509.Certificate.load(der)
+                    if cert.self_signed != "no":
+                        found.append(cert)
+            except (ValueError, TypeError, UnicodeEncodeError):
+                return []
+            return found
+
+        env = request.env
+        identities = env["o2s.esign.signing.identity"].sudo().with_context(
+            active_test=False).search([])
+        roots = []
+        for identity in identities:
+            roots += certs(identity.ca_cert_pem) + certs(identity.ca_chain_pem)
+        tsa_roots = []
+        for company in env["res.company"].sudo().search([]):
+            tsa_roots += company._esign_tsa_roots()
+        return roots, tsa_roots

@@ -561,6 +561,22 @@ def _timestamp_token_from_cms(cms_der: bytes) -> bytes | None:
     return None
 
 
+def archive_timestamp_expiry(pdf: bytes) -> datetime | None:
+    """When the certificate of the last document timestamp of ``pdf`` expires (aware UTC), or
+    None without a document timestamp: the B-LTA archive must be time-stamped again before."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+        stamps = [s for s in signatures if s.sig_object_type == "/DocTimeStamp"]
+        if not stamps:
+            return None
+        cert = stamps[-1].signer_cert
+        return cert["tbs_certificate"]["validity"]["not_after"].native.astimezone(UTC)
+    except (PyHankoPdfError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 class PadesSigner:
     """Process-wide PAdES signer (see the module docstring). Thread safe; create one per
     process and reuse it. ``close()`` ends its event loop (optional, it is a daemon thread)."""
@@ -621,7 +637,7 @@ class PadesSigner:
     def sign(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, appearance: Appearance | None, trust_roots: list,
              extra_crls=(), reason: str | None = None,
-             location: str | None = None) -> SignResult:
+             location: str | None = None, lock: bool = False) -> SignResult:
         """Add an incremental PAdES signature (``/ETSI.CAdES.detached``, SHA-256,
         signing-certificate-v2) in the field ``field_name`` (created invisible if absent; an
         already signed field raises ``SigningError("field_already_signed")``).
@@ -631,6 +647,11 @@ class PadesSigner:
         :func:`pki.make_crl` of our own CA) in the DSS; ``b_lta`` adds a document timestamp.
         ``trust_roots`` (asn1crypto certificates) anchor the revocation data collection for
         b_lt/b_lta; roots the TSA itself ships in its tokens are added for the TSA's chain.
+        ``lock``: the new field (it must not exist yet) locks the document: a FieldMDP lock of
+        every field with the DocMDP permission "no changes" (PDF 2.0 lock dictionary), so that
+        any later change but validation data and document timestamps (form filling,
+        annotations, pages...) makes validators report that the signatures no longer cover the
+        document.
         Raises ``TsaError`` (transient) when the TSA fails, ``SigningError`` otherwise, and
         returns nothing in either case.
         """
@@ -638,12 +659,13 @@ class PadesSigner:
         return self._run(lambda loop: self._async_sign(
             loop, pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
             appearance=appearance, trust_roots=trust_roots, extra_crls=extra_crls,
-            reason=reason, location=location))
+            reason=reason, location=location, lock=lock))
 
     def seal(self, pdf: bytes, *, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, trust_roots: list, extra_crls=()) -> SignResult:
         """The company's final seal: an invisible approval signature in a new field
-        ``CompanySeal`` (``CompanySeal2``... if taken), then with b_lta a document timestamp."""
+        ``CompanySeal`` (``CompanySeal2``... if taken) that locks the document (see ``lock`` in
+        :meth:`sign`), then with b_lta a document timestamp."""
         level = _level(level, tsa)
 
         def field_for(data):
@@ -662,10 +684,11 @@ class PadesSigner:
         except (PyHankoPdfError, ValueError, KeyError) as exc:
             raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
         return self.sign(pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
-                         appearance=None, trust_roots=trust_roots, extra_crls=extra_crls)
+                         appearance=None, trust_roots=trust_roots, extra_crls=extra_crls,
+                         lock=True)
 
     async def _async_sign(self, loop, pdf, *, field_name, identity, level, tsa, appearance,
-                          trust_roots, extra_crls, reason, location) -> SignResult:
+                          trust_roots, extra_crls, reason, location, lock=False) -> SignResult:
         timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
         dummy = await timestamper.async_dummy_response(MD) if timestamper else None
         signer = _KeySigner(identity)
@@ -686,11 +709,19 @@ class PadesSigner:
             validation_context=validation_context,
             use_pades_lta=level == "b_lta",
             signer_key_usage=key_usage,
+            docmdp_permissions=sig_fields.MDPPerm.NO_CHANGES if lock else
+            sig_fields.MDPPerm.FILL_FORMS,
         )
         style, text_params = (None, None)
         if appearance is not None:
             style, text_params = _stamp_style(appearance)
-        pdf_signer = PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=style)
+        field_spec = None
+        if lock:
+            field_spec = sig_fields.SigFieldSpec(
+                field_name, field_mdp_spec=sig_fields.FieldMDPSpec(sig_fields.FieldMDPAction.ALL),
+                doc_mdp_update_value=sig_fields.MDPPerm.NO_CHANGES)
+        pdf_signer = PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=style,
+                               new_field_spec=field_spec)
         certs_len = sum(len(c.dump()) for c in (identity.cert, *identity.chain))
         estimate = certs_len + _signature_size(identity.key) + 1600
         if dummy is not None:
@@ -808,6 +839,68 @@ class PadesSigner:
             return response.dump()
 
         return self._run(run)
+
+    def renew_archive_timestamp(self, pdf: bytes, *, tsa: TsaConfig, trust_roots: list,
+                                extra_crls=()) -> SignResult:
+        """B-LTA upkeep: validation data of the last document timestamp (its TSA's chain and
+        revocation data, in the DSS), then a new document timestamp over the whole file, in one
+        incremental update (PAdES "LTA updates", which the seal's lock allows). Raises
+        ``TsaError`` when the TSA fails, ``SigningError`` otherwise."""
+        from pyhanko.pdf_utils.reader import PdfFileReader
+        from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
+
+        async def run(loop):
+            timestamper = await self._timestamper(loop, tsa)
+            dummy = await timestamper.async_dummy_response(MD)
+            context = await self._signing_context(loop, trust_roots, extra_crls, dummy)
+            reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+            output = io.BytesIO()
+            await PdfTimeStamper(timestamper).async_update_archival_timestamp_chain(
+                reader, context, in_place=False, output=output)
+            return output.getvalue()
+
+        try:
+            data = self._run(run)
+        except Exception as exc:
+            mapped = _signing_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        return SignResult(data=data, level="b_lta", signing_time=datetime.now(UTC),
+                          timestamp_token=None, signer_cert_der=b"")
+
+    def test_tsa(self, tsa: TsaConfig) -> dict:
+        """Ask ``tsa`` for a token over a test text and say who answered: ``{"authority": the
+        subject of the certificate that signed the token, "time": its time (aware datetime),
+        "valid_until": that certificate's expiry, "root": the subject of a self-signed
+        certificate shipped with the token, or None}``. Raises ``TsaError`` like a signature
+        would (unreachable, timeout, bad answer)."""
+        from asn1crypto import tsp
+
+        response = tsp.TimeStampResp.load(self.timestamp(b"o2s_esign: timestamp authority test", tsa))
+        signed_data = response["time_stamp_token"]["content"]
+        tst_info = signed_data["encap_content_info"]["content"].parsed
+        certs = [c.chosen for c in signed_data["certificates"] or []
+                 if isinstance(c.chosen, asn1_x509.Certificate)]
+        sid = signed_data["signer_infos"][0]["sid"]
+        signer = None
+        for cert in certs:
+            if sid.name == "issuer_and_serial_number":
+                if cert.issuer == sid.chosen["issuer"] and cert.serial_number == sid.chosen["serial_number"].native:
+                    signer = cert
+            elif cert.key_identifier == sid.chosen.native:
+                signer = cert
+        authority = signer.subject.human_friendly if signer is not None else None
+        if authority is None and tst_info["tsa"].native:
+            authority = str(tst_info["tsa"].native)
+        roots = [c for c in certs if c.self_signed != "no"]
+        return {
+            "authority": authority or "?",
+            "time": tst_info["gen_time"].native,
+            "valid_until": signer["tbs_certificate"]["validity"]["not_after"].native
+            if signer is not None else None,
+            "root": roots[0].subject.human_friendly if roots else None,
+        }
 
     def tsa_certificates(self, tsa: TsaConfig) -> list:
         """Certificates the TSA ships in its tokens (asn1crypto), e.g. for evidence files."""

@@ -8,11 +8,14 @@ import hashlib
 import logging
 import re
 import secrets
+from datetime import UTC, timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from ..lib import pdf as lib_pdf
+from ..lib import signing as lib_signing
 from ..lib.errors import PdfError
 from ..tools import PADES_LEVELS, internal_write, is_internal_write
 
@@ -21,8 +24,11 @@ _logger = logging.getLogger(__name__)
 DOCUMENT_INTERNAL_FIELDS = {
     "original_sha256", "prepared_attachment_id", "prepared_sha256", "signed_attachment_id",
     "signed_sha256", "page_count", "file_size", "verification_token", "pades_level_achieved",
-    "date_sealed",
+    "date_sealed", "archive_timestamp_expiry", "archive_timestamp_date",
 }
+#: B-LTA upkeep: a new archive timestamp this many days before the last one's certificate
+#: expires (system parameter o2s_esign.archive_renewal_days)
+DEFAULT_ARCHIVE_RENEWAL_DAYS = 60
 
 
 class O2sEsignDocument(models.Model):
@@ -57,6 +63,12 @@ class O2sEsignDocument(models.Model):
     date_sealed = fields.Datetime(
         string="Sealed on", readonly=True, copy=False,
         help="When the company seal (and, at B-LTA, the document timestamp) was added.")
+    archive_timestamp_expiry = fields.Datetime(
+        string="Archive timestamp valid until", readonly=True, copy=False, index=True,
+        help="B-LTA: when the certificate of the last document timestamp expires; a scheduled "
+             "action adds a new one before.")
+    archive_timestamp_date = fields.Datetime(
+        string="Last archive timestamp", readonly=True, copy=False)
 
     _sql_constraints = [
         ("verification_token_uniq", "unique(verification_token)", "Verification tokens are unique."),
@@ -307,6 +319,66 @@ class O2sEsignDocument(models.Model):
             payload or {}, document_id=self.id, document=self.name,
             sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)))
         return attachment
+
+    def _esign_set_archive_expiry(self, data, when):
+        """Record when the last document timestamp of ``data`` (this document's signed file)
+        stops being verifiable, and when it was added."""
+        self.ensure_one()
+        expiry = lib_signing.archive_timestamp_expiry(data)
+        with internal_write():
+            self.write({
+                "archive_timestamp_expiry": expiry.astimezone(UTC).replace(tzinfo=None) if expiry else False,
+                "archive_timestamp_date": when,
+            })
+
+    def _esign_renew_archive_timestamp(self, now=None):
+        """Add a new archive timestamp (B-LTA) to the signed file, as a new signed revision and
+        an event of the request. (sudo: the signed files and the signing identity belong to
+        the module; runs from the scheduled action.)"""
+        self.ensure_one()
+        document_sudo = self.sudo()
+        company = document_sudo.request_id.company_id
+        now = now or fields.Datetime.now()
+        context = company._esign_signing_context("b_lta")
+        if context.tsa is None:
+            _logger.info("o2s_esign: archive timestamp of document %s not renewed: no timestamp "
+                         "authority", document_sudo.id)
+            with internal_write():
+                document_sudo.write({"archive_timestamp_date": now})
+            return
+        before = document_sudo.archive_timestamp_expiry
+        result = context.pades.renew_archive_timestamp(
+            document_sudo.signed_attachment_id.raw, tsa=context.tsa,
+            trust_roots=context.trust_roots, extra_crls=context.material.crls())
+        expiry = lib_signing.archive_timestamp_expiry(result.data)
+        document_sudo._append_signed_revision(result.data, "timestamp", payload={
+            "archive_timestamp": True, "tsa": context.tsa_url,
+            "previous_valid_until": fields.Datetime.to_string(before) if before else None,
+            "valid_until": expiry.strftime("%Y-%m-%dT%H:%M:%SZ") if expiry else None,
+        })
+        document_sudo._esign_set_archive_expiry(result.data, now)
+
+    @api.model
+    def _cron_renew_archive_timestamps(self, batch_size=None, now=None):
+        """Renew, in one bounded batch, the archive timestamps (B-LTA) whose certificate
+        expires within ``o2s_esign.archive_renewal_days`` days (default 60), at most once a day
+        per document. ``now``: the moment of the check (tests move it)."""
+        self.env.flush_all()
+        now = now or fields.Datetime.now()
+        try:
+            days = int(self.env["ir.config_parameter"].sudo().get_param(
+                "o2s_esign.archive_renewal_days") or DEFAULT_ARCHIVE_RENEWAL_DAYS)
+        except ValueError:
+            days = DEFAULT_ARCHIVE_RENEWAL_DAYS
+        due = SQL("""
+            SELECT d.id FROM o2s_esign_document d
+             WHERE d.archive_timestamp_expiry <= %(limit)s
+               AND (d.archive_timestamp_date IS NULL OR d.archive_timestamp_date <= %(day_ago)s)
+             ORDER BY d.archive_timestamp_expiry, d.id
+        """, limit=now + timedelta(days=days), day_ago=now - timedelta(days=1))
+        return self.env["o2s.esign.request"]._esign_cron_batch(
+            "o2s_esign.ir_cron_esign_renew_archive_timestamps", self, due, batch_size,
+            lambda document: document._esign_renew_archive_timestamp(now), lambda document: None)
 
     # ------------------------------------------------------------ verification
     @api.model

@@ -21,6 +21,7 @@ from odoo.tools import SQL, create_index, format_date
 
 from ..lib import evidence as lib_evidence
 from ..lib import evidence_bundle
+from ..lib import validation_report as lib_validation
 from ..lib.errors import EsignError, EvidenceError, PdfError, PkiError, SigningError, TsaError
 from ..tools import (
     NO_TSA_NOTE,
@@ -229,6 +230,10 @@ class O2sEsignRequest(models.Model):
         PADES_LEVELS, string="Level achieved", compute="_compute_pades_level_achieved",
         help="The lowest level reached by the request's documents.")
     evidence_available = fields.Boolean(compute="_compute_evidence_available")
+    esign_server_clock_only = fields.Boolean(
+        string="Server clock only", compute="_compute_esign_server_clock_only",
+        help="The signatures carry (or will carry) the server's clock only, not a trusted time: "
+             "no timestamp authority, or the PAdES B-B level.")
     may_change_access = fields.Boolean(
         string="May change who has the request", compute="_compute_may_change_access",
         help="The current user may change the advisor and whom the request is shared with.")
@@ -329,6 +334,17 @@ class O2sEsignRequest(models.Model):
                     "%(name)s refused to sign. Reason: %(reason)s", name=refused.name, reason=refused.refusal_reason)
             else:
                 request.esign_mail_refusal_sentence = self.env._("%(name)s refused to sign.", name=refused.name)
+
+    @api.depends("company_id", "state", "pades_level", "pades_level_achieved")
+    def _compute_esign_server_clock_only(self):
+        for request in self:
+            if request.pades_level_achieved:
+                request.esign_server_clock_only = request.pades_level_achieved == "b_b"
+            elif request.state in ("draft", "in_progress", "error"):
+                request.esign_server_clock_only = request.company_id._esign_server_clock_only() \
+                    or request.pades_level == "b_b"
+            else:
+                request.esign_server_clock_only = False
 
     @api.depends("document_ids.pades_level_achieved")
     def _compute_pades_level_achieved(self):
@@ -1380,6 +1396,8 @@ class O2sEsignRequest(models.Model):
             })
             with internal_write():
                 document.write({"pades_level_achieved": result.level, "date_sealed": now})
+            if result.level == "b_lta":
+                document._esign_set_archive_expiry(result.data, now)
 
     def _esign_error_message(self, exc):
         """A translated sentence for an error of the signing core (lib.errors)."""
@@ -1559,6 +1577,7 @@ class O2sEsignRequest(models.Model):
         request_sudo = self.sudo()
         bundle = self._esign_evidence_bundle(state=state, date_done=date_done)
         context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        bundle.validation, bundle.validated_at = self._esign_validation_reports(context)
         sealer = lib_evidence.PadesSealer(
             context.pades, identity=context.material.seal, level=context.level, tsa=context.tsa,
             trust_roots=context.trust_roots, extra_crls=context.material.crls())
@@ -1588,6 +1607,30 @@ class O2sEsignRequest(models.Model):
             "tsa": bundle.request.tsa_url or NO_TSA_NOTE,
         })
         return attachment
+
+    def _esign_validation_reports(self, context):
+        """``({document index: [lib.validation_report.SignatureValidation]}, validation time)``:
+        pyHanko's AdES validation of each signed document as it stands now (at sealing time
+        for the evidence), trusting the company's CA for signatures and seals and the
+        timestamp authority's roots for time-stamp tokens only. sudo: reads the stored
+        signed revisions (the caller builds the evidence as the module)."""
+        self.ensure_one()
+        request_sudo = self.sudo()
+        company = request_sudo.company_id
+        tsa_roots = list(company._esign_tsa_roots())
+        if context.tsa is not None:
+            tsa_roots += [cert for cert in context.pades.tsa_certificates(context.tsa)
+                          if cert.self_signed != "no"]
+        reports = {}
+        for index, document in enumerate(request_sudo.document_ids.sorted(
+                lambda d: (d.sequence, d.id)), start=1):
+            signed = document.signed_attachment_id
+            if not signed or signed == document.prepared_attachment_id:
+                continue
+            reports[index] = lib_validation.validate_pdf_signatures(
+                signed.raw, trust_roots=context.material.trust_roots, tsa_roots=tsa_roots,
+                crls=context.material.crls())
+        return reports, fields.Datetime.now()
 
     def _esign_ensure_evidence(self):
         """The request's evidence (sudo attachment: its content is protected from the user's

@@ -12,8 +12,10 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html_sanitize
 
+from ..lib import signing
+from ..lib.errors import EsignError
 from ..tools import PADES_LEVELS
-from .res_company import OPTIONS_GROUP, SECRET_FIELDS, URL_SETTING_FIELDS
+from .res_company import OPTIONS_GROUP, SECRET_FIELDS, URL_SETTING_FIELDS, pades_signer
 
 # Settings copied as they are between the form and the company.
 PLAIN_FIELDS = (
@@ -21,7 +23,7 @@ PLAIN_FIELDS = (
     "esign_twilio_from", "esign_webhook_url", "esign_tsa_url", "esign_tsa_username", "esign_tsa_ca_cert",
     "esign_pades_level", "esign_signature_placement", "esign_validity_days",
     "esign_reminder_first_days", "esign_reminder_interval_days", "esign_reminder_max",
-    "esign_max_upload_mb",
+    "esign_max_upload_mb", "esign_server_clock_accepted",
 )
 
 
@@ -62,6 +64,10 @@ class O2sEsignSettings(models.TransientModel):
     esign_tsa_password_set = fields.Boolean(string="Timestamp authority password saved", readonly=True)
     esign_tsa_ca_cert = fields.Text(string="Timestamp authority root certificate")
     esign_level_note = fields.Char(related="company_id.esign_level_note")
+    esign_server_clock_accepted = fields.Boolean(
+        string="Sign without trusted time",
+        help="Signatures without a timestamp authority (or at PAdES B-B) carry the server's "
+             "clock only: nothing but this server vouches for their date. Tick to choose it.")
     # The company's signing identity (the signing part of the module), shown here.
     esign_identity_source = fields.Selection(related="company_id.esign_identity_source")
     esign_identity_ca_subject = fields.Char(related="company_id.esign_identity_ca_subject")
@@ -146,6 +152,12 @@ class O2sEsignSettings(models.TransientModel):
             if problem and problem != "resolve":
                 problems.append(self.company_id._esign_url_problem_message(
                     self._fields[name].get_description(self.env)["string"], problem))
+        if (not (self.esign_tsa_url or "").strip() or self.esign_pades_level == "b_b") \
+                and not self.esign_server_clock_accepted:
+            problems.append(_(
+                "Without a timestamp authority, or at the PAdES B-B level, signatures carry the "
+                "server's clock only, not a trusted time: tick “Sign without trusted time” to "
+                "choose it knowingly, or set a timestamp authority and the B-T level or above."))
         sender = (self.esign_sms_sender or "").strip()
         if sender and not sender.startswith("+") and (len(sender) > 11 or not sender.replace(" ", "").isalnum()):
             problems.append(_("The SMS sender name has at most 11 letters or digits."))
@@ -177,6 +189,45 @@ class O2sEsignSettings(models.TransientModel):
                 values[field_name] = self[field_name].strip()
         self._save_to_company_sudo(values)
         return self._reopen()
+
+    def action_test_tsa(self):
+        """Ask the timestamp authority of the form (with the password typed, else the one
+        saved) for a time-stamp, and show which authority signed it and when."""
+        self.ensure_one()
+        self._check_options_right()
+        company = self.company_id
+        url = (self.esign_tsa_url or "").strip()
+        if not url:
+            raise UserError(_("Enter the URL of the timestamp authority first."))
+        problem = company._esign_url_problem(url, resolve=True)
+        if problem:
+            raise UserError(company._esign_url_problem_message(
+                self._fields["esign_tsa_url"].get_description(self.env)["string"], problem))
+        password = (self.esign_tsa_password or "").strip() or (
+            company._esign_has_secret("tsa_password") and company._esign_get_secret("tsa_password"))
+        tsa = signing.TsaConfig(
+            url=url, username=(self.esign_tsa_username or "").strip() or None,
+            password=password or None,
+            timeout=float(self.env["ir.config_parameter"].sudo().get_param(
+                "o2s_esign.tsa_timeout") or 15))
+        try:
+            answer = pades_signer().test_tsa(tsa)
+        except EsignError as exc:
+            raise UserError(_("The timestamp authority gave no time-stamp (%(code)s). Check its "
+                              "URL and login.", code=exc.code)) from None
+        message = _("Time-stamp of %(time)s UTC signed by %(authority)s.",
+                    time=answer["time"].strftime("%Y-%m-%d %H:%M:%S"), authority=answer["authority"])
+        if answer["valid_until"]:
+            message += " " + _("Its certificate is valid until %(date)s.",
+                               date=answer["valid_until"].strftime("%Y-%m-%d"))
+        if answer["root"]:
+            message += " " + _("Root certificate sent with it: %(root)s.", root=answer["root"])
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": _("The timestamp authority answered"), "message": message,
+                       "type": "success", "sticky": True},
+        }
 
     def action_forget_secret(self):
         """Forget one saved secret (the button says which, in its context)."""

@@ -16,6 +16,7 @@ import base64
 import binascii
 import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -25,7 +26,7 @@ from asn1crypto import x509 as asn1_x509
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import str2bool
+from odoo.tools import config, str2bool
 
 from ..lib import crypto, netguard, signing
 from ..lib import sms as lib_sms
@@ -45,7 +46,7 @@ ESIGN_SETTING_FIELDS = {
     "esign_tsa_url", "esign_tsa_username", "esign_tsa_password", "esign_tsa_ca_cert", "esign_pades_level",
     "esign_signature_placement", "esign_validity_days", "esign_reminder_first_days",
     "esign_reminder_interval_days", "esign_reminder_max", "esign_max_upload_mb",
-    "esign_signing_page_text",
+    "esign_signing_page_text", "esign_server_clock_accepted",
 }
 # Secret name (for _esign_get_secret) -> res.company field holding its encrypted blob.
 SECRET_FIELDS = {
@@ -57,6 +58,21 @@ SECRET_FIELDS = {
 URL_SETTING_FIELDS = ("esign_twilio_base_url", "esign_webhook_url", "esign_tsa_url")
 AUDITED_SETTING_FIELDS = ("esign_sms_transport", *URL_SETTING_FIELDS)
 ALLOW_HTTP_LOCALHOST_PARAM = "o2s_esign.allow_http_localhost"
+# Trusted time by default: the timestamp authority of a new company (FreeTSA, a well-known free
+# RFC 3161 service). ``o2s_esign_default_tsa_url`` in the Odoo configuration file, else the
+# O2S_ESIGN_DEFAULT_TSA_URL environment variable, replaces it (empty: no default authority).
+DEFAULT_TSA_URL = "https://freetsa.org/tsr"
+DEFAULT_TSA_URL_OPTION = "o2s_esign_default_tsa_url"
+DEFAULT_TSA_URL_ENV = "O2S_ESIGN_DEFAULT_TSA_URL"
+
+
+def default_tsa_url():
+    """The timestamp authority URL a new company starts with ("" for none)."""
+    if config.get(DEFAULT_TSA_URL_OPTION) is not None:
+        return (config.get(DEFAULT_TSA_URL_OPTION) or "").strip()
+    if DEFAULT_TSA_URL_ENV in os.environ:
+        return os.environ[DEFAULT_TSA_URL_ENV].strip()
+    return DEFAULT_TSA_URL
 # Markers, not secrets.
 SECRET_PREFIX = "o2s-enc:"  # noqa: S105
 SECRET_KEY_PURPOSE = "o2s_esign/company-secrets"  # noqa: S105
@@ -111,7 +127,8 @@ class ResCompany(models.Model):
     esign_webhook_url = fields.Char(string="SMS webhook URL", groups=OPTIONS_GROUP)
     esign_webhook_token = fields.Char(string="SMS webhook token", groups=OPTIONS_GROUP)
     # Signature -----------------------------------------------------------------------------
-    esign_tsa_url = fields.Char(string="Timestamp authority URL", groups=OPTIONS_GROUP)
+    esign_tsa_url = fields.Char(string="Timestamp authority URL", groups=OPTIONS_GROUP,
+                                default=lambda self: default_tsa_url() or False)
     esign_tsa_username = fields.Char(string="Timestamp authority user", groups=OPTIONS_GROUP)
     esign_tsa_password = fields.Char(string="Timestamp authority password", groups=OPTIONS_GROUP)
     esign_tsa_ca_cert = fields.Text(
@@ -120,7 +137,14 @@ class ResCompany(models.Model):
              "It is put in the evidence files so that anyone can check the timestamps, and it "
              "anchors the validation data embedded at the B-LT and B-LTA levels.")
     esign_pades_level = fields.Selection(
-        PADES_LEVELS, string="Signature level", default="b_b", required=True)
+        PADES_LEVELS, string="Signature level", required=True,
+        default=lambda self: "b_t" if default_tsa_url() else "b_b")
+    esign_server_clock_accepted = fields.Boolean(
+        string="Sign without trusted time", groups=OPTIONS_GROUP,
+        # a server configured without a default authority chose it for its new companies
+        default=lambda self: not default_tsa_url(),
+        help="Ticked by the options manager who chose signatures dated by the server's clock "
+             "only (PAdES B-B, or no timestamp authority).")
     esign_signature_placement = fields.Selection(
         [("signature_page", "On a signature page added at the end"),
          ("last_page", "On the last page of the document")],
@@ -497,6 +521,14 @@ class ResCompany(models.Model):
             pades=pades_signer(), material=material, level=level,
             level_requested=requested or level, tsa=tsa, trust_roots=roots,
             extra_crls=material.crls() if level in ("b_lt", "b_lta") else [])
+
+    def _esign_server_clock_only(self):
+        """Whether signatures made now carry the server's clock only (no timestamp authority,
+        or the B-B level): the send wizard and the requests say so. (sudo: the settings belong
+        to the options group; any advisor sees the consequence.)"""
+        self.ensure_one()
+        company_sudo = self.sudo()
+        return not (company_sudo.esign_tsa_url or "").strip() or company_sudo.esign_pades_level == "b_b"
 
     def _esign_effective_level(self, requested=None):
         """``(level, tsa)`` actually used: with no TSA configured, B-B (said plainly in the

@@ -3,6 +3,7 @@
 import base64
 import io
 from datetime import timedelta
+from unittest.mock import patch
 
 from lxml import etree
 from reportlab.lib.pagesizes import A4
@@ -10,6 +11,8 @@ from reportlab.pdfgen import canvas
 
 from odoo import fields
 from odoo.tests import TransactionCase, new_test_user
+
+from ..models import res_company as res_company_module
 
 # Short names ``esign_user`` accepts in its groups, besides full xml ids and o2s_esign's groups.
 GROUP_SHORTHANDS = {
@@ -75,6 +78,11 @@ class O2sEsignCommon(TransactionCase):
         # The tests' SMS gateway and timestamp authority listen over http on 127.0.0.1, which
         # the settings refuse unless this system parameter allows it.
         cls.env["ir.config_parameter"].sudo().set_param("o2s_esign.allow_http_localhost", "True")
+        # Tests never call the internet: a new company gets no default timestamp authority
+        # (it would be FreeTSA), and this one starts without one (B-B, chosen knowingly).
+        cls.startClassPatcher(patch.object(res_company_module, "default_tsa_url", return_value=""))
+        cls.company.sudo().write({"esign_tsa_url": False, "esign_pades_level": "b_b",
+                                  "esign_server_clock_accepted": True})
         cls.advisor = esign_user(cls.env, "esign_advisor", "staff,user", name="Alice Advisor",
                                  email="alice@advisor.example.com")
         cls.advisor2 = esign_user(cls.env, "esign_advisor2", "staff,user", name="Bob Advisor",

@@ -47,6 +47,10 @@ class O2sEsignRequestWizard(models.TransientModel):
         store=True, readonly=False, domain="[('id', 'in', partner_ids)]",
         help="The client file the request belongs to (its E-signature tracking).")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    esign_server_clock_only = fields.Boolean(
+        string="Server clock only", compute="_compute_esign_server_clock_only",
+        help="No timestamp authority (or the B-B level): signatures will carry the server's "
+             "clock only.")
     name = fields.Char(string="Subject", help="Defaults to the documents' names.")
     upload_attachment_ids = fields.Many2many(
         "ir.attachment", "o2s_esign_request_wizard_upload_rel", "wizard_id", "attachment_id",
@@ -200,6 +204,12 @@ class O2sEsignRequestWizard(models.TransientModel):
                 commands.append(Command.create(dict(
                     signer, sequence=10 * (index + 1), presence=wizard.presence or "remote")))
             wizard.signer_line_ids = commands
+
+    @api.depends("company_id")
+    def _compute_esign_server_clock_only(self):
+        for wizard in self:
+            wizard.esign_server_clock_only = bool(wizard.company_id) and \
+                wizard.company_id._esign_server_clock_only()
 
     @api.depends("partner_ids")
     def _compute_signer_notice(self):

@@ -164,10 +164,12 @@ def test_three_signers_then_seal_keep_earlier_signatures_valid(signer, company, 
     seal_sig = _sig_dict(sealed.data, "CompanySeal")
     assert "/Rect" not in seal_sig.sig_field or \
         [float(x) for x in seal_sig.sig_field["/Rect"]] == [0, 0, 0, 0]
-    # a second seal gets a fresh field name
+    # a second seal gets a fresh field name (the module seals once: the first seal locked the
+    # document, so validators report a second one as a change it does not allow)
     again = signer.seal(sealed.data, identity=company.seal, level="b_b", tsa=None,
                         trust_roots=roots)
-    assert "CompanySeal2" in [n for n, _, _ in sigcheck.pyhanko_check(again.data, roots)]
+    reader = PdfFileReader(io.BytesIO(again.data), strict=False)
+    assert [s.field_name for s in reader.embedded_signatures][-1] == "CompanySeal2"
 
 
 def test_invisible_field_created_when_absent(signer, company, roots):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .. import chain
+from .. import validation_report as lib_validation
 from ..errors import EvidenceError
 from .certificates import COMPANY_CA, _cert_file_name, _cert_summary, _pem_bytes, _token_file_name
 from .formats import iso_utc, safe_name
@@ -201,6 +202,15 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
             meta.update(signed=signed_path, final_sha256=signed_sha,
                         original_is_prefix=prefix_sha == original_sha)
         documents_meta.append(meta)
+
+    for index, doc in enumerate(bundle.documents, start=1):
+        results = bundle.validation.get(index)
+        if results is not None and ("signed", index) in hashes:
+            path = f"validation/{index}-{safe_name(doc.name)}.json"
+            zb.add_bytes(path, lib_validation.report_json(
+                paths[("signed", index)], hashes[("signed", index)], results,
+                bundle.validated_at or generated_at))
+            paths[("validation", index)] = path
 
     zb.add_bytes("audit_trail.json", _audit_json(bundle))
     zb.add_bytes("consent.txt", _consent_txt(bundle))

@@ -117,6 +117,10 @@ class EvidenceBundle:
     lang: str = "en"
     generated_at: datetime | None = None
     verification_url: str = ""    # the company's public verification page (verifier download)
+    #: validation report per document (1-based index in ``documents``): a list of
+    #: ``lib.validation_report.SignatureValidation``; written to validation/ and evidence.pdf
+    validation: dict = field(default_factory=dict)
+    validated_at: datetime | None = None
 
 
 @dataclass(frozen=True)

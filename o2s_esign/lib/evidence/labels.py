@@ -164,6 +164,24 @@ DEFAULT_LABELS = {
     "notice_expired": _lt("This request expired before every signer had signed."),
     "notice_error": _lt(
         "This request ended in error: the documents were not signed by every signer."),
+    # trusted time and validation report (issue 14, items 3 and 4)
+    "notice_no_tsa": _lt(
+        "No time-stamping authority was configured: the signatures carry the server's clock "
+        "only, not a trusted time."),
+    "validation": _lt("Validation report"),
+    "validation_intro": _lt(
+        "Each signature of the signed documents, validated when the documents were sealed "
+        "with pyHanko's AdES validation, in the manner of ETSI EN 319 102-1: TOTAL-PASSED, "
+        "TOTAL-FAILED or INDETERMINATE, with the sub-indication. The same report is in "
+        "validation/ in the evidence ZIP."),
+    "validation_none": _lt("No signed document to validate."),
+    "validated_at": _lt("Validated on"),
+    "col_signature": _lt("Signature"),
+    "col_indication": _lt("Result"),
+    "col_time": _lt("Signing time (time-stamp)"),
+    "col_process": _lt("Validation"),
+    "doc_timestamp": _lt("Document time-stamp"),
+    "covers_no": _lt("the document changed after this signature"),
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape as _xml_escape
 
 from .. import chain
+from .. import validation_report as lib_validation
 from ..errors import EvidenceError
 from .certificates import COMPANY_CA, _cert_file_name, _cert_summary, _pem_bytes
 from .formats import display_date
@@ -320,6 +321,8 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
     notice = labels.get(f"notice_{request.state}")
     if notice and request.state != "signed":
         report.add(notice, "notice")
+    if not request.tsa_url:
+        report.add(labels["notice_no_tsa"], "notice")
 
     report.heading("request")
     report.kv_table(_request_rows(request, labels, generated))
@@ -359,6 +362,7 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
                 rows, [24, 78, 78, 84, 66, 180])
 
     _chain_section(report, bundle, labels)
+    _validation_section(report, bundle, labels, files)
 
     report.heading("consent_texts")
     consents = _consents(bundle)
@@ -396,6 +400,48 @@ def report_keywords(bundle: EvidenceBundle) -> str:
     with the manifest (check ``evidence_report``): the chain head and the event count."""
     head = bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH
     return f"o2s-esign-evidence chain_head={head} event_count={len(bundle.events)}"
+
+
+def _validation_section(report, bundle, labels, files):
+    """The validation report of each signed document, on a page of its own."""
+    from reportlab.platypus import PageBreak
+
+    report.story.append(PageBreak())
+    report.heading("validation")
+    report.add(labels["validation_intro"])
+    if bundle.validated_at:
+        report.kv_table([("validated_at", display_date(bundle.validated_at))])
+    shown = False
+    for index, doc in enumerate(bundle.documents, start=1):
+        results = bundle.validation.get(index)
+        if results is None:
+            continue
+        shown = True
+        path = files.get(("validation", index))
+        report.add(f"{index}. {doc.name}" + (f" ({path})" if path else ""), "h3")
+        rows = []
+        for result in results:
+            who = result.signer_name or ""
+            what = labels["doc_timestamp"] if result.kind == "doc_timestamp" else who
+            verdict = result.indication + (f" / {result.sub_indication}"
+                                           if result.sub_indication else "")
+            if result.covers_document is False:
+                verdict += f" ({labels['covers_no']})"
+            when = display_date(result.signing_time) if result.signing_time else ""
+            if result.timestamp_time:
+                stamped = display_date(result.timestamp_time)
+                when = f"{when} ({stamped})" if when else stamped
+            rows.append([
+                report.p(f"{result.field_name}\n{what}", "wrap", 160),
+                report.p(verdict, "small", 200),
+                report.p(when, "small"),
+                report.p("EN 319 102-1 " + lib_validation.SECTIONS.get(result.process, ""),
+                         "small"),
+            ])
+        report.grid([labels["col_signature"], labels["col_indication"], labels["col_time"],
+                     labels["col_process"]], rows, [150, 170, 130, 60])
+    if not shown:
+        report.add(labels["validation_none"])
 
 
 def render_attestation_pdf(bundle: EvidenceBundle, signer_index: int) -> bytes:
