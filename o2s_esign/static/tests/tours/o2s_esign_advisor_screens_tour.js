@@ -30,9 +30,9 @@ function checkNoEnglish(root = ".o_action_manager") {
     }
     // Placeholders ({{ signer }}) are code, not words.
     const text = element.innerText.replace(/\{\{\s*[a-z_]+\s*\}\}/g, " ");
-    const match = text.match(ENGLISH);
+    const match = ENGLISH.exec(text);
     if (match) {
-        const at = text.indexOf(match[0]);
+        const at = match.index;
         throw new Error(
             `English on the screen (${root}): "${match[0]}" in "…${text.slice(Math.max(0, at - 60), at + 60)}…"`
         );
