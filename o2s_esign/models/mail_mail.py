@@ -7,7 +7,7 @@ import logging
 
 import psycopg2
 
-from odoo import _, api, models
+from odoo import api, models
 
 from ..tools import internal_write
 from .o2s_esign_mail_log import ESIGN_MAIL_MODELS

@@ -80,7 +80,7 @@ class O2sEsignEvent(models.Model):
                                 ondelete="restrict")
     sequence = fields.Integer(string="#", required=True, readonly=True)
     event_type = fields.Selection(EVENT_TYPES, string="Event", required=True, readonly=True)
-    date = fields.Datetime(string="Date", required=True, readonly=True)
+    date = fields.Datetime(required=True, readonly=True)
     date_display = fields.Char(
         string="Date (your time zone)", compute="_compute_date_display",
         help="The date in your time zone (Preferences), which it names; the evidence file "

@@ -1249,9 +1249,11 @@ class O2sEsignRequest(models.Model):
         advisor = self.user_id
         payload = {"kind": kind, "audience": "advisor", "to": advisor.email or None}
         if template and advisor.email:
-            email_values = None
+            # From the company, not from whoever ended the request (a signer on the portal
+            # would show as the public user in the chatter).
+            email_values = {"author_id": self.company_id.partner_id.id}
             if attachments:
-                email_values = {"attachment_ids": [fields.Command.link(a.id) for a in attachments]}
+                email_values["attachment_ids"] = [fields.Command.link(a.id) for a in attachments]
                 payload["attachments"] = attachments.mapped("name")
             payload["mail_id"] = template.sudo().with_context(
                 lang=advisor.lang, o2s_esign_mail_kind=kind,

@@ -203,7 +203,7 @@ class TestEsignStateActions(O2sEsignAutomationCommon):
         action = request.with_user(self.advisor).action_open_cancel_wizard()
         self.assertEqual((action["res_model"], action["target"]), ("o2s.esign.request.cancel", "new"))
         wizard = self.env["o2s.esign.request.cancel"].with_user(self.advisor).with_context(
-            action["context"]).create({"reason": "Client changed their mind"})
+            **action["context"]).create({"reason": "Client changed their mind"})
         wizard.action_confirm()
         self.assertEqual((request.state, request.cancel_reason), ("cancelled", "Client changed their mind"))
 
@@ -308,7 +308,8 @@ class TestEsignAdvisorScreensTour(HttpCase):
                           side_effect=ConnectionRefusedError(111, "Connection refused")):
             mails.send()
         self.assertEqual(failing.state, "error")
-        self.start_tour("/odoo/action-o2s_esign.o2s_esign_request_action", "o2s_esign_advisor_screens_fr", login=self.advisor.login)
+        self.start_tour("/odoo/action-o2s_esign.o2s_esign_request_action", "o2s_esign_advisor_screens_fr",
+                        login=self.advisor.login)
         self.env.invalidate_all()
         self.assertEqual(request.state, "cancelled")
         self.assertEqual(request.cancel_reason, "Le client a changé d'avis")

@@ -9,8 +9,8 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
-from .automation_common import O2sEsignAutomationCommon
 from ..tools import internal_write
+from .automation_common import O2sEsignAutomationCommon
 from .common import esign_user
 
 OPTIONS = "o2s_esign.group_esign_options"

@@ -6,10 +6,11 @@
 // mail report. On each screen, no English word is visible.
 import { registry } from "@web/core/registry";
 
-// English words the French screens must not show (case-sensitive, whole words). Words that
-// French shares (Date, Message, Documents, Client, Type, Signature, Introduction...) are left out.
+// English words the French screens must not show (case-sensitive, whole words: "Sign" is not
+// found in "Signé"). Words French shares (Date, Message, Documents, Client, Type, Signature,
+// Introduction...) are left out.
 const ENGLISH = new RegExp(
-    "\\b(" +
+    "(?<![\\p{L}\\p{N}_])(" +
         [
             "the", "and", "of", "to", "your", "is", "are", "with", "New", "Delete", "Save", "Discard",
             "Send", "Sent", "Signer", "Signers", "Signed", "Sign", "Cancel", "Cancelled", "Remind",
@@ -20,7 +21,8 @@ const ENGLISH = new RegExp(
             "Recipient", "Sender", "Reason", "Connection", "refused", "Own", "text", "Language",
             "Restore", "default",
         ].join("|") +
-        ")\\b"
+        ")(?![\\p{L}\\p{N}_])",
+    "u"
 );
 
 function checkNoEnglish(root = ".o_action_manager") {
@@ -54,7 +56,7 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         },
         noEnglishStep(
             "The sent request, in French",
-            ".o_form_view .o_statusbar_status .o_arrow_button_current:contains(En cours)"
+            ".o_form_view .o_statusbar_status:has(.o_arrow_button_current:contains(En cours))"
         ),
         {
             content: "The chatter says the request was created, in French",
@@ -62,7 +64,7 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         },
         {
             content: "Open the action menu",
-            trigger: ".o_control_panel .o_cp_action_menus button:has(.fa-cog)",
+            trigger: ".o_cp_action_menus i.fa-cog",
             run: "click",
         },
         {
@@ -77,7 +79,7 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         },
         {
             content: "Close the menu",
-            trigger: ".o_control_panel .o_cp_action_menus button:has(.fa-cog)",
+            trigger: ".o_cp_action_menus i.fa-cog",
             run: "click",
         },
         {
@@ -138,7 +140,7 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         },
         {
             content: "The request is cancelled",
-            trigger: ".o_form_view .o_statusbar_status .o_arrow_button_current:contains(Annulé)",
+            trigger: ".o_form_view .o_statusbar_status:has(.o_arrow_button_current:contains(Annulé))",
         },
         noEnglishStep(
             "The signer line says “Annulé”",
