@@ -495,6 +495,20 @@ class O2sEsignSigner(models.Model):
             "target": "new",
         }
 
+    def action_esign_open(self):
+        """The signer's form, over the request (its signer lines are read-only once sent)."""
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.name,
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("o2s_esign.o2s_esign_signer_view_form").id, "form")],
+            "target": "new",
+        }
+
     def _esign_mail_cannot_be_sent(self):
         """True when this signer's invitation failed, or their latest mail failed or bounced
         (sudo: the mail report of a request the caller may read)."""

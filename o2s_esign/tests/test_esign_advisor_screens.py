@@ -122,6 +122,12 @@ class TestEsignSignerHandOver(RpcMixin, EsignHttpCommon):
         buttons = set(arch.xpath("//button/@name"))
         self.assertTrue({"action_esign_copy_link", "action_esign_resend_invitation",
                          "action_esign_open_in_person"} <= buttons)
+        # The request's signer line opens it in a dialog (the lines are read-only once sent).
+        action = self.signer.with_user(self.advisor).action_esign_open()
+        self.assertEqual((action["res_id"], action["target"]), (self.signer.id, "new"))
+        self.assertEqual(action["views"][0][0], self.env.ref("o2s_esign.o2s_esign_signer_view_form").id)
+        self.assertEqual(self._fault("esign_advisor2", "o2s.esign.signer", "action_esign_open", [self.signer.id]),
+                         ACCESS_ERROR)
         # The mail report's signer opens that form (the default one of the model).
         report = self.env["o2s.esign.mail.log"].with_user(self.advisor).get_views([(False, "form")])
         self.assertIn("signer_id", report["views"]["form"]["arch"])
@@ -280,7 +286,8 @@ class TestEsignAdvisorScreensTour(HttpCase):
         return client
 
     def _send(self, client, name):
-        env = self.env(user=self.advisor)
+        # as the web client calls: in the advisor's language (the chatter keeps its messages' text)
+        env = self.env(user=self.advisor, context=dict(self.env.context, lang="fr_FR", tz="Europe/Paris"))
         attachment = env["ir.attachment"].create({
             "name": "lettre.pdf", "raw": make_pdf("Lettre"), "mimetype": "application/pdf"})
         request = env["o2s.esign.request"].create({

@@ -7,13 +7,13 @@
 import { registry } from "@web/core/registry";
 
 // English words the French screens must not show (case-sensitive, whole words: "Sign" is not
-// found in "Signé"). Words French shares (Date, Message, Documents, Client, Type, Signature,
+// found in "Signé"). Words French shares (Date, Message, Documents, Client, Type, Signature, Signer,
 // Introduction...) are left out.
 const ENGLISH = new RegExp(
     "(?<![\\p{L}\\p{N}_])(" +
         [
             "the", "and", "of", "to", "your", "is", "are", "with", "New", "Delete", "Save", "Discard",
-            "Send", "Sent", "Signer", "Signers", "Signed", "Sign", "Cancel", "Cancelled", "Remind",
+            "Send", "Sent", "Signers", "Signed", "Sign", "Cancel", "Cancelled", "Remind",
             "Reminder", "Reminders", "Request", "Requests", "Settings", "Status", "Copy", "Preview",
             "Placeholders", "Consent", "Audit", "trail", "zone", "Expires", "Advisor", "Shared",
             "Subject", "Mail", "Mails", "Download", "Evidence", "Check", "created", "Error", "Retry",
@@ -93,8 +93,12 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
             run: "click",
         },
         {
+            content: "The question is gone",
+            trigger: "body:not(:has(.modal))",
+        },
+        {
             content: "The audit trail",
-            trigger: ".o_form_view .o_notebook .nav-link:contains(Piste d'audit)",
+            trigger: ".o_form_view .o_notebook .nav-link[name=audit]:contains(Piste)",
             run: "click",
         },
         {
@@ -104,23 +108,27 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         noEnglishStep("… in French", ".o_field_widget[name=event_ids] td:contains((Europe/Paris))"),
         {
             content: "The signers",
-            trigger: ".o_form_view .o_notebook .nav-link:contains(Signataires)",
+            trigger: ".o_form_view .o_notebook .nav-link[name=signers]:contains(Signataires)",
             run: "click",
         },
         {
             content: "Open the signer",
-            trigger: ".o_field_widget[name=signer_ids] .o_data_row .o_data_cell:contains(Jeanne Martin)",
+            trigger: ".o_field_widget[name=signer_ids] .o_data_row:contains(Jeanne Martin) button[name=action_esign_open]",
             run: "click",
         },
         noEnglishStep(
             "The signer's form: its actions, in French",
-            ".modal .o_form_view button[name=action_esign_resend_invitation]:contains(Renvoyer l'invitation)",
+            ".modal .o_form_view button[name=action_esign_resend_invitation]:contains(Renvoyer)",
             ".modal"
         ),
         {
             content: "Close the signer's form",
             trigger: ".modal .modal-header .btn-close",
             run: "click",
+        },
+        {
+            content: "The signer's form is closed",
+            trigger: "body:not(:has(.modal))",
         },
         {
             content: "Cancel the request",
@@ -169,7 +177,7 @@ registry.category("web_tour.tours").add("o2s_esign_advisor_screens_fr", {
         noEnglishStep("The settings, in French", ".o_form_view .o_notebook"),
         {
             content: "The signing page text",
-            trigger: ".o_form_view .o_notebook .nav-link:contains(Texte de signature)",
+            trigger: ".o_form_view .o_notebook .nav-link[name=signing_page]:contains(Texte de signature)",
             run: "click",
         },
         {
