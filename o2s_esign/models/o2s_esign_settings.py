@@ -179,8 +179,9 @@ class O2sEsignSettings(models.Model):
             if "%s_set" % field_name in fields_list:
                 res["%s_set" % field_name] = company._esign_has_secret(name)
             res.pop(field_name, None)  # write-only: never shown
-        lang = res.get("signing_page_lang") or self._default_signing_page_lang()
-        res.update(self._signing_page_values(company, lang))
+        if "signing_page_intro" in fields_list or "signing_page_consent" in fields_list:
+            lang = res.get("signing_page_lang") or self._default_signing_page_lang()
+            res.update(self._signing_page_values(company, lang))
         return res
 
     @api.model
