@@ -32,6 +32,7 @@ evidence ZIP that can be verified without Odoo.
         "wizard/o2s_esign_request_cancel_views.xml",
         "wizard/o2s_esign_identity_import_views.xml",
         "views/o2s_esign_request_views.xml",
+        "views/o2s_esign_signer_views.xml",
         "views/o2s_esign_document_type_views.xml",
         "views/o2s_esign_id_document_views.xml",
         "views/o2s_esign_event_views.xml",

@@ -69,7 +69,8 @@ class O2sEsignSigningPage(http.Controller):
         signer_sudo = request.env["o2s.esign.signer"].sudo().browse(signer_id).exists()
         if not signer_sudo or not signer_sudo._check_signing_token(token):
             return None
-        return signer_sudo
+        # What the signer does here shows in the request's chatter under their name.
+        return signer_sudo.with_context(o2s_esign_author_partner_id=signer_sudo.partner_id.id)
 
     def _page_signer_sudo(self, signer_id, token):
         """For the pages and forms of a link: the signer (None for a bad link), their request

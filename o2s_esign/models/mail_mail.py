@@ -7,7 +7,7 @@ import logging
 
 import psycopg2
 
-from odoo import _, api, models
+from odoo import api, models
 
 from ..tools import internal_write
 from .o2s_esign_mail_log import ESIGN_MAIL_MODELS
@@ -93,10 +93,13 @@ class MailMail(models.Model):
                     if signer_sudo.state == "pending" and request_sudo.state in ("in_progress", "error"):
                         with internal_write():
                             signer_sudo.write({"invitation_failed": True})
+                        # In the advisor's language: the queue runs as whoever triggered it.
+                        env_lang = self.with_context(lang=request_sudo.user_id.lang or self.env.lang).env
                         request_sudo._set_error(
-                            _("The email to %(name)s (%(email)s) could not be sent: %(reason)s",
-                              name=signer_sudo.name, email=signer_sudo.email,
-                              reason=reason[:300] or _("unknown error")),
+                            env_lang._("The email to %(name)s (%(email)s) could not be sent: %(reason)s",
+                                       name=signer_sudo.name, email=signer_sudo.email,
+                                       reason=env_lang["o2s.esign.mail.log"]._esign_failure_text(
+                                           failure_type, reason[:300])),
                             transient=failure_type not in ("mail_email_invalid", "mail_email_missing"),
                             signer=signer_sudo)
             except psycopg2.errors.SerializationFailure:

@@ -3,6 +3,7 @@ import json
 import logging
 
 from odoo import _, api, fields, models
+from odoo.tools import format_datetime
 
 from ..lib import chain
 from ..tools import internal_write
@@ -45,6 +46,7 @@ EVENT_TYPES = [
     ("error", "Error"),
     ("retried", "Retried"),
     ("in_person_opened", "Opened in person by the advisor"),
+    ("link_copied", "Signing link copied by the advisor"),
     ("evidence_generated", "Evidence file generated"),
     ("evidence_downloaded", "Evidence file downloaded"),
     ("evidence_saved", "Evidence file saved to the client's documents"),
@@ -78,7 +80,11 @@ class O2sEsignEvent(models.Model):
                                 ondelete="restrict")
     sequence = fields.Integer(string="#", required=True, readonly=True)
     event_type = fields.Selection(EVENT_TYPES, string="Event", required=True, readonly=True)
-    date = fields.Datetime(string="Date (UTC)", required=True, readonly=True)
+    date = fields.Datetime(required=True, readonly=True)
+    date_display = fields.Char(
+        string="Date (your time zone)", compute="_compute_date_display",
+        help="The date in your time zone (Preferences), which it names; the evidence file "
+             "gives the dates in UTC.")
     ip_address = fields.Char(string="IP address", readonly=True)
     user_agent = fields.Char(string="User agent", readonly=True)
     payload = fields.Text(string="Details (JSON)", readonly=True)
@@ -105,6 +111,15 @@ class O2sEsignEvent(models.Model):
                 BEFORE UPDATE OR DELETE ON o2s_esign_event
                 FOR EACH ROW EXECUTE FUNCTION o2s_esign_append_only();
         """)
+
+    # ---------------------------------------------------------------- computes
+    @api.depends("date")
+    @api.depends_context("tz", "lang")
+    def _compute_date_display(self):
+        tz = self.env.context.get("tz") or self.env.user.tz or "UTC"
+        for event in self:
+            event.date_display = event.date and "%s (%s)" % (
+                format_datetime(self.env, event.date, tz=tz, dt_format="medium"), tz)
 
     # ----------------------------------------------------------- append-only
     def _append_only_messages(self):

@@ -59,7 +59,10 @@ class O2sEsignMailLog(models.Model):
          ("cancelled", "Not sent")],
         string="Status", required=True, default="queued", readonly=True, index=True)
     failure_type = fields.Char(readonly=True)
-    failure_reason = fields.Text(string="Failure reason", readonly=True)
+    failure_reason = fields.Text(string="Technical detail", readonly=True)
+    failure_message = fields.Char(
+        string="Failure reason", compute="_compute_failure_message",
+        help="Why the mail was not sent, in plain words (the technical detail is kept too).")
     transient = fields.Boolean(
         string="Passing failure", readonly=True,
         help="The failure came from the mail server (down, refused the connection...): the "
@@ -71,6 +74,53 @@ class O2sEsignMailLog(models.Model):
                                       ondelete="set null")
     mail_server_id = fields.Many2one("ir.mail_server", string="Sent through", readonly=True,
                                      ondelete="set null")
+
+    # ---------------------------------------------------------------- computes
+    @api.depends("state", "failure_type", "failure_reason")
+    @api.depends_context("lang")
+    def _compute_failure_message(self):
+        for log in self:
+            if log.state in ("failed", "bounced"):
+                log.failure_message = log._esign_failure_text(log.failure_type, log.failure_reason)
+            elif log.state == "cancelled":
+                log.failure_message = log.failure_reason
+            else:
+                log.failure_message = False
+
+    @api.model
+    def _esign_failure_text(self, failure_type, detail):
+        """A failure in words an advisor reads (in the current language), from Odoo's failure
+        type and the technical detail (an SMTP or socket error such as "111 Connection
+        refused")."""
+        detail = " ".join((detail or "").split())
+        lowered = detail.lower()
+        if failure_type == "mail_email_invalid":
+            return self.env._("The recipient's address is not valid.")
+        if failure_type == "mail_email_missing":
+            return self.env._("The recipient has no email address.")
+        if failure_type in ("mail_from_invalid", "mail_from_missing"):
+            return self.env._("The mail server refused the sender's address: check the outgoing "
+                              "mail server and the sender address.")
+        if failure_type == "mail_bounce":
+            return self.env._("The recipient's mail server returned the mail: the address does "
+                              "not receive mail.")
+        server_causes = [
+            ("connection refused", self.env._("the server refused the connection")),
+            ("timed out", self.env._("the server did not answer")),
+            ("name or service not known", self.env._("the server's name is unknown")),
+            ("temporary failure in name resolution", self.env._("the server's name is unknown")),
+            ("authentication", self.env._("the server refused the login")),
+            ("certificate", self.env._("the server's certificate was refused")),
+        ]
+        for marker, cause in server_causes:
+            if marker in lowered:
+                return self.env._("The outgoing mail server could not be reached (%(cause)s). "
+                                  "The mail is sent again automatically.", cause=cause)
+        if failure_type == "mail_smtp":
+            return self.env._("The outgoing mail server could not be reached. The mail is sent "
+                              "again automatically.")
+        return self.env._("The mail could not be sent (%(detail)s).",
+                          detail=detail or self.env._("unknown error"))
 
     # ----------------------------------------------------------------- actions
     def action_resend(self):
@@ -183,8 +233,11 @@ class O2sEsignMailLog(models.Model):
                 reason = mail.failure_reason or _("Unknown error")
                 log.write({"state": "failed", "failure_type": failure_type or "unknown",
                            "failure_reason": reason, "transient": transient})
-                log._on_failure(_("The mail to %(email)s could not be sent: %(reason)s",
-                                  email=log.email_to, reason=reason), transient)
+                # In the advisor's language: the mail queue runs as whoever triggered it.
+                log_lang = log.with_context(lang=log.user_id.lang or self.env.lang)
+                log._on_failure(log_lang.env._(
+                    "The mail to %(email)s could not be sent: %(reason)s", email=log.email_to,
+                    reason=log_lang._esign_failure_text(failure_type, reason)), transient)
 
     def _on_failure(self, message, transient, bounced=False):
         """A mail failed: the contacts' chatter says so, and the open request goes in error.

@@ -58,6 +58,8 @@ REQUEST_STATES = [
     ("error", "Error"),
 ]
 OPEN_STATES = ("in_progress", "error")
+#: "Remind now" sends nothing when a reminder left less than this ago (a double click).
+MANUAL_REMINDER_GAP = timedelta(minutes=1)
 FINAL_STATES = ("signed", "refused", "cancelled", "expired")
 
 # Fields nobody changes once a request has left the draft state (the module's own code excepted).
@@ -130,6 +132,21 @@ class O2sEsignRequest(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
     _check_company_auto = True
+
+    def _creation_message(self):
+        return self.env._("Signature request created")
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        """A signer's action on the signing page (their status in the chatter, "All signers
+        have signed"...) is credited to the signer, not to the portal's public user: the
+        portal controller names the signer's contact in the context. Honoured only for a
+        contact who signs this request, so the key names no one else."""
+        partner_id = self.env.context.get("o2s_esign_author_partner_id")
+        if author_id is None and not email_from and partner_id and len(self) == 1 \
+                and partner_id in self.sudo().signer_ids.partner_id.ids:
+            author_id = partner_id
+        return super()._message_compute_author(author_id=author_id, email_from=email_from,
+                                               raise_on_email=raise_on_email)
 
     # ------------------------------------------------------------------ fields
     name = fields.Char(string="Subject", required=True, tracking=True)
@@ -566,10 +583,14 @@ class O2sEsignRequest(models.Model):
     def action_remind(self):
         """Send a reminder now to every signer who may sign and has not."""
         self.check_access("write")
+        recent = fields.Datetime.now() - MANUAL_REMINDER_GAP
         for request in self:
             if request.state != "in_progress":
                 raise UserError(_("Only a request in progress can be reminded."))
             signers = request.signer_ids.filtered(lambda s: s.state == "pending")._esign_remote()
+            if any(s.last_reminder_date and s.last_reminder_date > recent for s in signers):
+                raise UserError(_("A reminder was sent less than a minute ago: the signers "
+                                  "already have it."))
             signers._send_reminder(manual=True)
         return True
 
@@ -1195,10 +1216,34 @@ class O2sEsignRequest(models.Model):
             origin = request._get_origin_record()
             if origin is not None:
                 origin._esign_on_request_state(request, old_states[request.id], new_state)
+        if new_state != "error":
+            self.filtered(lambda r: old_states[r.id] == "error")._esign_close_error_activities()
         if new_state in ("signed", "refused", "cancelled", "expired"):
             # sudo: the mails of the request, whoever (a signer on the portal, say) ended it
             self.sudo().mail_log_ids.filtered(lambda log: log.kind in ("invitation", "reminder"))._cancel_queued(
                 _("Not sent: the request was over before the mail left."))
+
+    @api.model
+    def _esign_error_activity_type_xmlid(self):
+        """The activity type of "Signature request in error" (Odoo's to-do if it was deleted)."""
+        if self.env.ref("o2s_esign.mail_activity_type_esign_error", raise_if_not_found=False):
+            return "o2s_esign.mail_activity_type_esign_error"
+        return "mail.mail_activity_data_todo"
+
+    def _esign_close_error_activities(self):
+        """The requests left the error state: their "in error" activities are marked done.
+
+        sudo: the activities are the module's own (scheduled for the advisor when the request
+        went in error), closed by the state machine whoever moved the state (a signer on the
+        portal, the scheduled retry...)."""
+        activity_type = self.env.ref("o2s_esign.mail_activity_type_esign_error", raise_if_not_found=False)
+        if not self or not activity_type:
+            return
+        activities = self.env["mail.activity"].sudo().search([
+            ("res_model", "=", self._name), ("res_id", "in", self.ids),
+            ("activity_type_id", "=", activity_type.id)])
+        if activities:
+            activities.action_feedback(feedback=_("The request is no longer in error."))
 
     # ----------------------------------------------------------------- events
     def _log_event(self, event_type, signer=None, payload=None, ip_address=None, user_agent=None):
@@ -1272,7 +1317,7 @@ class O2sEsignRequest(models.Model):
                                event_payload={"message": message})
             request._log_event("error", signer=signer, payload={"message": message})
             request.activity_schedule(
-                "mail.mail_activity_data_todo", user_id=request.user_id.id,
+                request._esign_error_activity_type_xmlid(), user_id=request.user_id.id,
                 summary=_("Signature request in error"), note=plaintext_note(message))
         max_attempts = self._esign_retry_max_attempts()
         now = fields.Datetime.now()
@@ -1355,9 +1400,11 @@ class O2sEsignRequest(models.Model):
         advisor = self.user_id
         payload = {"kind": kind, "audience": "advisor", "to": advisor.email or None}
         if template and advisor.email:
-            email_values = None
+            # From the company, not from whoever ended the request (a signer on the portal
+            # would show as the public user in the chatter).
+            email_values = {"author_id": self.company_id.partner_id.id}
             if attachments:
-                email_values = {"attachment_ids": [fields.Command.link(a.id) for a in attachments]}
+                email_values["attachment_ids"] = [fields.Command.link(a.id) for a in attachments]
                 payload["attachments"] = attachments.mapped("name")
             payload["mail_id"] = template.sudo().with_context(
                 lang=advisor.lang, o2s_esign_mail_kind=kind,

@@ -6,11 +6,21 @@ anyone else), while the e-signature options are managed by the options-managemen
 members need not be administrators. The page is therefore a form of its own,
 ``o2s.esign.settings``, readable and writable by that group only (access rights), reached from
 E-signature > Configuration > Settings and from an "E-signature" block in Odoo's Settings.
-Secrets are write-only: the form shows whether each is set, never its value.
+Secrets are write-only: the form shows whether each is set, never its value (a typed secret
+leaves the form's record once saved to the company).
+
+There is one settings record per company (``_esign_action_open`` finds it, or creates it the
+first time, and reloads it from the company): the page has a title and a breadcrumb instead of
+a new record at each visit. The company holds the values; the record is the form.
+
+The signing-page text is edited per language: an introduction (HTML) and the consent paragraph
+(plain text, never empty), stored on the company per language code
+(``esign_signing_page_texts``); a language without its own text shows the default one, in that
+language, and "Restore the default" goes back to it.
 """
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import html_sanitize
+from odoo.tools import html_sanitize, is_html_empty
 
 from ..lib import signing
 from ..lib.errors import EsignError
@@ -33,9 +43,24 @@ def _company_selection(field_name):
     return selection
 
 
-class O2sEsignSettings(models.TransientModel):
+# Sample values of the placeholders in the preview of the signing-page text.
+def _placeholder_samples(env, company):
+    return {
+        "signer": env._("Marie Martin"),
+        "client": env._("Marie Martin"),
+        "advisor": env.user.name,
+        "company": company.name,
+        "documents": env._("Mission letter.pdf"),
+        "request": env._("Mission letter"),
+        "reference": "SIG/2026/0001",
+        "deadline": fields.Date.to_string(fields.Date.today()),
+    }
+
+
+class O2sEsignSettings(models.Model):
     _name = "o2s.esign.settings"
     _description = "E-signature settings"
+    _order = "id desc"
 
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, default=lambda self: self.env.company)
@@ -90,7 +115,47 @@ class O2sEsignSettings(models.TransientModel):
     signing_page_lang = fields.Selection(
         "_selection_lang", string="Language of the text",
         default=lambda self: self._default_signing_page_lang())
-    esign_signing_page_text = fields.Html(string="Signing page text", sanitize=True)
+    signing_page_intro = fields.Html(
+        string="Introduction", sanitize=True,
+        help="Shown to the signers above the documents. Empty: the default introduction.")
+    signing_page_consent = fields.Text(
+        string="Consent paragraph",
+        help="Always shown to the signers, next to the box they tick to sign; it cannot be empty.")
+    signing_page_custom = fields.Boolean(
+        string="Own text", readonly=True,
+        help="This language has a text of the company's own (else the default text is shown).")
+    signing_page_preview = fields.Html(
+        string="Preview", compute="_compute_signing_page_preview", sanitize=False)
+    signing_page_placeholders = fields.Json(
+        string="Placeholders", compute="_compute_signing_page_placeholders")
+
+    @api.depends("company_id")
+    @api.depends_context("lang")
+    def _compute_display_name(self):
+        for settings in self:
+            settings.display_name = self.env._("E-signature settings")
+
+    @api.depends("signing_page_lang", "signing_page_intro", "signing_page_consent")
+    @api.depends_context("lang")
+    def _compute_signing_page_preview(self):
+        Signer = self.env["o2s.esign.signer"]
+        for settings in self:
+            lang = settings.signing_page_lang or self.env.lang
+            this = Signer.with_context(lang=lang)
+            intro = settings.signing_page_intro
+            if is_html_empty(intro):
+                intro = this._get_default_signing_page_intro()
+            consent = (settings.signing_page_consent or "").strip() \
+                or this._get_default_signing_page_consent()
+            settings.signing_page_preview = this._render_signing_page_text(
+                intro, consent, _placeholder_samples(this.env, settings.company_id))
+
+    @api.depends_context("lang")
+    def _compute_signing_page_placeholders(self):
+        items = [{"name": name, "label": label}
+                 for name, label in self.env["o2s.esign.signer"]._get_signing_page_placeholder_labels()]
+        for settings in self:
+            settings.signing_page_placeholders = items
 
     @api.model
     def _selection_lang(self):
@@ -120,16 +185,60 @@ class O2sEsignSettings(models.TransientModel):
             if "%s_set" % field_name in fields_list:
                 res["%s_set" % field_name] = company._esign_has_secret(name)
             res.pop(field_name, None)  # write-only: never shown
-        if "esign_signing_page_text" in fields_list:
+        if "signing_page_intro" in fields_list or "signing_page_consent" in fields_list:
             lang = res.get("signing_page_lang") or self._default_signing_page_lang()
-            res["esign_signing_page_text"] = company.with_context(lang=lang).esign_signing_page_text
+            res.update(self._signing_page_values(company, lang))
         return res
+
+    @api.model
+    def _signing_page_values(self, company, lang):
+        """The editor's values for ``lang``: the current text, the default one when the
+        company has none of its own (sudo: the text is an options field of the company; the
+        caller checked the options right)."""
+        intro, consent, custom = self.env["o2s.esign.signer"]._get_signing_page_sources(company.sudo(), lang)
+        return {"signing_page_intro": str(intro), "signing_page_consent": consent,
+                "signing_page_custom": custom}
 
     @api.onchange("signing_page_lang")
     def _onchange_signing_page_lang(self):
         if self.signing_page_lang:
-            self.esign_signing_page_text = self.company_id.with_context(
-                lang=self.signing_page_lang).esign_signing_page_text
+            self.update(self._signing_page_values(self.company_id, self.signing_page_lang))
+
+    @api.model
+    def _esign_action_open(self):
+        """The settings page of the current company: its one record (created the first time),
+        reloaded from the company."""
+        self._check_options_right()
+        company = self.env.company
+        settings = self.search([("company_id", "=", company.id)], limit=1)
+        if settings:
+            settings._esign_reload()
+        else:
+            settings = self.create({"company_id": company.id})
+        return settings._esign_form_action()
+
+    def _esign_reload(self):
+        """Read the values again from the company (what another manager saved meanwhile);
+        typed secrets never stay in the record."""
+        self.ensure_one()
+        fields_list = list(PLAIN_FIELDS) + ["%s_set" % name for name in SECRET_FIELDS.values()]
+        values = self.with_context(default_company_id=self.company_id.id).default_get(fields_list)
+        values.update({field_name: False for field_name in SECRET_FIELDS.values()})
+        lang = self.signing_page_lang or self._default_signing_page_lang()
+        values.update(self._signing_page_values(self.company_id, lang), signing_page_lang=lang)
+        self.write(values)
+
+    def _esign_form_action(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("E-signature settings"),
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("o2s_esign.o2s_esign_settings_view_form").id, "form")],
+            "target": "current",
+        }
 
     # ----------------------------------------------------------------- saving
     def _get_problems(self):
@@ -144,6 +253,9 @@ class O2sEsignSettings(models.TransientModel):
             problems.append(_("Reminders are at least one day apart."))
         if not 1 <= self.esign_max_upload_mb <= 128:
             problems.append(_("The maximum file size must be between 1 and 128 MB."))
+        if self.signing_page_lang and not (self.signing_page_consent or "").strip():
+            problems.append(_("The consent paragraph of the signing page cannot be empty "
+                              "(“Restore the default” brings the default wording back)."))
         for name in URL_SETTING_FIELDS:
             url = (self[name] or "").strip()
             # Every address the host name resolves to is checked now (and again before each
@@ -188,7 +300,28 @@ class O2sEsignSettings(models.TransientModel):
             if self[field_name]:
                 values[field_name] = self[field_name].strip()
         self._save_to_company_sudo(values)
-        return self._reopen()
+        self._esign_reload()
+        return True
+
+    def action_restore_signing_page_default(self):
+        """Forget the company's own signing-page text in the chosen language only: the page
+        shows the default text again (in that language)."""
+        self.ensure_one()
+        self._check_options_right()
+        self._check_own_company()
+        lang = self.signing_page_lang
+        if not lang:
+            raise UserError(_("Choose the language of the text first."))
+        company_sudo = self.company_id.sudo()
+        texts = dict(company_sudo.esign_signing_page_texts or {})
+        texts[lang] = {}  # present and empty: the default text, not an older one
+        company_sudo.esign_signing_page_texts = texts
+        self.write(self._signing_page_values(self.company_id, lang))
+        return True
+
+    def _check_own_company(self):
+        if self.company_id not in self.env.user.company_ids:
+            raise AccessError(_("You cannot change the settings of a company you do not belong to."))
 
     def action_test_tsa(self):
         """Ask the timestamp authority of the form (with the password typed, else the one
@@ -237,14 +370,16 @@ class O2sEsignSettings(models.TransientModel):
         if name not in SECRET_FIELDS:
             raise UserError(_("Unknown secret."))
         self._save_to_company_sudo({SECRET_FIELDS[name]: False})
-        return self._reopen()
+        self._esign_reload()
+        return True
 
     def action_generate_identity(self):
         """Create a new signing CA and seal (the company's action checks the options right)."""
         self.ensure_one()
         self.company_id.action_esign_generate_identity()
         self.company_id.invalidate_recordset()  # the identity fields are computed from the new one
-        return self._reopen()
+        self._esign_reload()
+        return True
 
     def action_import_identity(self):
         self.ensure_one()
@@ -261,28 +396,19 @@ class O2sEsignSettings(models.TransientModel):
             self._save_signing_page_text(company_sudo)
 
     def _save_signing_page_text(self, company_sudo):
-        """Odoo translates sanitized HTML term by term: the English text is the source (its
-        layout is shared by every language), other languages translate its sentences. A text
-        typed in another language is saved as the translation of the source's sentences, in
-        order, which needs the same layout; without any source yet, it becomes the source."""
-        field_name = "esign_signing_page_text"
-        field = company_sudo._fields[field_name]
+        """Save the text of the chosen language only: the other languages keep theirs (a
+        French text never replaces the English one, and French needs no English first). The
+        default text, saved unchanged, stays the default (it follows the module's wording)."""
         lang = self.signing_page_lang
-        text = html_sanitize(self.esign_signing_page_text or "") or False
-        source = company_sudo.with_context(lang="en_US")[field_name]
-        if lang == "en_US" or not source or not text:
-            company_sudo.with_context(lang=lang).write({field_name: text})
-            return
-        source_terms, new_terms = field.get_trans_terms(source), field.get_trans_terms(text)
-        if field.translate(lambda term: "#", str(source)) != field.translate(lambda term: "#", text) \
-                or len(source_terms) != len(new_terms):
-            raise UserError(_(
-                "In a translation, change the wording only: the layout of the signing page text "
-                "(paragraphs, lists, bold...) is the one of the English text. Change the layout in "
-                "English first."))
-        company_sudo.update_field_translations(field_name, {lang: dict(zip(source_terms, new_terms, strict=True))})
-
-    def _reopen(self):
-        action = self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_settings_action")
-        action["context"] = {"default_signing_page_lang": self.signing_page_lang}
-        return action
+        Signer = self.env["o2s.esign.signer"].with_context(lang=lang)
+        intro = html_sanitize(self.signing_page_intro or "")
+        consent = (self.signing_page_consent or "").strip()
+        default_intro = html_sanitize(str(Signer._get_default_signing_page_intro()))
+        texts = dict(company_sudo.esign_signing_page_texts or {})
+        entry = {}
+        if not is_html_empty(intro) and intro != default_intro:
+            entry["intro"] = intro
+        if consent != Signer._get_default_signing_page_consent():
+            entry["consent"] = consent
+        texts[lang] = entry  # present, even empty: this language's text, not an older one
+        company_sudo.esign_signing_page_texts = texts

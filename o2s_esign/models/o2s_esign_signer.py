@@ -313,6 +313,22 @@ class O2sEsignSigner(models.Model):
     esign_mail_refused_by = fields.Char(string="Refused by (mails)", compute="_compute_esign_mail_texts")
     esign_mail_mobile_hint = fields.Char(string="Mobile hint (mails)", compute="_compute_esign_mail_texts",
                                          help="e.g. “ending in 78”: which phone the code goes to.")
+    # The advisor's screens
+    display_state = fields.Selection(
+        [
+            ("waiting", "Waiting for their turn"),
+            ("pending", "To sign"),
+            ("signed", "Signed"),
+            ("refused", "Refused"),
+            ("cancelled", "Cancelled"),
+            ("expired", "Expired"),
+        ],
+        string="Signer status", compute="_compute_display_state",
+        help="The signer's status, or the request's end when they had not signed.")
+    esign_may_copy_link = fields.Boolean(
+        string="May copy the link", compute="_compute_esign_may_hand_over")
+    esign_may_resend = fields.Boolean(
+        string="May send the invitation again", compute="_compute_esign_may_hand_over")
     esign_sms_code = fields.Char(
         string="Code (SMS)", compute="_compute_esign_sms_code",
         help="The one-time code, in the SMS template only (it exists only while the SMS is "
@@ -390,6 +406,24 @@ class O2sEsignSigner(models.Model):
             signer.esign_mail_mobile_hint = signer.mobile and self.env._(
                 "ending in %(digits)s", digits=signer.mobile[-2:])
 
+    @api.depends("state", "request_id.state")
+    def _compute_display_state(self):
+        for signer in self:
+            request_state = signer.request_id.state
+            if signer.state in ("waiting", "pending") and request_state in ("cancelled", "expired"):
+                signer.display_state = request_state
+            else:
+                signer.display_state = signer.state
+
+    @api.depends("state", "request_id.state", "invitation_failed")
+    @api.depends_context("uid")
+    def _compute_esign_may_hand_over(self):
+        is_manager = self.env.user.has_group("o2s_esign.group_esign_manager")
+        for signer in self:
+            may_sign = signer.state == "pending" and signer.request_id.state in OPEN_STATES
+            signer.esign_may_resend = may_sign
+            signer.esign_may_copy_link = may_sign and (is_manager or signer._esign_mail_cannot_be_sent())
+
     @api.depends_context("esign_otp_code")
     def _compute_esign_sms_code(self):
         # The SMS code is given to the template's rendering in the context (see _get_otp_sms_body).
@@ -462,6 +496,72 @@ class O2sEsignSigner(models.Model):
             "url": "/esign/in_person/%s?%s" % (self.id, urlencode({
                 "expires": expires, "ticket": self._in_person_ticket(expires)})),
             "target": "self",
+        }
+
+    def action_esign_open(self):
+        """The signer's form, over the request (its signer lines are read-only once sent)."""
+        self.ensure_one()
+        self.check_access("read")
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.name,
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(self.env.ref("o2s_esign.o2s_esign_signer_view_form").id, "form")],
+            "target": "new",
+        }
+
+    def _esign_mail_cannot_be_sent(self):
+        """True when this signer's invitation failed, or their latest mail failed or bounced
+        (sudo: the mail report of a request the caller may read)."""
+        self.ensure_one()
+        if self.invitation_failed:
+            return True
+        latest = self.env["o2s.esign.mail.log"].sudo().search(
+            [("signer_id", "=", self.id)], order="date desc, id desc", limit=1)
+        return latest.state in ("failed", "bounced")
+
+    def action_esign_copy_link(self):
+        """Hand the signing link over to the advisor (to give by another way): only while the
+        signer's mail cannot be sent, or for an E-signature administrator. Each copy is logged
+        in the audit trail (who, when); the link itself is never logged."""
+        self.ensure_one()
+        self.check_access("write")
+        self.request_id.check_access("write")
+        if not (self.state == "pending" and self.request_id.state in OPEN_STATES):
+            raise UserError(_("This signer cannot sign now: there is no link to hand over."))
+        if not (self.env.user.has_group("o2s_esign.group_esign_manager") or self._esign_mail_cannot_be_sent()):
+            raise AccessError(_(
+                "The signing link is handed over only while the mail to the signer cannot be "
+                "sent (or by an E-signature administrator): send the invitation again instead."))
+        self._ensure_access_nonce()
+        httprequest = http.request.httprequest if http.request else None
+        self.request_id._log_event("link_copied", signer=self, payload=self.request_id._actor_payload(),
+                                   ip_address=httprequest.remote_addr if httprequest else None,
+                                   user_agent=httprequest.headers.get("User-Agent") if httprequest else None)
+        return {
+            "type": "ir.actions.client",
+            "tag": "o2s_esign_copy_link",
+            "params": {"link": self._esign_signing_link()},
+        }
+
+    def action_esign_resend_invitation(self):
+        """Send this signer's invitation again (the same link)."""
+        self.ensure_one()
+        self.check_access("write")
+        self.request_id.check_access("write")
+        if not (self.state == "pending" and self.request_id.state in OPEN_STATES):
+            raise UserError(_("Only a signer who is to sign can be invited again."))
+        self._send_invitation()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "message": _("The invitation is sent again to %(email)s.", email=self.email),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
         }
 
     def action_download_attestation(self):
@@ -693,20 +793,79 @@ class O2sEsignSigner(models.Model):
             if request.date_deadline else "",
         }
 
-    def _get_default_signing_page_text(self):
-        """The text shown when the company has not written its own (in the current language)."""
-        return Markup(
-            "<p>%s</p><p>%s</p><p>%s</p>"
-        ) % (
+    @api.model
+    def _get_signing_page_placeholder_labels(self):
+        """``(name, label)`` of each placeholder the signing-page text accepts (see
+        ``_get_signing_page_placeholders``), for the settings page's editor."""
+        return [
+            ("signer", self.env._("The signer's name")),
+            ("client", self.env._("The client")),
+            ("advisor", self.env._("The advisor")),
+            ("company", self.env._("Your company")),
+            ("documents", self.env._("The documents")),
+            ("request", self.env._("The request's subject")),
+            ("reference", self.env._("The request's reference")),
+            ("deadline", self.env._("The last day to sign")),
+        ]
+
+    @api.model
+    def _get_default_signing_page_intro(self):
+        """The introduction shown when the company has not written its own (in the current
+        language); the consent paragraph is a block of its own (see the consent below)."""
+        return Markup("<p>%s</p><p>%s</p>") % (
             self.env._("{{ advisor }} ({{ company }}) asks you to sign electronically: {{ documents }}."),
             self.env._("Read each document below. To sign, you receive a one-time code by SMS on "
                        "your mobile phone: entering it confirms that you are the person asked to "
                        "sign."),
-            self.env._("By signing, you accept that your electronic signature binds you as a "
-                       "handwritten signature would, and that the records of this signature "
-                       "(signed documents, timestamps and audit trail kept by {{ company }}) serve "
-                       "as proof between the parties."),
         )
+
+    @api.model
+    def _get_default_signing_page_consent(self):
+        """The consent paragraph's default wording (plain text, in the current language)."""
+        return self.env._("By signing, you accept that your electronic signature binds you as a "
+                          "handwritten signature would, and that the records of this signature "
+                          "(signed documents, timestamps and audit trail kept by {{ company }}) serve "
+                          "as proof between the parties.")
+
+    def _get_default_signing_page_text(self):
+        """The whole default text (introduction, then the consent paragraph)."""
+        return self._get_default_signing_page_intro() + Markup("<p>%s</p>") % (
+            self._get_default_signing_page_consent())
+
+    @api.model
+    def _get_signing_page_sources(self, company, lang):
+        """``(intro, consent, custom)`` of the signing-page text of ``company`` in ``lang``,
+        placeholders not filled in: the text written for that language (settings page), else
+        the company's older single text for the introduction, else the defaults. The consent
+        paragraph is never empty: without a wording of the company's, the default one.
+
+        ``company`` is read as it is given: the caller reads it as superuser when needed."""
+        this = self.with_context(lang=lang)
+        entry = (company.esign_signing_page_texts or {}).get(lang) or {}
+        intro = entry.get("intro")
+        if is_html_empty(intro):
+            intro = company.with_context(lang=lang).esign_signing_page_text
+        if is_html_empty(intro):
+            intro = this._get_default_signing_page_intro()
+        consent = (entry.get("consent") or "").strip() or this._get_default_signing_page_consent()
+        return Markup(intro), consent, bool(entry)  # noqa: S704 (sanitized when saved, or ours)
+
+    @api.model
+    def _render_signing_page_text(self, intro, consent, values):
+        """The page's text: the introduction, then the consent paragraph in a block of its own,
+        every ``{{ name }}`` of ``values`` replaced by its escaped value."""
+        def replace(match):
+            key = match.group(1)
+            if key not in values:
+                return match.group(0)
+            return str(escape(values[key]))
+
+        source = Markup(
+            '<div class="o_esign_page_intro">%s</div>'
+            '<div class="o_esign_page_consent"><p>%s</p></div>') % (intro, consent)
+        # The introduction is the sanitized text (or our own Markup), the consent is escaped,
+        # and every value is escaped.
+        return Markup(_PLACEHOLDER.sub(replace, str(source)))  # noqa: S704
 
     def _get_signing_page_text(self):
         """The signing-page text for this signer, in their language, placeholders filled in.
@@ -714,21 +873,11 @@ class O2sEsignSigner(models.Model):
         Returns ``(html, sha256)``: ``html`` is what the page shows (Markup) and ``sha256`` the
         hex SHA-256 of its UTF-8 bytes, recorded in the ``consent_given`` event."""
         self.ensure_one()
-        signer = self.with_context(lang=self._esign_lang())
+        lang = self._esign_lang()
+        signer = self.with_context(lang=lang)
         company_sudo = signer.request_id.company_id.sudo()
-        source = company_sudo.esign_signing_page_text
-        if is_html_empty(source):
-            source = signer._get_default_signing_page_text()
-        values = signer._get_signing_page_placeholders()
-
-        def replace(match):
-            key = match.group(1)
-            if key not in values:
-                return match.group(0)
-            return str(escape(values[key]))
-
-        # The source is the sanitized Html field (or our own Markup); every value is escaped.
-        html = Markup(_PLACEHOLDER.sub(replace, str(source)))  # noqa: S704
+        intro, consent, _custom = signer._get_signing_page_sources(company_sudo, lang)
+        html = signer._render_signing_page_text(intro, consent, signer._get_signing_page_placeholders())
         return html, hashlib.sha256(str(html).encode("utf-8")).hexdigest()
 
     def _log_portal_event(self, event_type, payload=None, ip_address=None, user_agent=None):

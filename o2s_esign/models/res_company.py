@@ -46,7 +46,7 @@ ESIGN_SETTING_FIELDS = {
     "esign_tsa_url", "esign_tsa_username", "esign_tsa_password", "esign_tsa_ca_cert", "esign_pades_level",
     "esign_signature_placement", "esign_validity_days", "esign_reminder_first_days",
     "esign_reminder_interval_days", "esign_reminder_max", "esign_max_upload_mb",
-    "esign_signing_page_text", "esign_server_clock_accepted",
+    "esign_signing_page_text", "esign_signing_page_texts", "esign_server_clock_accepted",
 }
 # Secret name (for _esign_get_secret) -> res.company field holding its encrypted blob.
 SECRET_FIELDS = {
@@ -175,6 +175,9 @@ class ResCompany(models.Model):
     esign_max_upload_mb = fields.Integer(string="Maximum file size (MB)", default=20)
     esign_signing_page_text = fields.Html(
         string="Signing page text", translate=True, sanitize=True, groups=OPTIONS_GROUP)
+    # Per language code: {"intro": sanitized HTML, "consent": plain text}, written by the
+    # settings page; a language without an entry shows the default text (translated).
+    esign_signing_page_texts = fields.Json(string="Signing page texts", groups=OPTIONS_GROUP)
 
     # ---------------------------------------------------------------- computes
     @api.depends("esign_tsa_url", "esign_pades_level")

@@ -8,4 +8,4 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     def action_open_esign_settings(self):
-        return self.env["ir.actions.act_window"]._for_xml_id("o2s_esign.o2s_esign_settings_action")
+        return self.env["o2s.esign.settings"]._esign_action_open()

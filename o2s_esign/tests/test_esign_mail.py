@@ -287,8 +287,10 @@ class TestEsignMailReport(O2sEsignAutomationCommon):
                                       esign_legal_representative_ids=[fields.Command.link(representative.id)])
         request = self._send_on(partner=protected)
         self.assertEqual(request.signer_ids.partner_id, representative)
-        request.with_user(self.advisor).action_remind()
-        request.with_user(self.advisor).action_remind()
+        with freeze_time("2026-03-04 08:00:00"):
+            request.with_user(self.advisor).action_remind()
+        with freeze_time("2026-03-04 08:02:00"):  # not within a minute of the first
+            request.with_user(self.advisor).action_remind()
         for partner in (protected, representative):
             notes = partner.message_ids.filtered(lambda m: "E-signature mail to paul@example.com" in (m.body or ""))
             self.assertEqual(len(notes), 3, "the invitation and two reminders (%s)" % partner.name)

@@ -9,6 +9,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 
+from ..tools import internal_write
 from .automation_common import O2sEsignAutomationCommon
 from .common import esign_user
 
@@ -125,33 +126,98 @@ class TestEsignSettings(SettingsUsersMixin, O2sEsignAutomationCommon):
             company._esign_get_secret("smtp_password")
 
     def test_signing_page_text_per_language(self):
-        settings = self._settings(self.options_user, signing_page_lang="en_US",
-                                  esign_signing_page_text="<p>Please read the documents.</p><p>Then sign.</p>")
-        settings.action_save()
-        settings = self._settings(self.options_user, signing_page_lang="fr_FR")
-        self.assertIn("Please read", settings.esign_signing_page_text, "no translation yet: the English text")
-        settings.esign_signing_page_text = "<p>Merci de lire les documents.</p><p>Puis signez.</p>"
-        settings.action_save()
         company = self.company.sudo()
-        self.assertEqual(company.with_context(lang="en_US").esign_signing_page_text,
-                         "<p>Please read the documents.</p><p>Then sign.</p>")
-        self.assertEqual(company.with_context(lang="fr_FR").esign_signing_page_text,
-                         "<p>Merci de lire les documents.</p><p>Puis signez.</p>")
-        reopened = self._settings(self.options_user, signing_page_lang="fr_FR")
-        self.assertIn("Merci de lire", reopened.esign_signing_page_text)
-        reopened.signing_page_lang = "en_US"
-        reopened._onchange_signing_page_lang()
-        self.assertIn("Please read", reopened.esign_signing_page_text)
-        # A translation keeps the layout of the source text.
-        reopened = self._settings(self.options_user, signing_page_lang="fr_FR",
-                                  esign_signing_page_text="<p>Un seul paragraphe.</p>")
-        with self.assertRaises(UserError):
-            reopened.action_save()
-        # Scripts never reach the signing page.
-        settings = self._settings(self.options_user, signing_page_lang="en_US",
-                                  esign_signing_page_text="<p>Read</p><script>alert(1)</script>")
+        signer_model = self.env["o2s.esign.signer"]
+        # The editor opens on the current text: the default one, in the chosen language.
+        settings = self._settings(self.options_user, signing_page_lang="fr_FR")
+        self.assertIn("Lisez chacun des documents", settings.signing_page_intro)
+        self.assertIn("En signant", settings.signing_page_consent)
+        self.assertFalse(settings.signing_page_custom)
+        # French is written first, without any English text: English keeps its default.
+        settings.write({"signing_page_intro": "<p>Bonjour {{ signer }}, lisez les documents.</p>",
+                        "signing_page_consent": "Je consens à signer électroniquement."})
+        self.assertIn("Bonjour Marie Martin", settings.signing_page_preview, "the preview fills the placeholders")
+        self.assertIn("Je consens", settings.signing_page_preview)
         settings.action_save()
-        self.assertNotIn("script", company.with_context(lang="en_US").esign_signing_page_text)
+        self.assertTrue(settings.signing_page_custom)
+        self.assertEqual(set(company.esign_signing_page_texts), {"fr_FR"})
+        intro, consent, custom = signer_model._get_signing_page_sources(company, "en_US")
+        self.assertFalse(custom)
+        self.assertIn("Read each document", intro)
+        self.assertIn("By signing", consent)
+        # English saved later leaves French alone.
+        english = self._settings(self.options_user, signing_page_lang="en_US",
+                                 signing_page_intro="<p>Please read the documents.</p><script>alert(1)</script>",
+                                 signing_page_consent="I agree to sign electronically.")
+        english.action_save()
+        intro, consent, _custom = signer_model._get_signing_page_sources(company, "fr_FR")
+        self.assertEqual((str(intro), consent),
+                         ("<p>Bonjour {{ signer }}, lisez les documents.</p>", "Je consens à signer électroniquement."))
+        intro, consent, _custom = signer_model._get_signing_page_sources(company, "en_US")
+        self.assertNotIn("script", intro, "scripts never reach the signing page")
+        self.assertEqual(consent, "I agree to sign electronically.")
+        # Switching the language in the editor shows that language's text.
+        english.signing_page_lang = "fr_FR"
+        english._onchange_signing_page_lang()
+        self.assertIn("Bonjour", english.signing_page_intro)
+        # The consent paragraph is never empty.
+        settings.signing_page_consent = "  "
+        with self.assertRaises(UserError) as caught:
+            settings.action_save()
+        self.assertIn("consent paragraph", str(caught.exception))
+        self.assertEqual(company.esign_signing_page_texts["fr_FR"]["consent"], "Je consens à signer électroniquement.")
+        # "Restore the default", per language: French goes back to the default, English stays.
+        settings.signing_page_consent = "Je consens."
+        settings.action_restore_signing_page_default()
+        self.assertFalse(settings.signing_page_custom)
+        self.assertIn("Lisez chacun des documents", settings.signing_page_intro)
+        self.assertIn("En signant", settings.signing_page_consent)
+        self.assertEqual(signer_model._get_signing_page_sources(company, "en_US")[1], "I agree to sign electronically.")
+
+    def test_signing_page_shows_the_consent_block_in_the_signers_language(self):
+        company = self.company.sudo()
+        company.esign_signing_page_texts = {"fr_FR": {"intro": "<p>Texte du cabinet {{ company }}.</p>"}}
+        request = self._sent_request()
+        signer = request.signer_ids[:1].sudo()
+        signer.partner_id.lang = "fr_FR"
+        with internal_write():
+            signer.lang = "fr_FR"
+        html, sha = signer._get_signing_page_text()
+        self.assertIn("Texte du cabinet %s." % company.name, html)
+        self.assertIn('<div class="o_esign_page_consent"><p>En signant', html,
+                      "without a wording of the company's, the default consent, in French")
+        with internal_write():
+            signer.lang = "en_US"
+        html_en, sha_en = signer._get_signing_page_text()
+        self.assertIn("Read each document", html_en)
+        self.assertIn('<div class="o_esign_page_consent"><p>By signing', html_en)
+        self.assertNotEqual(sha, sha_en)
+
+    def test_one_settings_record_per_company_with_a_title(self):
+        Settings = self.env["o2s.esign.settings"].with_user(self.options_user)
+        first = Settings._esign_action_open()
+        second = Settings._esign_action_open()
+        self.assertEqual(first["res_id"], second["res_id"], "one record, not a new one per visit")
+        self.assertEqual(first["type"], "ir.actions.act_window")
+        settings = Settings.browse(first["res_id"])
+        self.assertEqual(settings.display_name, "E-signature settings")
+        self.assertEqual(settings.with_context(lang="fr_FR").display_name,
+                         "Paramètres de la signature électronique")
+        # The record is reloaded from the company, and a typed secret does not stay in it.
+        settings.write({"esign_reminder_max": 7, "esign_webhook_token": "s3cret"})
+        settings.action_save()
+        self.assertFalse(settings.esign_webhook_token)
+        self.assertTrue(settings.esign_webhook_token_set)
+        self.company.sudo().esign_reminder_max = 5
+        Settings._esign_action_open()
+        self.assertEqual(settings.esign_reminder_max, 5)
+        # The menu opens it through a server action; the Settings app's block too.
+        menu = self.env.ref("o2s_esign.o2s_esign_menu_settings")
+        self.assertEqual(menu.action, self.env.ref("o2s_esign.o2s_esign_settings_action_open"))
+        result = self.env.ref("o2s_esign.o2s_esign_settings_action_open").with_user(self.options_user).run()
+        self.assertEqual(result["res_id"], first["res_id"])
+        with self.assertRaises(AccessError):
+            self.env["o2s.esign.settings"].with_user(self.advisor)._esign_action_open()
 
     def test_signing_identity_and_tsa_root_on_the_page(self):
         self._settings(self.options_user).action_generate_identity()
