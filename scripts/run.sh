@@ -8,6 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DB="${O2S_DB:-o2s_esign}"
 SMS_PORT="${O2S_SMS_SINK_PORT:-$((HTTP_PORT + 2))}"
 MAIL_PORT="${O2S_MAIL_SINK_PORT:-$((HTTP_PORT + 4))}"
+TSA_PORT="${O2S_TSA_SINK_PORT:-$((HTTP_PORT + 6))}"
 MAIL_DIR="$RUN_DIR/mails"
 
 prepare_all
@@ -54,15 +55,27 @@ elif [ "$(module_hash)" != "$(cat "$RUN_DIR/$DB.module-hash" 2>/dev/null)" ]; th
 fi
 
 # Stand-ins for the demo (a real deployment configures Odoo SMS, Twilio or its own webhook, and
-# its own mail server): the SMS gateway prints each SMS (the codes), the mail catcher each mail
-# (the invitation's signing link) and keeps it in $MAIL_DIR.
+# its own mail server and timestamp authority): the SMS gateway prints each SMS (the codes), the
+# mail catcher each mail (the invitation's signing link) and keeps it in $MAIL_DIR, the
+# timestamp authority (the tests' local PKI) time-stamps the signatures (PAdES B-T, no network).
 setsid "$PY" "$REPO/scripts/sms_sink.py" --port "$SMS_PORT" </dev/null &
 sinks+=($!)
 setsid "$PY" "$REPO/scripts/mail_sink.py" --port "$MAIL_PORT" --dir "$MAIL_DIR" </dev/null &
 sinks+=($!)
+rm -f "$RUN_DIR/tsa-root.pem"
+setsid "$PY" "$REPO/scripts/tsa_sink.py" --port "$TSA_PORT" --key-dir "$RUN_DIR/tsa-stand-in-keys" \
+    --root-out "$RUN_DIR/tsa-root.pem" </dev/null &
+sinks+=($!)
+for _ in $(seq 1 300); do  # the stand-in writes its root once it listens (a few seconds)
+    [ -s "$RUN_DIR/tsa-root.pem" ] && break
+    kill -0 "${sinks[-1]}" 2>/dev/null || die "the timestamp authority stand-in did not start (port $TSA_PORT)"
+    sleep 0.1
+done
+[ -s "$RUN_DIR/tsa-root.pem" ] || die "the timestamp authority stand-in did not start (port $TSA_PORT)"
 "$PY" "$REPO/scripts/demo_stand_ins.py" -c "$ODOO_CONF" -d "$DB" \
     --base-url "http://127.0.0.1:$HTTP_PORT" --sms-url "http://127.0.0.1:$SMS_PORT/sms" \
-    --smtp-port "$MAIL_PORT" || die "could not point $DB at the SMS and mail stand-ins"
+    --smtp-port "$MAIL_PORT" --tsa-url "http://127.0.0.1:$TSA_PORT/o2s/tsa/tsa" \
+    --tsa-root "$RUN_DIR/tsa-root.pem" || die "could not point $DB at the local stand-ins"
 
 cat >&2 <<MSG
 
@@ -71,6 +84,7 @@ cat >&2 <<MSG
                  admin / admin       (administrator, every E-signature right)
   The demo's SMS (the signing codes) and mails (the invitations, with their signing link) are
   printed below by local stand-ins; the mails are also kept in $MAIL_DIR.
+  Signatures are time-stamped (PAdES B-T) by a local stand-in authority on port $TSA_PORT.
   Press Ctrl-C to stop Odoo and PostgreSQL.
 
 MSG

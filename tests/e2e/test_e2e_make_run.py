@@ -9,6 +9,8 @@ invitation (with its signing link) and the SMS code are read in run.sh's output,
 signs on the signing page, and the request is signed. Then Ctrl-C (SIGINT to run.sh's process
 group, as a terminal sends it): Odoo stops first, then the stand-ins, with no traceback.
 """
+import base64
+import io
 import os
 import re
 import signal
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from pyhanko.pdf_utils.reader import PdfFileReader
 from e2e_harness import ROOT, ClonedDatabase, OdooSetup, PortalSigner, free_port
 
 #: deadline of each wait on run.sh (seconds)
@@ -33,12 +36,14 @@ class RunSh:
         self.database = database
         self.run_dir = run_dir
         self.port, self.sms_port, self.mail_port = free_port(), free_port(), free_port()
+        self.tsa_port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.output_path = run_dir / "make-run.out"
         self.env = dict(
             os.environ, O2S_RUN_DIR=str(run_dir), O2S_DB=database.name,
             O2S_HTTP_PORT=str(self.port), O2S_SMS_SINK_PORT=str(self.sms_port),
-            O2S_MAIL_SINK_PORT=str(self.mail_port), O2S_PG_PORT=str(setup.db_port),
+            O2S_MAIL_SINK_PORT=str(self.mail_port), O2S_TSA_SINK_PORT=str(self.tsa_port),
+            O2S_PG_PORT=str(setup.db_port),
             O2S_VENV=str(Path(setup.python).parents[1]), ODOO_SRC=str(setup.odoo_bin.parent))
         self.process = None
 
@@ -153,9 +158,12 @@ def test_make_run_signs_end_to_end_and_stops_on_ctrl_c(make_run):
 
     # The demo points at the stand-ins run.sh started, nothing set by hand.
     [company_id] = admin("res.company", "search", [])[:1]
-    [company] = admin("res.company", "read", [company_id], ["esign_sms_transport", "esign_webhook_url"])
+    [company] = admin("res.company", "read", [company_id], [
+        "esign_sms_transport", "esign_webhook_url", "esign_tsa_url", "esign_pades_level"])
     assert company["esign_sms_transport"] == "webhook"
     assert company["esign_webhook_url"] == "http://127.0.0.1:%d/sms" % run.sms_port
+    assert company["esign_tsa_url"] == "http://127.0.0.1:%d/o2s/tsa/tsa" % run.tsa_port
+    assert company["esign_pades_level"] == "b_t"
     servers = admin("ir.mail_server", "search_read", [("active", "=", True)],
                     fields=["smtp_host", "smtp_port"], order="sequence, id")
     assert servers[0]["smtp_host"] == "127.0.0.1" and servers[0]["smtp_port"] == run.mail_port
@@ -190,6 +198,19 @@ def test_make_run_signs_end_to_end_and_stops_on_ctrl_c(make_run):
     assert portal.sign()["state"] == "signed"
     [request] = advisor("o2s.esign.request", "read", [request_id], ["state"])
     assert request["state"] == "signed"
+    # Time-stamped by the authority stand-in (PAdES B-T): the client's signature carries a token.
+    documents = admin("o2s.esign.document", "search_read", [("request_id", "=", request_id)],
+                      fields=["signed_attachment_id"])
+    assert documents
+    for document in documents:
+        [signed] = admin("ir.attachment", "read", [document["signed_attachment_id"][0]], ["datas"])
+        reader = PdfFileReader(io.BytesIO(base64.b64decode(signed["datas"])))
+        signatures = [es for es in reader.embedded_signatures
+                      if es.sig_object_type != "/DocTimeStamp"]
+        assert signatures
+        for es in signatures:
+            unsigned = es.signer_info["unsigned_attrs"].native or []
+            assert "signature_time_stamp_token" in [attr["type"] for attr in unsigned], es.field_name
 
     # Ctrl-C: Odoo stops first, then PostgreSQL (not started by this run: left running), no
     # traceback anywhere in what run.sh printed.

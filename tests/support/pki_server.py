@@ -117,15 +117,17 @@ class PkiServer:
         other configuration file.
     :param arch: label of the PKI architecture to serve.
     :param host: only ``127.0.0.1`` is expected.
+    :param port: the port to listen on; 0 (the default) takes a free one.
     """
 
     def __init__(self, config_path: str | os.PathLike = DEFAULT_CONFIG, *, arch: str = ARCH,
-                 host: str = "127.0.0.1", key_dir: str | os.PathLike | None = None):
+                 host: str = "127.0.0.1", key_dir: str | os.PathLike | None = None,
+                 port: int = 0):
         self.host = host
         self.arch_label = arch
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
+        self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
         self.config = CertomancerConfig.from_file(
