@@ -171,12 +171,15 @@ class O2sEsignSigningPage(http.Controller):
         return self._render(INVALID_PAGE_TEMPLATE, {"no_header": False}, status=404)
 
     def _may_read_documents(self, signer_sudo, validity):
-        if validity in ("ok", "signed", "sign_pending", "error"):
+        if validity in ("ok", "sign_pending", "error"):
             return True
-        if validity == "completed":
-            # After completion only the browser session that signed keeps access, for a while.
-            return signer_sudo._otp_check_session(self._session_secret(signer_sudo),
-                                                   max_age=AFTER_SIGNING_TTL)
+        if validity in ("signed", "completed"):
+            # Once signed, the link gives the signer their signed documents until it expires
+            # (a GET that changes nothing but the audit trail); the browser session that
+            # signed also keeps access for a while.
+            return signer_sudo._esign_documents_available() or (
+                validity == "completed" and signer_sudo._otp_check_session(
+                    self._session_secret(signer_sudo), max_age=AFTER_SIGNING_TTL))
         return False
 
     def _document_urls(self, signer_sudo, token):
@@ -213,6 +216,9 @@ class O2sEsignSigningPage(http.Controller):
             "documents": request_sudo.document_ids,
             "document_urls": self._document_urls(signer_sudo, token),
             "show_documents": self._may_read_documents(signer_sudo, validity),
+            "documents_until": signer_sudo._esign_documents_available_until()
+            if signer_sudo.state == "signed" else False,
+            "capacity_sentence": signer_sudo._esign_capacity_sentence(),
             "masked_mobile": signer_sudo._masked_mobile(),
             "code_live": code_live,
             "verified": verified,

@@ -356,6 +356,16 @@ def inspect_pdf(data: bytes, *, max_bytes: int, max_pages: int = 2000) -> PdfInf
     return PdfInfo(page_count=page_count, pdf_version=version, has_signatures=has_signatures)
 
 
+def count_pages(data: bytes) -> int:
+    """The page count a viewer shows for ``data`` (the page tree's ``/Count``), e.g. of a
+    prepared PDF: the original's pages and the signature page(s) appended."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=INSPECT_DECODE_LIMITS)
+        return int(reader.root["/Pages"]["/Count"])
+    except (PyHankoPdfError, PdfDecodeLimitError, ValueError, TypeError, KeyError) as exc:
+        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+
+
 # --- preparation -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -67,9 +67,21 @@ class IrAttachment(models.Model):
                 ("esign_request_id", "in", Request._search([]))]
 
     @api.model
+    def _esign_readable_field_files_domain(self):
+        """The supporting documents of protected persons (judgments, mandates: a binary field of
+        the contact for the E-signature group) only for that group. Odoo reads an attachment
+        through ``_search``, which checks the access to the contact but not the field's groups:
+        without this, any user who may read the contact would read the judgment by its id."""
+        if self.env.user.has_group("o2s_esign.group_esign_user"):
+            return []
+        return ["!", "&", ("res_model", "=", "res.partner"),
+                ("res_field", "=", "esign_protection_file")]
+
+    @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
         if not self.env.su:
-            domain = expression.AND([domain, self._esign_readable_evidence_domain()])
+            domain = expression.AND([domain, self._esign_readable_evidence_domain(),
+                                     self._esign_readable_field_files_domain()])
         return super()._search(domain, offset=offset, limit=limit, order=order)
 
     @api.model

@@ -23,7 +23,8 @@ _logger = logging.getLogger(__name__)
 
 DOCUMENT_INTERNAL_FIELDS = {
     "original_sha256", "prepared_attachment_id", "prepared_sha256", "signed_attachment_id",
-    "signed_sha256", "page_count", "file_size", "verification_token", "pades_level_achieved",
+    "signed_sha256", "page_count", "prepared_page_count",
+    "file_size", "verification_token", "pades_level_achieved",
     "date_sealed", "archive_timestamp_expiry", "archive_timestamp_date",
 }
 #: B-LTA upkeep: a new archive timestamp this many days before the last one's certificate
@@ -57,6 +58,9 @@ class O2sEsignDocument(models.Model):
         "ir.attachment", string="Signed file", readonly=True, copy=False, ondelete="restrict")
     signed_sha256 = fields.Char(string="Signed SHA-256", readonly=True, copy=False, index=True)
     page_count = fields.Integer(string="Pages", readonly=True, copy=False)
+    prepared_page_count = fields.Integer(
+        string="Pages to sign", readonly=True, copy=False,
+        help="The pages the signers see: the document's and the signature page(s) added to it.")
     file_size = fields.Integer(string="Size (bytes)", readonly=True, copy=False)
     verification_token = fields.Char(readonly=True, copy=False, index=True, groups="base.group_user")
     pades_level_achieved = fields.Selection(PADES_LEVELS, string="Level achieved", readonly=True, copy=False)
@@ -241,9 +245,19 @@ class O2sEsignDocument(models.Model):
                     "signed_attachment_id": prepared_att.id,
                     "signed_sha256": hashlib.sha256(prepared).hexdigest(),
                     "page_count": info.page_count,
+                    "prepared_page_count": document._prepared_page_count(prepared, info.page_count),
                     "file_size": len(data),
                     "verification_token": secrets.token_urlsafe(16),
                 })
+
+    @api.model
+    def _prepared_page_count(self, prepared, page_count):
+        """The page count of the prepared PDF (the original's ``page_count`` if unreadable)."""
+        try:
+            return lib_pdf.count_pages(prepared)
+        except PdfError:  # our own output: never expected, but a count must not stop a send
+            _logger.info("o2s_esign: page count of a prepared PDF unreadable", exc_info=True)
+            return page_count
 
     @api.model
     def _inspect(self, data, max_bytes):

@@ -33,6 +33,7 @@ from ..tools import (
     mail_button,
     plaintext_note,
 )
+from .res_partner import REPRESENTED_PROTECTIONS
 
 _logger = logging.getLogger(__name__)
 
@@ -1036,9 +1037,11 @@ class O2sEsignRequest(models.Model):
         return problems + self._get_capacity_problems() + self._get_text_problems()
 
     def _get_capacity_problems(self):
-        """Who signs in what capacity: a company signs through its representative, a person
-        under tutelle through their legal representative, a person under curatelle together
-        with their curator. Returns translated sentences."""
+        """Who signs in what capacity: a company signs through its representative; a person
+        under tutelle, habilitation familiale or a mandat de protection future through their
+        representative; a minor through both parents (or one, as set on the contact); a person
+        under curatelle together with their curator; every protected person's supporting
+        document (judgment, mandate...) is on their contact. Returns translated sentences."""
         self.ensure_one()
         problems = []
         signers = self.signer_ids
@@ -1060,34 +1063,80 @@ class O2sEsignRequest(models.Model):
                     problems.append(_(
                         "%(name)s signs for %(person)s, which is not a company.",
                         name=partner.display_name, person=represented.display_name))
-            elif not partner.is_company and partner.esign_protection == "tutelle":
-                problems.append(_(
-                    "%(name)s is under guardianship (tutelle): their legal representative signs "
-                    "on their behalf.", name=partner.display_name))
-        # The people the request is about: the client and whoever a signer represents.
-        represented = self.partner_id | signers.represented_partner_id
+            elif not partner.is_company and partner.esign_protection in REPRESENTED_PROTECTIONS:
+                problems.append(self._esign_represented_problem(partner, signs_self=True))
+        # The people the request is about: the client, whoever a signer represents, and every
+        # protected person who signs.
+        represented = self.partner_id | signers.represented_partner_id | signers.partner_id.filtered(
+            lambda p: not p.is_company and p.esign_protection != "none")
         for person in represented:
             acting_for = signers.filtered(lambda s, p=person: s.represented_partner_id == p)
+            representatives = acting_for.filtered(lambda s: s.role == "legal_representative")
             if person.is_company:
                 if person == self.partner_id and not acting_for.filtered(
                         lambda s: s.role == "company_representative"):
                     problems.append(_(
                         "%(company)s is a company: add the person who signs on its behalf.",
                         company=person.display_name))
-            elif person.esign_protection == "tutelle":
-                if not acting_for.filtered(lambda s: s.role == "legal_representative"):
+                continue
+            protection = person.esign_protection
+            if protection == "minor" and person.esign_minor_signature == "both":
+                missing = person.esign_legal_representative_ids - representatives.partner_id
+                if not representatives or missing:
                     problems.append(_(
-                        "%(name)s is under guardianship (tutelle): their legal representative "
-                        "must sign on their behalf.", name=person.display_name))
-            elif person.esign_protection == "curatelle":
+                        "%(name)s is a minor (administration légale): both parents must sign on "
+                        "their behalf (%(parents)s).", name=person.display_name,
+                        parents=", ".join(person.esign_legal_representative_ids.mapped("display_name"))))
+            elif protection in REPRESENTED_PROTECTIONS:
+                if not representatives:
+                    problems.append(self._esign_represented_problem(person))
+            elif protection == "curatelle":
                 signs_self = signers.filtered(
                     lambda s, p=person: s.partner_id == p and s.role == "signer")
-                curators = acting_for.filtered(lambda s: s.role == "legal_representative")
-                if not (signs_self and curators):
+                if not (signs_self and representatives):
                     problems.append(_(
                         "%(name)s is under curatorship (curatelle): they and their curator must "
                         "both sign.", name=person.display_name))
+            if protection != "none" and not person._esign_protection_sudo()["sha256"]:
+                problems.append(_(
+                    "%(name)s is a protected person: add the supporting document of their "
+                    "protection (the judgment, the mandate or, for a minor, the birth certificate) "
+                    "on the contact.", name=person.display_name))
         return problems
+
+    @api.model
+    def _esign_represented_problem(self, person, signs_self=False):
+        """The sentence saying who signs for ``person``, who is represented (tutelle, minor,
+        habilitation familiale, mandat de protection future): ``signs_self`` when they were
+        listed as a signer themselves, else when nobody signs on their behalf."""
+        name = person.display_name
+        if signs_self:
+            messages = {
+                "tutelle": _("%(name)s is under guardianship (tutelle): their legal representative "
+                             "signs on their behalf.", name=name),
+                "minor": _("%(name)s is a minor (administration légale): their parents sign on "
+                           "their behalf.", name=name),
+                "habilitation_familiale": _(
+                    "%(name)s is under habilitation familiale: the person authorised by the judge "
+                    "signs on their behalf.", name=name),
+                "mandat_protection_future": _(
+                    "%(name)s is under a mandat de protection future: their agent (mandataire) "
+                    "signs on their behalf.", name=name),
+            }
+        else:
+            messages = {
+                "tutelle": _("%(name)s is under guardianship (tutelle): their legal representative "
+                             "must sign on their behalf.", name=name),
+                "minor": _("%(name)s is a minor (administration légale): a parent must sign on "
+                           "their behalf.", name=name),
+                "habilitation_familiale": _(
+                    "%(name)s is under habilitation familiale: the person authorised by the judge "
+                    "must sign on their behalf.", name=name),
+                "mandat_protection_future": _(
+                    "%(name)s is under a mandat de protection future: their agent (mandataire) "
+                    "must sign on their behalf.", name=name),
+            }
+        return messages[person.esign_protection]
 
     def _get_text_problems(self):
         """What is wrong with the subject and the message, as translated sentences."""
@@ -1584,6 +1633,7 @@ class O2sEsignRequest(models.Model):
         roles = dict(env["o2s.esign.signer"]._fields["role"]._description_selection(env))
         presences = dict(env["o2s.esign.signer"]._fields["presence"]._description_selection(env))
         id_types = dict(env["o2s.esign.id.document"]._fields["doc_type"]._description_selection(env))
+        protections = dict(env["o2s.esign.signer"]._fields["protection"]._description_selection(env))
         signers, certs, extra = [], [], []
         for signer in request_sudo.signer_ids.sorted(lambda s: (s.sequence, s.id)):
             certificate = ""
@@ -1604,6 +1654,10 @@ class O2sEsignRequest(models.Model):
                 id_doc_number=signer.id_doc_number or "",
                 id_doc_expiry=signer.id_doc_expiry or None,
                 id_doc_sha256=signer.id_doc_sha256 or "",
+                protection=protections.get(signer.protection, "") if signer.protection else "",
+                protection_document=" – ".join(
+                    part for part in (signer.protection_reference, signer.protection_doc_name) if part),
+                protection_sha256=signer.protection_doc_sha256 or "",
                 auth_method=env._("Personal link sent by email, then a one-time code sent by SMS "
                                   "to %(mobile)s", mobile=signer.mobile or "?"),
                 **evidence_bundle.signer_trail(exported, signer.id),

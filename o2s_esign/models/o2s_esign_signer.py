@@ -53,6 +53,7 @@ from ..tools import (
     mail_button,
 )
 from .o2s_esign_request import OPEN_STATES
+from .res_partner import PROTECTIONS
 
 _logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ except ImportError:  # declared in external_dependencies; keeps the registry loa
 SIGNER_INTERNAL_FIELDS = {
     "state", "date_signed", "date_refused", "refusal_reason", "date_invited", "name", "email",
     "mobile", "lang", "id_doc_type", "id_doc_number", "id_doc_expiry", "id_doc_sha256",
-    "invitation_failed", "id_document_id",
+    "invitation_failed", "id_document_id", "protection", "protection_reference",
+    "protection_doc_name", "protection_doc_sha256",
 }
 # Written by the signature only.
 SIGNER_SIGNING_FIELDS = {"signing_certificate", "signing_certificate_chain", "date_signature_applied",
@@ -137,6 +139,7 @@ SIGNER_MAIL_EXPRESSIONS = (
     "object.esign_mail_cancel_reason_sentence",
     "object.esign_mail_refused_by",
     "object.esign_mail_mobile_hint",
+    "object.esign_mail_capacity_sentence",
     "object.esign_sms_code",
 )
 
@@ -205,7 +208,7 @@ class O2sEsignSigner(models.Model):
     role = fields.Selection(
         [
             ("signer", "Signer"),
-            ("legal_representative", "Legal representative"),
+            ("legal_representative", "Representative of a protected person"),
             ("company_representative", "Company representative"),
         ],
         string="Capacity", required=True, default="signer")
@@ -242,6 +245,12 @@ class O2sEsignSigner(models.Model):
     id_doc_number = fields.Char(string="ID number", readonly=True, copy=False)
     id_doc_expiry = fields.Date(string="ID valid until", readonly=True, copy=False)
     id_doc_sha256 = fields.Char(string="ID file SHA-256", readonly=True, copy=False)
+    # The legal protection of the person this signer represents (or of the signer, under
+    # curatelle), as it was when the request was sent, with its supporting document's hash.
+    protection = fields.Selection(PROTECTIONS, string="Legal protection", readonly=True, copy=False)
+    protection_reference = fields.Char(string="Supporting document reference", readonly=True, copy=False)
+    protection_doc_name = fields.Char(string="Supporting document", readonly=True, copy=False)
+    protection_doc_sha256 = fields.Char(string="Supporting document SHA-256", readonly=True, copy=False)
     access_url = fields.Char(
         string="Signing link", compute="_compute_access_url",
         help="The signer's personal link. It works without an account: share it only with them.")
@@ -329,6 +338,10 @@ class O2sEsignSigner(models.Model):
         string="May copy the link", compute="_compute_esign_may_hand_over")
     esign_may_resend = fields.Boolean(
         string="May send the invitation again", compute="_compute_esign_may_hand_over")
+    esign_mail_capacity_sentence = fields.Char(
+        string="Capacity (mails)", compute="_compute_esign_mail_capacity_sentence",
+        help="e.g. “You are signing as the legal representative of Marcel Petit.” (empty when "
+             "the signer signs for themselves).")
     esign_sms_code = fields.Char(
         string="Code (SMS)", compute="_compute_esign_sms_code",
         help="The one-time code, in the SMS template only (it exists only while the SMS is "
@@ -423,6 +436,12 @@ class O2sEsignSigner(models.Model):
             may_sign = signer.state == "pending" and signer.request_id.state in OPEN_STATES
             signer.esign_may_resend = may_sign
             signer.esign_may_copy_link = may_sign and (is_manager or signer._esign_mail_cannot_be_sent())
+
+    @api.depends_context("lang")
+    @api.depends("role", "represented_partner_id", "protection")
+    def _compute_esign_mail_capacity_sentence(self):
+        for signer in self:
+            signer.esign_mail_capacity_sentence = signer._esign_capacity_sentence() or False
 
     @api.depends_context("esign_otp_code")
     def _compute_esign_sms_code(self):
@@ -628,8 +647,14 @@ class O2sEsignSigner(models.Model):
             partner = signer.partner_id
             e164, _error = normalize_mobile(partner.mobile or partner.phone, signer._country_code())
             id_doc = partner._esign_valid_id_document()
+            person = signer._esign_protected_person()
+            protection = person._esign_protection_sudo() if person else False
             with internal_write():
                 signer.write({
+                    "protection": protection and protection["type"],
+                    "protection_reference": protection and protection["reference"],
+                    "protection_doc_name": protection and protection["file_name"],
+                    "protection_doc_sha256": protection and protection["sha256"],
                     "name": partner.name,
                     "email": email_normalize(partner.email),
                     "mobile": e164,
@@ -672,6 +697,13 @@ class O2sEsignSigner(models.Model):
                 "sha256": self.id_doc_sha256,
                 **self._id_doc_extension_summary(),
             },
+            "protection": {
+                "type": self.protection,
+                "person": self._esign_protected_person().display_name,
+                "document_reference": self.protection_reference or None,
+                "document_name": self.protection_doc_name or None,
+                "document_sha256": self.protection_doc_sha256 or None,
+            } if self.protection else None,
         }
 
     def _esign_next_in_person_signer(self):
@@ -681,6 +713,17 @@ class O2sEsignSigner(models.Model):
         return self.request_id.signer_ids.filtered(
             lambda signer: signer != self and signer.presence == "in_person"
             and signer.state == "pending" and not signer.sign_pending).sorted("sequence")[:1]
+
+    def _esign_protected_person(self):
+        """The protected person this signer signs for (their representative) or as (a person
+        under curatelle), if any."""
+        self.ensure_one()
+        if self.role == "legal_representative":
+            return self.represented_partner_id
+        if self.role == "signer" and not self.partner_id.is_company \
+                and self.partner_id.esign_protection != "none":
+            return self.partner_id
+        return self.env["res.partner"]
 
     # ------------------------------------------------------------- link token
     def _in_person_ticket(self, expires):
@@ -766,6 +809,23 @@ class O2sEsignSigner(models.Model):
         if state == "error":
             return "error"
         return "ok"
+
+    def _esign_documents_available_until(self):
+        """The last day this signer's link gives their signed documents: the link's expiry
+        date (the request's deadline; without one, the default validity after signing)."""
+        self.ensure_one()
+        request = self.request_id
+        if request.date_deadline:
+            return request.date_deadline
+        signed_on = (self.date_signed or fields.Datetime.now()).date()
+        return signed_on + timedelta(days=max(request.company_id.esign_validity_days, 1))
+
+    def _esign_documents_available(self):
+        """True when this signer has signed and their link has not expired: the link then
+        gives them the signed documents (the request signed, or still signing)."""
+        self.ensure_one()
+        return self.state == "signed" and self.request_id.state in ("in_progress", "error", "signed") \
+            and fields.Date.context_today(self) <= self._esign_documents_available_until()
 
     def _esign_lang(self):
         """The signer's language if it is installed, else the company partner's, else English."""
@@ -1377,20 +1437,64 @@ class O2sEsignSigner(models.Model):
         self.ensure_one()
         return "Signature%d" % self.id
 
+    def _esign_protection_type(self):
+        """The legal protection this signer's capacity depends on: as frozen when the request
+        was sent, else (a draft) the protected person's current one."""
+        self.ensure_one()
+        if self.protection:
+            return self.protection
+        person = self._esign_protected_person()
+        return person.esign_protection if person else False
+
     def _esign_capacity_label(self):
         """The capacity line of the signature box, e.g. "Legal representative of X"."""
         self.ensure_one()
         represented = self.represented_partner_id.display_name
+        protection = self._esign_protection_type()
         if self.role == "legal_representative":
-            if represented:
-                return self.env._("Legal representative of %(name)s", name=represented)
-            return self.env._("Legal representative")
+            if not represented:
+                return self.env._("Legal representative")
+            labels = {
+                "curatelle": self.env._("Curator of %(name)s", name=represented),
+                "habilitation_familiale": self.env._(
+                    "Person authorised to represent %(name)s (habilitation familiale)", name=represented),
+                "mandat_protection_future": self.env._(
+                    "Agent of %(name)s (mandat de protection future)", name=represented),
+            }
+            return labels.get(protection) or self.env._("Legal representative of %(name)s", name=represented)
         if self.role == "company_representative":
             if represented:
                 return self.env._("For the account of %(name)s", name=represented)
             return self.env._("Company representative")
         if represented:
             return self.env._("For the account of %(name)s", name=represented)
+        if protection == "curatelle":
+            return self.env._("Assisted by their curator (curatelle)")
+        return ""
+
+    def _esign_capacity_sentence(self):
+        """The capacity in which this signer signs, as a sentence to them (signing page, mails),
+        in the context's language; empty when they sign for themselves."""
+        self.ensure_one()
+        represented = self.represented_partner_id.display_name
+        protection = self._esign_protection_type()
+        if self.role == "legal_representative" and represented:
+            sentences = {
+                "curatelle": self.env._(
+                    "You are signing as the curator of %(name)s, to assist them.", name=represented),
+                "habilitation_familiale": self.env._(
+                    "You are signing as the person authorised by the judge to represent %(name)s "
+                    "(habilitation familiale).", name=represented),
+                "mandat_protection_future": self.env._(
+                    "You are signing as the agent of %(name)s under a mandat de protection future.",
+                    name=represented),
+            }
+            return sentences.get(protection) or self.env._(
+                "You are signing as the legal representative of %(name)s.", name=represented)
+        if represented:
+            return self.env._("You are signing for the account of %(name)s.", name=represented)
+        if self.role == "signer" and protection == "curatelle":
+            return self.env._("You are signing for yourself, assisted by your curator (curatelle).")
         return ""
 
     def _esign_appearance(self, document, moment):

@@ -1,9 +1,23 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
+import base64
+import hashlib
 from collections import defaultdict
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.fields import Command
+
+#: the legal protections of a person (French law), with their legal wording
+PROTECTIONS = [
+    ("none", "None"),
+    ("tutelle", "Guardianship (tutelle)"),
+    ("curatelle", "Curatorship (curatelle)"),
+    ("minor", "Minor (administration légale)"),
+    ("habilitation_familiale", "Family authorisation (habilitation familiale)"),
+    ("mandat_protection_future", "Future protection mandate (mandat de protection future)"),
+]
+#: protections under which the representatives sign instead of the person
+REPRESENTED_PROTECTIONS = ("tutelle", "minor", "habilitation_familiale", "mandat_protection_future")
 
 
 class ResPartner(models.Model):
@@ -19,13 +33,35 @@ class ResPartner(models.Model):
         "o2s.esign.id.document", "partner_id", string="Identity documents",
         groups="o2s_esign.group_esign_user")
     esign_protection = fields.Selection(
-        [("none", "None"), ("tutelle", "Guardianship (tutelle)"), ("curatelle", "Curatorship (curatelle)")],
-        string="Legal protection", default="none", required=True,
-        help="Under tutelle the legal representative signs for the person; under curatelle "
-             "the person and their curator both sign.")
+        PROTECTIONS, string="Legal protection", default="none", required=True,
+        help="Under tutelle, for a minor (administration légale), under habilitation familiale "
+             "or under a mandat de protection future, the representatives sign on the person's "
+             "behalf; under curatelle the person and their curator both sign.")
     esign_legal_representative_ids = fields.Many2many(
         "res.partner", "o2s_esign_partner_legal_rep_rel", "partner_id", "representative_id",
-        string="Legal representatives")
+        string="Legal representatives",
+        help="Who acts for the protected person: the guardian (tuteur), the curator (curateur), "
+             "the parents (administrateurs légaux), the person authorised by the judge "
+             "(personne habilitée) or the agent of the mandate (mandataire).")
+    esign_minor_signature = fields.Selection(
+        [("both", "Both parents sign"), ("one", "One parent signs")],
+        string="Parents who sign", default="both", required=True,
+        help="For a minor: whether every parent listed as legal representative signs (acts of "
+             "disposition, or when the parents so agree), or one of them (acts of "
+             "administration).")
+    esign_protection_file = fields.Binary(
+        string="Supporting document", attachment=True, groups="o2s_esign.group_esign_user",
+        help="The judgment (tutelle, curatelle, habilitation familiale), the mandate (mandat de "
+             "protection future) or, for a minor, the birth certificate or family record book. "
+             "Its SHA-256 goes into the evidence of each request signed for the person.")
+    esign_protection_file_name = fields.Char(
+        string="Supporting document name", groups="o2s_esign.group_esign_user")
+    esign_protection_reference = fields.Char(
+        string="Supporting document reference", groups="o2s_esign.group_esign_user",
+        help="e.g. “Judgment of the tribunal judiciaire of Lyon, 12 March 2024, RG 24/00123”.")
+    esign_protection_sha256 = fields.Char(
+        string="Supporting document SHA-256", compute="_compute_esign_protection_sha256",
+        store=True, groups="o2s_esign.group_esign_user")
     esign_representative_id = fields.Many2one(
         "res.partner", string="Signs for the company",
         help="The person who signs on the company's behalf.")
@@ -35,6 +71,13 @@ class ResPartner(models.Model):
     esign_compliance_ids = fields.Many2many(
         "o2s.esign.compliance", string="Compliance documents",
         compute="_compute_esign_compliance_ids", groups="o2s_esign.group_esign_user")
+
+    @api.depends("esign_protection_file")
+    def _compute_esign_protection_sha256(self):
+        for partner in self:
+            raw = partner.with_context(bin_size=False).esign_protection_file
+            partner.esign_protection_sha256 = hashlib.sha256(base64.b64decode(raw)).hexdigest() \
+                if raw else False
 
     @api.depends_context("uid", "allowed_company_ids")
     def _compute_esign_request_count(self):
@@ -93,9 +136,10 @@ class ResPartner(models.Model):
 
     def _esign_default_signers(self):
         """Who signs for this contact, as o2s.esign.signer values:
-        a company: its representative, on its behalf; a person under tutelle: their legal
-        representatives, on their behalf; under curatelle: the person and their curators; else
-        the person."""
+        a company: its representative, on its behalf; a person under tutelle, habilitation
+        familiale or a mandat de protection future: their representatives, on their behalf; a
+        minor: both parents (or the first one, when one parent signs); under curatelle: the
+        person and their curators; else the person."""
         self.ensure_one()
         if self.is_company:
             representative = self.esign_representative_id
@@ -105,17 +149,37 @@ class ResPartner(models.Model):
                     "the company” on the contact).", company=self.display_name))
             return [{"partner_id": representative.id, "role": "company_representative",
                      "represented_partner_id": self.id, "sequence": 10}]
-        if self.esign_protection in ("tutelle", "curatelle") and not self.esign_legal_representative_ids:
+        if self.esign_protection != "none" and not self.esign_legal_representative_ids:
             raise UserError(_(
                 "%(name)s is a protected person: add their legal representative on the contact.",
                 name=self.display_name))
         signers = []
-        if self.esign_protection != "tutelle":
+        if self.esign_protection not in REPRESENTED_PROTECTIONS:
             signers.append({"partner_id": self.id, "role": "signer", "sequence": 10})
-        for index, representative in enumerate(self.esign_legal_representative_ids):
+        representatives = self.esign_legal_representative_ids
+        if self.esign_protection == "minor" and self.esign_minor_signature == "one":
+            representatives = representatives[:1]
+        for index, representative in enumerate(representatives):
             signers.append({"partner_id": representative.id, "role": "legal_representative",
                             "represented_partner_id": self.id, "sequence": 20 + index})
         return signers
+
+    def _esign_protection_sudo(self):
+        """The legal protection of this person as the evidence records it: type, supporting
+        document reference, file name and SHA-256 (False for a person without protection).
+
+        sudo: the supporting document's fields belong to the E-signature group, and a request
+        is sent, signed or turned into evidence by whoever runs it (a signer's page included)."""
+        self.ensure_one()
+        partner_sudo = self.sudo()
+        if self.is_company or partner_sudo.esign_protection == "none":
+            return False
+        return {
+            "type": partner_sudo.esign_protection,
+            "reference": partner_sudo.esign_protection_reference or None,
+            "file_name": partner_sudo.esign_protection_file_name or None,
+            "sha256": partner_sudo.esign_protection_sha256 or None,
+        }
 
     def action_esign_sign(self):
         """“Sign electronically”: open the wizard to send documents for signature."""

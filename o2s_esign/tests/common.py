@@ -109,16 +109,26 @@ class O2sEsignCommon(TransactionCase):
 
     # Clients under a legal protection: protection -> name, email, mobile.
     PROTECTED_CLIENTS = {"tutelle": ("Marc Tutelle", "marc@example.com", "+33656789012"),
-                         "curatelle": ("Anne Curatelle", "anne@example.com", "+33667890123")}
+                         "curatelle": ("Anne Curatelle", "anne@example.com", "+33667890123"),
+                         "minor": ("Léo Mineur", "leo@example.com", "+33678901234"),
+                         "habilitation_familiale": ("Hélène Habilitée", "helene@example.com", "+33689012345"),
+                         "mandat_protection_future": ("Max Mandant", "max@example.com", "+33690123456")}
+    #: the supporting document of each protected client (a judgment, a mandate)
+    PROTECTION_FILE = b"%PDF-1.4 judgment of the tribunal judiciaire"
 
     @classmethod
-    def _protected_client(cls, protection, representative=None):
+    def _protected_client(cls, protection, representative=None, with_document=True):
         """A client of Alice's under ``protection`` (Marc Tutelle under guardianship, Anne Curatelle
-        under curatorship), whose legal representative is ``representative`` (none if not given)."""
+        under curatorship, Léo Mineur a minor...), whose legal representatives are
+        ``representative`` (none if not given), with their supporting document unless told."""
         name, email, mobile = cls.PROTECTED_CLIENTS[protection]
         partner = cls._make_client(name, email, mobile, salesperson=cls.advisor, esign_protection=protection)
         if representative:
             partner.esign_legal_representative_ids = representative
+        if with_document:
+            partner.write({"esign_protection_file": base64.b64encode(cls.PROTECTION_FILE),
+                           "esign_protection_file_name": "judgment.pdf",
+                           "esign_protection_reference": "TJ Lyon, 12/03/2024, RG 24/00123"})
         return partner
 
     @classmethod

@@ -1,6 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Mail templates (English and French, recipient's language), the mail report, resending,
 bounces, and the contact's chatter."""
+import base64
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -284,7 +285,8 @@ class TestEsignMailReport(O2sEsignAutomationCommon):
         representative = self._make_client("Paul Tuteur", "paul@example.com", "+33656789012")
         protected = self._make_client("Lise Protégée", "lise@example.com", "+33667890123",
                                       salesperson=self.advisor, esign_protection="tutelle",
-                                      esign_legal_representative_ids=[fields.Command.link(representative.id)])
+                                      esign_legal_representative_ids=[fields.Command.link(representative.id)],
+                                      esign_protection_file=base64.b64encode(b"%PDF-1.4 judgment"))
         request = self._send_on(partner=protected)
         self.assertEqual(request.signer_ids.partner_id, representative)
         with freeze_time("2026-03-04 08:00:00"):

@@ -22,7 +22,7 @@ UPLOAD_LIFETIME = timedelta(days=1)
 
 SIGNER_ROLES = [
     ("signer", "Signer"),
-    ("legal_representative", "Legal representative"),
+    ("legal_representative", "Representative of a protected person"),
     ("company_representative", "Company representative"),
 ]
 PRESENCES = [("remote", "Remote"), ("in_person", "In person")]

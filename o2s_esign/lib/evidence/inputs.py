@@ -55,6 +55,9 @@ class EvidenceSigner:
     id_doc_number: str = ""
     id_doc_expiry: date | str | None = None
     id_doc_sha256: str = ""
+    protection: str = ""           # translated legal protection, e.g. "Guardianship (tutelle)"
+    protection_document: str = ""  # the supporting document (judgment, mandate): reference, name
+    protection_sha256: str = ""    # SHA-256 of the supporting document's file
     auth_method: str = ""          # translated, e.g. "SMS one-time code"
     otp_sent: list = field(default_factory=list)       # datetimes or strings
     otp_verified: list = field(default_factory=list)
