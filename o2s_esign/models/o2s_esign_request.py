@@ -108,6 +108,7 @@ REQUEST_MAIL_EXPRESSIONS = (
     "object.esign_mail_deadline",
     "object.esign_mail_signatures",
     "object.esign_mail_refusal_sentence",
+    "object.esign_mail_locked_signers",
 )
 
 # The statuses the home block can show, in the order it shows them.
@@ -219,6 +220,9 @@ class O2sEsignRequest(models.Model):
     esign_mail_signatures = fields.Char(string="Signatures (mails)", compute="_compute_esign_mail_texts",
                                         help="e.g. “1 of 2”")
     esign_mail_refusal_sentence = fields.Char(string="Refusal (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_locked_signers = fields.Char(
+        string="Locked signers (mails)", compute="_compute_esign_mail_locked_signers",
+        help="The signers locked after too many wrong codes, e.g. “Jeanne Martin”.")
     # Completion: the evidence file
     evidence_attachment_id = fields.Many2one(
         "ir.attachment", string="Evidence file", readonly=True, copy=False, ondelete="restrict",
@@ -322,6 +326,12 @@ class O2sEsignRequest(models.Model):
                     "%(name)s refused to sign. Reason: %(reason)s", name=refused.name, reason=refused.refusal_reason)
             else:
                 request.esign_mail_refusal_sentence = self.env._("%(name)s refused to sign.", name=refused.name)
+
+    @api.depends("signer_ids.otp_locked_date")
+    def _compute_esign_mail_locked_signers(self):
+        for request in self:
+            request.esign_mail_locked_signers = ", ".join(
+                request.signer_ids.filtered("otp_locked_date").mapped("name")) or False
 
     @api.depends("document_ids.pades_level_achieved")
     def _compute_pades_level_achieved(self):
