@@ -628,13 +628,11 @@ class O2sEsignRequest(models.Model):
 
     def action_download_evidence(self):
         """Download the evidence ZIP (built now for refused, cancelled and expired requests
-        that have none yet). The download is logged in the audit trail."""
+        that have none yet). The download itself, by the route this returns, is logged in the
+        audit trail (see ir_attachment.py), as any other download of the file."""
         self.ensure_one()
         self.check_access("read")
-        attachment = self._esign_ensure_evidence()
-        self._log_event("evidence_downloaded", payload=dict(
-            self._actor_payload(), sha256=self.evidence_sha256,
-            attachment_id=attachment.id))
+        self._esign_ensure_evidence()
         return {
             "type": "ir.actions.act_url",
             "url": "/esign/evidence/%d/download" % self.id,
