@@ -21,7 +21,7 @@ PLAIN_FIELDS = (
     "esign_twilio_from", "esign_webhook_url", "esign_tsa_url", "esign_tsa_username", "esign_tsa_ca_cert",
     "esign_pades_level", "esign_signature_placement", "esign_validity_days",
     "esign_reminder_first_days", "esign_reminder_interval_days", "esign_reminder_max",
-    "esign_max_upload_mb",
+    "esign_max_upload_mb", "esign_retention_years",
 )
 
 
@@ -80,6 +80,11 @@ class O2sEsignSettings(models.TransientModel):
     esign_reminder_interval_days = fields.Integer(string="Then remind every (days)", default=3)
     esign_reminder_max = fields.Integer(string="Maximum number of reminders", default=3)
     esign_max_upload_mb = fields.Integer(string="Maximum file size (MB)", default=20)
+    esign_retention_years = fields.Integer(
+        string="Keep personal data for (years)", default=5,
+        help="How long the identity-document scans and the signers' personal data are kept once "
+             "a request is closed (5 years: French anti-money-laundering practice). Then a "
+             "scheduled action purges them; the evidence file and the hashes stay.")
     # Signing page ---------------------------------------------------------------------------
     signing_page_lang = fields.Selection(
         "_selection_lang", string="Language of the text",
@@ -138,6 +143,8 @@ class O2sEsignSettings(models.TransientModel):
             problems.append(_("Reminders are at least one day apart."))
         if not 1 <= self.esign_max_upload_mb <= 128:
             problems.append(_("The maximum file size must be between 1 and 128 MB."))
+        if not 1 <= self.esign_retention_years <= 50:
+            problems.append(_("Personal data must be kept between 1 and 50 years."))
         for name in URL_SETTING_FIELDS:
             url = (self[name] or "").strip()
             # Every address the host name resolves to is checked now (and again before each

@@ -79,6 +79,10 @@ OTP_PROTECTED_FIELDS = {
     "otp_hash", "otp_nonce", "otp_issued_at", "otp_attempts", "otp_used", "otp_send_times",
     "otp_verified_hash", "otp_verified_at", "otp_wrong_count", "otp_locked_date",
 }
+# Personal data cleared at the end of the company's retention period (the name and the hashes
+# stay, as in the evidence).
+RETENTION_PURGED_FIELDS = ("email", "mobile", "id_doc_number", "id_doc_expiry", "signature_image",
+                           "refusal_reason", "sign_pending_data")
 # Written by the automation only (the reminder watermark and the cron's failure mark).
 SIGNER_AUTOMATION_FIELDS = {"reminder_count", "last_reminder_date", "next_reminder_date",
                             "reminder_blocked_until"}
@@ -477,7 +481,8 @@ class O2sEsignSigner(models.Model):
         self.check_access("read")
         request = self.request_id
         request.check_access("read")
-        request._esign_build_attestation(self)
+        if not (request.date_personal_data_purged and self.attestation_attachment_id):
+            request._esign_build_attestation(self)
         return {
             "type": "ir.actions.act_url",
             "url": "/esign/evidence/%d/attestation/%d" % (request.id, self.id),
@@ -595,6 +600,18 @@ class O2sEsignSigner(models.Model):
                 "sha256": self.id_doc_sha256,
             },
         }
+
+    def _esign_purge_personal_data(self):
+        """Clear this signer's personal data (contact data, identity-document details,
+        signature image, refusal reason) at the end of the retention period; their name, the
+        hashes and the signature certificate stay, as in the evidence. Returns the names of the
+        fields cleared (for the ``personal_data_purged`` event)."""
+        self.ensure_one()
+        signer_sudo = self.sudo()
+        purged = [name for name in RETENTION_PURGED_FIELDS if signer_sudo[name]]
+        with internal_write():
+            signer_sudo.write(dict.fromkeys(RETENTION_PURGED_FIELDS, False))
+        return purged
 
     # ------------------------------------------------------------- link token
     def _in_person_ticket(self, expires):

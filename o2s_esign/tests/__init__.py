@@ -10,6 +10,7 @@ from . import test_esign_api
 from . import test_esign_otp
 from . import test_esign_otp_lock
 from . import test_esign_downloads
+from . import test_esign_retention
 from . import test_esign_sms
 from . import test_esign_portal
 from . import test_esign_portal_ui
