@@ -1,5 +1,6 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
-"""Download of evidence files and signer attestations, for users who can read the request."""
+"""Download of evidence files and signer attestations, for users who can read the request.
+Each download is an event of the request, logged as the file is streamed (ir_binary.py)."""
 from odoo import http
 from odoo.exceptions import AccessError, MissingError
 from odoo.http import request
@@ -35,14 +36,14 @@ class O2sEsignEvidence(http.Controller):
     @http.route("/esign/evidence/<int:request_id>/download", type="http", auth="user",
                 methods=["GET"])
     def download_evidence(self, request_id, **kwargs):
-        """The latest evidence ZIP (built and logged by action_download_evidence)."""
+        """The latest evidence ZIP (built by action_download_evidence); logged."""
         esign_request = self._request_or_404(request_id)
         return self._send(self._request_sudo(esign_request).evidence_attachment_id)
 
     @http.route("/esign/evidence/<int:request_id>/attestation/<int:signer_id>", type="http",
                 auth="user", methods=["GET"])
     def download_attestation(self, request_id, signer_id, **kwargs):
-        """A signer's latest attestation (built and logged by action_download_attestation)."""
+        """A signer's latest attestation (built by action_download_attestation); logged."""
         esign_request = self._request_or_404(request_id)
         signer_sudo = self._request_sudo(esign_request).signer_ids.filtered(lambda s: s.id == signer_id)
         if not signer_sudo:

@@ -121,11 +121,14 @@ def check_token(key: bytes, token: str, *parts: str) -> bool:
 
 @dataclass(frozen=True)
 class OtpPolicy:
-    """Limits for SMS codes (NIST SP 800-63B: 10 minutes, single use, rate limited)."""
+    """Limits for SMS codes (NIST SP 800-63B: 10 minutes, single use, rate limited). The one
+    place they are set (the README's Rights section quotes them)."""
 
     digits: int = 6
     ttl: int = 600                 # seconds a code stays valid
     max_attempts: int = 5          # wrong entries per code before it is locked
+    max_wrong_codes: int = 10      # wrong entries per signer over the life of a request, all
+                                   # codes together, before the signer is locked (until unlocked)
     resend_cooldown: int = 60      # seconds between two sends to the same signer
     max_sends_per_hour: int = 5    # sends per signer in any sliding hour
 
@@ -201,6 +204,12 @@ def check_attempt(now: datetime, issued_at: datetime | None, attempts: int, *,
     if now >= expires_at(issued_at, policy) or now < issued_at - timedelta(minutes=5):
         return AttemptDecision(False, "expired")
     return AttemptDecision(True, None)
+
+
+def signer_locked(wrong_codes: int, policy: OtpPolicy = OtpPolicy()) -> bool:
+    """Whether ``wrong_codes`` wrong entries (every code of a request together) lock a signer:
+    then no code is sent or accepted any more until their advisor unlocks them."""
+    return wrong_codes >= policy.max_wrong_codes
 
 
 def verify_code(now: datetime, code: str, *, key: bytes, binding: str, stored_hash: str | None,

@@ -11,6 +11,7 @@ from . import res_partner
 from . import o2s_esign_compliance
 from . import o2s_esign_origin_mixin
 from . import ir_attachment
+from . import ir_binary
 from . import o2s_esign_signing_identity
 from . import o2s_esign_consumption
 from . import o2s_esign_mail_log

@@ -15,11 +15,17 @@
   its request (``esign_request_id``) and readable only by who may read the request.
 * Uploads for the send wizard over the company's size limit are refused before anything is
   written.
+* Every download of an evidence file, of a saved copy of one or of an attestation is an event of
+  its request (who, when, from which address, by which route): streamed by any route (the
+  module's download routes, ``/web/content``; see ir_binary.py) or read over RPC.
 """
 import base64
 import binascii
+import hashlib
 
-from odoo import _, api, fields, models
+import psycopg2.errors
+
+from odoo import _, api, fields, http, models
 from odoo.exceptions import UserError
 from odoo.osv import expression
 from odoo.tools import SQL
@@ -42,6 +48,7 @@ PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
 EVIDENCE_MARK = "o2s_esign:evidence"
 #: what may be written on an evidence file: the same owner, mark, type and bytes
 EVIDENCE_WRITABLE = {"res_model", "res_id", "res_field", "description", "mimetype", *CONTENT_FIELDS}
+ATTESTATION_MARK = "o2s_esign:attestation"
 
 
 class IrAttachment(models.Model):
@@ -96,6 +103,14 @@ class IrAttachment(models.Model):
             if request_ids:
                 self.env["o2s.esign.request"].browse(request_ids).check_access("read")
         return res
+
+    def _read_format(self, fnames, load="_classic_read"):
+        # read, web_read and search_read: reading the bytes of an evidence file over RPC is a
+        # download too (the module's own code reads them as superuser, through the fields).
+        result = super()._read_format(fnames, load=load)
+        if not self.env.su and CONTENT_FIELDS.intersection(fnames or ()):
+            self._esign_log_downloads("rpc:read")
+        return result
 
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi
@@ -248,6 +263,63 @@ class IrAttachment(models.Model):
         """The copies of an evidence file saved on a contact among ``self`` (linked to their
         request): they can be deleted, not changed nor published."""
         return self.sudo().filtered("esign_request_id")
+
+    def _esign_log_downloads(self, route):
+        """Log the download of each evidence file, saved copy of one or attestation among
+        ``self`` as an event of its request (``evidence_downloaded`` or
+        ``attestation_downloaded``): who, the file and its SHA-256, the route, and the client's
+        address and browser (the client's own address behind a reverse proxy when Odoo runs
+        with ``proxy_mode``). Other attachments are left alone.
+
+        sudo: the events and the request's files are the module's; whoever downloads passed
+        the read check of the route (Odoo's for ``/web/content`` and RPC, the module's
+        controllers' own) before anything is logged.
+
+        On a read-only cursor (a route Odoo serves from a database replica) nothing can be
+        written: ``ReadOnlySqlTransaction`` makes Odoo serve the request again on the primary."""
+        logged = []
+        for attachment in self.sudo():
+            request = attachment.esign_request_id
+            kind = "evidence"
+            if not request and attachment.res_model == "o2s.esign.request" and attachment.res_id \
+                    and attachment.description in PROTECTED_MARKS:
+                request = self.env["o2s.esign.request"].sudo().browse(attachment.res_id).exists()
+                kind = "attestation" if attachment.description == ATTESTATION_MARK else "evidence"
+            if request:
+                logged.append((attachment, request, kind))
+        if not logged:
+            return
+        if self.env.cr.readonly:
+            raise psycopg2.errors.ReadOnlySqlTransaction(
+                "o2s_esign: the download of an evidence file is an audit event")
+        httprequest = http.request.httprequest if http.request else None
+        user = self.env.user
+        for attachment, request, kind in logged:
+            signer = None
+            if kind == "attestation":
+                signer = request.signer_ids.filtered(
+                    lambda s, attachment=attachment: s.attestation_attachment_id == attachment)[:1]
+            request._log_event(
+                "attestation_downloaded" if kind == "attestation" else "evidence_downloaded",
+                signer=signer or None, payload={
+                    "user_id": user.id, "user": user.name, "attachment_id": attachment.id,
+                    "name": attachment.name, "sha256": attachment._esign_sha256(),
+                    "saved_copy": bool(attachment.esign_request_id), "route": route,
+                },
+                ip_address=httprequest.remote_addr if httprequest else None,
+                user_agent=httprequest.headers.get("User-Agent") if httprequest else None)
+
+    def _esign_sha256(self):
+        """SHA-256 (hex) of this attachment's bytes, read in blocks from the filestore."""
+        self.ensure_one()
+        digest = hashlib.sha256()
+        if self.store_fname:
+            with open(self._full_path(self.store_fname), "rb") as stored:
+                for block in iter(lambda: stored.read(1 << 20), b""):
+                    digest.update(block)
+        else:
+            digest.update(self.raw or b"")
+        return digest.hexdigest()
 
     @api.model
     def _esign_link_saved_evidence(self):

@@ -52,6 +52,10 @@ EVENT_TYPES = [
     ("evidence_saved", "Evidence file saved to the client's documents"),
     ("attestation_generated", "Signer attestation generated"),
     ("settings_changed", "SMS or timestamp settings changed"),
+    ("signer_locked", "Signer locked (too many wrong codes)"),
+    ("signer_unlocked", "Signer unlocked"),
+    ("attestation_downloaded", "Signer attestation downloaded"),
+    ("personal_data_purged", "Personal data purged (retention period over)"),
 ]
 
 

@@ -25,6 +25,7 @@ MAIL_KINDS = [
     ("confirmation", "Confirmation"),
     ("refusal", "Refusal"),
     ("expiry", "Expiry"),
+    ("signer_locked", "Signer locked"),
     ("other", "Other"),
 ]
 # Failures that will not go away by sending again (Odoo's mail.mail failure types).

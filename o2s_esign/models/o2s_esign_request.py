@@ -74,7 +74,7 @@ ACCESS_FIELDS = {"user_id", "shared_user_ids"}
 # Fields only the module's own code ever writes.
 INTERNAL_FIELDS = {
     "state", "reference", "date_sent", "date_done", "error_message", "error_transient", "cancel_reason",
-    "pades_level", "event_head",
+    "pades_level", "event_head", "date_personal_data_purged",
 }
 # Written by the automation only.
 REQUEST_AUTOMATION_FIELDS = {"retry_count", "next_retry_date", "expiry_blocked_until"}
@@ -112,6 +112,7 @@ REQUEST_MAIL_EXPRESSIONS = (
     "object.esign_mail_deadline",
     "object.esign_mail_signatures",
     "object.esign_mail_refusal_sentence",
+    "object.esign_mail_locked_signers",
 )
 
 # The statuses the home block can show, in the order it shows them.
@@ -238,6 +239,9 @@ class O2sEsignRequest(models.Model):
     esign_mail_signatures = fields.Char(string="Signatures (mails)", compute="_compute_esign_mail_texts",
                                         help="e.g. “1 of 2”")
     esign_mail_refusal_sentence = fields.Char(string="Refusal (mails)", compute="_compute_esign_mail_texts")
+    esign_mail_locked_signers = fields.Char(
+        string="Locked signers (mails)", compute="_compute_esign_mail_locked_signers",
+        help="The signers locked after too many wrong codes, e.g. “Jeanne Martin”.")
     # Completion: the evidence file
     evidence_attachment_id = fields.Many2one(
         "ir.attachment", string="Evidence file", readonly=True, copy=False, ondelete="restrict",
@@ -252,6 +256,10 @@ class O2sEsignRequest(models.Model):
         string="Server clock only", compute="_compute_esign_server_clock_only",
         help="The signatures carry (or will carry) the server's clock only, not a trusted time: "
              "no timestamp authority, or the PAdES B-B level.")
+    date_personal_data_purged = fields.Datetime(
+        string="Personal data purged on", readonly=True, copy=False,
+        help="The retention period of the company was over: the identity-document scans and the "
+             "signers' personal data were purged. The evidence file and the hashes stay.")
     may_change_access = fields.Boolean(
         string="May change who has the request", compute="_compute_may_change_access",
         help="The current user may change the advisor and whom the request is shared with.")
@@ -364,6 +372,12 @@ class O2sEsignRequest(models.Model):
             else:
                 request.esign_server_clock_only = False
 
+    @api.depends("signer_ids.otp_locked_date")
+    def _compute_esign_mail_locked_signers(self):
+        for request in self:
+            request.esign_mail_locked_signers = ", ".join(
+                request.signer_ids.filtered("otp_locked_date").mapped("name")) or False
+
     @api.depends("document_ids.pades_level_achieved")
     def _compute_pades_level_achieved(self):
         for request in self:
@@ -453,6 +467,10 @@ class O2sEsignRequest(models.Model):
         # The expiry cron looks for open requests past their deadline.
         create_index(self.env.cr, "o2s_esign_request_open_deadline_idx", self._table,
                      ["date_deadline"], where="state IN ('in_progress', 'error')")
+        # The retention cron looks for closed requests whose personal data is still there.
+        create_index(self.env.cr, "o2s_esign_request_retention_idx", self._table, ["date_done"],
+                     where="date_personal_data_purged IS NULL AND state IN "
+                           "('signed', 'refused', 'cancelled', 'expired')")
         return res
 
     @api.model_create_multi
@@ -699,13 +717,11 @@ class O2sEsignRequest(models.Model):
 
     def action_download_evidence(self):
         """Download the evidence ZIP (built now for refused, cancelled and expired requests
-        that have none yet). The download is logged in the audit trail."""
+        that have none yet). The download itself, by the route this returns, is logged in the
+        audit trail (see ir_attachment.py), as any other download of the file."""
         self.ensure_one()
         self.check_access("read")
-        attachment = self._esign_ensure_evidence()
-        self._log_event("evidence_downloaded", payload=dict(
-            self._actor_payload(), sha256=self.evidence_sha256,
-            attachment_id=attachment.id))
+        self._esign_ensure_evidence()
         return {
             "type": "ir.actions.act_url",
             "url": "/esign/evidence/%d/download" % self.id,
@@ -1786,6 +1802,10 @@ class O2sEsignRequest(models.Model):
         if self.state not in EVIDENCE_STATES:
             raise UserError(_("The evidence file is available once the request is signed, "
                               "refused, cancelled or expired."))
+        if self.date_personal_data_purged:
+            raise UserError(_("The personal data of this request was purged at the end of its "
+                              "retention period: no new attestation can be made. The evidence "
+                              "file and the attestations already made stay available."))
         request_sudo = self.sudo()
         bundle = self._esign_evidence_bundle(lang=signer.lang or self._esign_lang())
         index = [s.ref for s in bundle.signers].index(signer.id)
@@ -1813,6 +1833,43 @@ class O2sEsignRequest(models.Model):
             self._actor_payload(), sha256=hashlib.sha256(data).hexdigest(),
             attachment_id=attachment.id))
         return attachment
+
+    # --------------------------------------------------------------- retention
+    def _esign_purge_personal_data(self):
+        """The company's retention period is over for this closed request: purge the signers'
+        personal data (``o2s.esign.signer._esign_purge_personal_data``) and the scans of the
+        identity documents that no request still keeping its data uses, and log
+        ``personal_data_purged``. The evidence file is built first when the request has none
+        (from the full data); it, the attestations already made, the hashes and the audit
+        trail (append-only) stay.
+
+        sudo: the signers, the identity documents and the request's retention field are written
+        by the module's retention only (the cron, as superuser, or a caller that checked)."""
+        self.ensure_one()
+        request_sudo = self.sudo()
+        if request_sudo.state not in EVIDENCE_STATES or request_sudo.date_personal_data_purged:
+            return False
+        evidence = request_sudo._esign_ensure_evidence()
+        scans = request_sudo.signer_ids.id_document_id.filtered("file")
+        keeping = self.env["o2s.esign.signer"].sudo().search([
+            ("id_document_id", "in", scans.ids), ("request_id", "!=", request_sudo.id),
+            ("request_id.date_personal_data_purged", "=", False)])
+        scans -= keeping.id_document_id
+        scan_summary = [{"id": document.id, "sha256": document.sha256} for document in scans]
+        signers = [{"id": signer.id, "fields": signer._esign_purge_personal_data()}
+                   for signer in request_sudo.signer_ids]
+        scans.write({"file": False, "file_name": False})
+        with internal_write():
+            request_sudo.write({"date_personal_data_purged": fields.Datetime.now()})
+        request_sudo._log_event("personal_data_purged", payload={
+            "retention_years": request_sudo.company_id.esign_retention_years,
+            "date_done": fields.Datetime.to_string(request_sudo.date_done),
+            "signers": signers,
+            "id_document_scans": scan_summary,
+            "evidence_sha256": request_sudo.evidence_sha256,
+            "evidence_attachment_id": evidence.id,
+        })
+        return True
 
     # ---------------------------------------------------------- expiry, retry
     def _esign_expire(self):
@@ -1923,6 +1980,23 @@ class O2sEsignRequest(models.Model):
         return self._esign_cron_batch(
             "o2s_esign.ir_cron_esign_retry_errors", self, due, batch_size,
             lambda request: request._esign_auto_retry(), lambda request: request._mark_retry_failure())
+
+    @api.model
+    def _cron_purge_personal_data(self, batch_size=None):
+        """Purge, in one bounded batch, the personal data of the requests closed for longer than
+        their company's retention period (``esign_retention_years``, at least one year). A
+        purged request is dated: a second run finds nothing."""
+        self.env.flush_all()
+        due = SQL("""
+            SELECT r.id FROM o2s_esign_request r JOIN res_company c ON c.id = r.company_id
+             WHERE r.date_personal_data_purged IS NULL
+               AND r.state IN ('signed', 'refused', 'cancelled', 'expired')
+               AND r.date_done < %(now)s - make_interval(years => GREATEST(c.esign_retention_years, 1))
+             ORDER BY r.date_done, r.id
+        """, now=fields.Datetime.now())
+        return self._esign_cron_batch(
+            "o2s_esign.ir_cron_esign_purge_personal_data", self, due, batch_size,
+            lambda request: request._esign_purge_personal_data(), lambda request: None)
 
     # --------------------------------------------------------- private helpers
     @api.model

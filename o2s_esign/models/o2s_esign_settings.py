@@ -33,7 +33,7 @@ PLAIN_FIELDS = (
     "esign_twilio_from", "esign_webhook_url", "esign_tsa_url", "esign_tsa_username", "esign_tsa_ca_cert",
     "esign_pades_level", "esign_signature_placement", "esign_validity_days",
     "esign_reminder_first_days", "esign_reminder_interval_days", "esign_reminder_max",
-    "esign_max_upload_mb", "esign_server_clock_accepted",
+    "esign_max_upload_mb", "esign_server_clock_accepted", "esign_retention_years",
 )
 
 
@@ -111,6 +111,11 @@ class O2sEsignSettings(models.Model):
     esign_reminder_interval_days = fields.Integer(string="Then remind every (days)", default=3)
     esign_reminder_max = fields.Integer(string="Maximum number of reminders", default=3)
     esign_max_upload_mb = fields.Integer(string="Maximum file size (MB)", default=20)
+    esign_retention_years = fields.Integer(
+        string="Keep personal data for (years)", default=5,
+        help="How long the identity-document scans and the signers' personal data are kept once "
+             "a request is closed (5 years: French anti-money-laundering practice). Then a "
+             "scheduled action purges them; the evidence file and the hashes stay.")
     # Signing page ---------------------------------------------------------------------------
     signing_page_lang = fields.Selection(
         "_selection_lang", string="Language of the text",
@@ -256,6 +261,8 @@ class O2sEsignSettings(models.Model):
         if self.signing_page_lang and not (self.signing_page_consent or "").strip():
             problems.append(_("The consent paragraph of the signing page cannot be empty "
                               "(“Restore the default” brings the default wording back)."))
+        if not 1 <= self.esign_retention_years <= 50:
+            problems.append(_("Personal data must be kept between 1 and 50 years."))
         for name in URL_SETTING_FIELDS:
             url = (self[name] or "").strip()
             # Every address the host name resolves to is checked now (and again before each

@@ -11,8 +11,9 @@ SMS one-time codes: only a keyed hash of the code is stored (HMAC with a key der
 master key, bound to the database, the request, the signer and a per-code nonce), with its issue
 time, the count of wrong attempts and the recent send times. The code itself exists only in
 memory while the SMS is built; it is never logged, stored or put in an event. The policy (10
-minutes, single use, 5 wrong attempts, 60 s between sends, 5 sends an hour) is
-``lib.otp.OtpPolicy``. The SMS go through the transport chosen in the company settings:
+minutes, single use, 5 wrong attempts, 60 s between sends, 5 sends an hour, 10 wrong codes per
+signer over the life of a request, after which the signer is locked until their advisor unlocks
+them) is ``lib.otp.OtpPolicy``. The SMS go through the transport chosen in the company settings:
 ``twilio``, ``webhook`` and ``outbox`` through ``lib.sms``; ``iap`` through Odoo's SMS service
 (``sms`` module), called directly so that no ``sms.sms`` row keeps the text (it holds the code).
 """
@@ -78,8 +79,12 @@ PORTAL_PROTECTED_FIELDS = {
 }
 OTP_PROTECTED_FIELDS = {
     "otp_hash", "otp_nonce", "otp_issued_at", "otp_attempts", "otp_used", "otp_send_times",
-    "otp_verified_hash", "otp_verified_at",
+    "otp_verified_hash", "otp_verified_at", "otp_wrong_count", "otp_locked_date",
 }
+# Personal data cleared at the end of the company's retention period (the name and the hashes
+# stay, as in the evidence).
+RETENTION_PURGED_FIELDS = ("email", "mobile", "id_doc_number", "id_doc_expiry", "signature_image",
+                           "refusal_reason", "sign_pending_data")
 # Written by the automation only (the reminder watermark and the cron's failure mark).
 SIGNER_AUTOMATION_FIELDS = {"reminder_count", "last_reminder_date", "next_reminder_date",
                             "reminder_blocked_until"}
@@ -282,6 +287,14 @@ class O2sEsignSigner(models.Model):
     otp_send_times = fields.Text(readonly=True, copy=False, groups="base.group_system")
     otp_verified_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
     otp_verified_at = fields.Datetime(string="Code verified on", readonly=True, copy=False)
+    otp_wrong_count = fields.Integer(
+        string="Wrong codes in all", readonly=True, copy=False,
+        help="Wrong codes typed by this signer over the life of the request, every code "
+             "together: at 10 the signer is locked.")
+    otp_locked_date = fields.Datetime(
+        string="Codes locked on", readonly=True, copy=False,
+        help="Too many wrong codes were typed: no code is sent or accepted for this signer until "
+             "the advisor (or an E-signature administrator) unlocks them.")
     # The signature
     signing_certificate = fields.Text(
         string="Signature certificate", readonly=True, copy=False,
@@ -590,12 +603,41 @@ class O2sEsignSigner(models.Model):
         self.check_access("read")
         request = self.request_id
         request.check_access("read")
-        request._esign_build_attestation(self)
+        if not (request.date_personal_data_purged and self.attestation_attachment_id):
+            request._esign_build_attestation(self)
         return {
             "type": "ir.actions.act_url",
             "url": "/esign/evidence/%d/attestation/%d" % (request.id, self.id),
             "target": "download",
         }
+
+    def action_esign_unlock_codes(self):
+        """Unlock a signer locked after too many wrong codes: the count starts again and the
+        signer asks for a new code. Only the request's advisor or an E-signature
+        administrator may; logged in the audit trail (``signer_unlocked``)."""
+        self.check_access("write")
+        is_manager = self.env.su or self.env.user.has_group("o2s_esign.group_esign_manager")
+        for signer in self:
+            if not is_manager and signer.request_id.user_id != self.env.user:
+                raise AccessError(_(
+                    "Only the advisor of the signature request %(ref)s (%(advisor)s) or an "
+                    "E-signature administrator can unlock a signer.",
+                    ref=signer.request_id.reference or signer.request_id.name,
+                    advisor=signer.request_id.user_id.name))
+            if not signer.otp_locked_date:
+                raise UserError(_("%(name)s is not locked.", name=signer.name))
+            wrong_codes = signer.otp_wrong_count
+            signer._otp_write({
+                "otp_locked_date": False, "otp_wrong_count": 0, "otp_attempts": 0,
+                "otp_hash": False, "otp_used": False,
+                "otp_verified_hash": False, "otp_verified_at": False,
+            })
+            httprequest = http.request.httprequest if http.request else None
+            signer.request_id._log_event("signer_unlocked", signer=signer, payload=dict(
+                signer.request_id._actor_payload(), wrong_codes=wrong_codes),
+                ip_address=httprequest.remote_addr if httprequest else None,
+                user_agent=httprequest.headers.get("User-Agent") if httprequest else None)
+        return True
 
     # ----------------------------------------------------------------- sending
     def _country_code(self):
@@ -724,6 +766,18 @@ class O2sEsignSigner(models.Model):
                 and self.partner_id.esign_protection != "none":
             return self.partner_id
         return self.env["res.partner"]
+
+    def _esign_purge_personal_data(self):
+        """Clear this signer's personal data (contact data, identity-document details,
+        signature image, refusal reason) at the end of the retention period; their name, the
+        hashes and the signature certificate stay, as in the evidence. Returns the names of the
+        fields cleared (for the ``personal_data_purged`` event)."""
+        self.ensure_one()
+        signer_sudo = self.sudo()
+        purged = [name for name in RETENTION_PURGED_FIELDS if signer_sudo[name]]
+        with internal_write():
+            signer_sudo.write(dict.fromkeys(RETENTION_PURGED_FIELDS, False))
+        return purged
 
     # ------------------------------------------------------------- link token
     def _in_person_ticket(self, expires):
@@ -1192,6 +1246,10 @@ class O2sEsignSigner(models.Model):
         transport failure; a failure also puts the request in error)."""
         self.ensure_one()
         now = fields.Datetime.now()
+        if self.otp_locked_date:
+            self._log_portal_event("otp_send_refused", {"reason": "signer_locked"},
+                                   ip_address=ip_address, user_agent=user_agent)
+            return {"error": self._otp_locked_message(), "retry_after": 0, "locked": True}
         sends = self._otp_send_history(now)
         decision = lib_otp.can_send(now, sends, OTP_POLICY)
         if not decision.allowed:
@@ -1261,6 +1319,11 @@ class O2sEsignSigner(models.Model):
         ``{"error": message, "remaining": n, "locked": bool}``."""
         self.ensure_one()
         now = fields.Datetime.now()
+        if self.otp_locked_date:
+            # Whatever was typed, even the right code: the signer is locked.
+            self._log_portal_event("otp_failed", {"reason": "signer_locked"},
+                                   ip_address=ip_address, user_agent=user_agent)
+            return {"error": self._otp_locked_message(), "remaining": 0, "locked": True}
         signer_sudo = self.sudo()
         nonce = signer_sudo.otp_nonce
         result = lib_otp.verify_code(
@@ -1280,10 +1343,15 @@ class O2sEsignSigner(models.Model):
                                    ip_address=ip_address, user_agent=user_agent)
             return {"ok": True, "secret": secret}
         if result.reason == "invalid":
-            self._otp_write({"otp_attempts": result.attempts})
+            wrong_codes = self.otp_wrong_count + 1
+            self._otp_write({"otp_attempts": result.attempts, "otp_wrong_count": wrong_codes})
             self._log_portal_event("otp_failed", {
                 "reason": "invalid", "attempt": result.attempts, "remaining": result.remaining,
+                "wrong_codes": wrong_codes,
             }, ip_address=ip_address, user_agent=user_agent)
+            if lib_otp.signer_locked(wrong_codes, OTP_POLICY):
+                self._otp_lock_signer(wrong_codes, ip_address=ip_address, user_agent=user_agent)
+                return {"error": self._otp_locked_message(), "remaining": 0, "locked": True}
             if result.locked:
                 self._log_portal_event("otp_locked", {"attempts": result.attempts},
                                        ip_address=ip_address, user_agent=user_agent)
@@ -1308,13 +1376,30 @@ class O2sEsignSigner(models.Model):
         self.ensure_one()
         signer_sudo = self.sudo()
         if not isinstance(secret, str) or not secret or not signer_sudo.otp_verified_hash \
-                or not self.otp_verified_at or not signer_sudo.otp_nonce:
+                or not self.otp_verified_at or not signer_sudo.otp_nonce or self.otp_locked_date:
             return False
         if fields.Datetime.now() - self.otp_verified_at > max_age:
             return False
         return lib_otp.check_token(
             self._otp_key(), signer_sudo.otp_verified_hash, "verified", self._esign_dbuuid(),
             str(self.id), signer_sudo.otp_nonce, secret)
+
+    def _otp_lock_signer(self, wrong_codes, ip_address=None, user_agent=None):
+        """Too many wrong codes over the life of the request: lock the signer (the current code
+        is voided), log ``signer_locked`` and tell the advisor by mail."""
+        self.ensure_one()
+        self._otp_write({"otp_locked_date": fields.Datetime.now(), "otp_hash": False,
+                         "otp_verified_hash": False, "otp_verified_at": False})
+        self._log_portal_event("signer_locked", {
+            "wrong_codes": wrong_codes, "max_wrong_codes": OTP_POLICY.max_wrong_codes,
+        }, ip_address=ip_address, user_agent=user_agent)
+        self.request_id._esign_send_advisor_mail(
+            "o2s_esign.mail_template_esign_signer_locked_advisor", "signer_locked")
+
+    def _otp_locked_message(self):
+        return _("Too many wrong codes were typed for this request: no code can be sent or "
+                 "checked any more. Your advisor has been told and can unlock the signature "
+                 "for you.")
 
     # --------------------------------------------------------------------- SMS
     def _get_otp_sms_body(self, code):

@@ -47,6 +47,7 @@ ESIGN_SETTING_FIELDS = {
     "esign_signature_placement", "esign_validity_days", "esign_reminder_first_days",
     "esign_reminder_interval_days", "esign_reminder_max", "esign_max_upload_mb",
     "esign_signing_page_text", "esign_signing_page_texts", "esign_server_clock_accepted",
+    "esign_retention_years",
 }
 # Secret name (for _esign_get_secret) -> res.company field holding its encrypted blob.
 SECRET_FIELDS = {
@@ -173,6 +174,11 @@ class ResCompany(models.Model):
     esign_reminder_interval_days = fields.Integer(string="Then remind every (days)", default=3)
     esign_reminder_max = fields.Integer(string="Maximum number of reminders", default=3)
     esign_max_upload_mb = fields.Integer(string="Maximum file size (MB)", default=20)
+    esign_retention_years = fields.Integer(
+        string="Keep personal data for (years)", default=5,
+        help="How long the identity-document scans and the signers' personal data are kept once "
+             "a request is closed (5 years: French anti-money-laundering practice). Then a "
+             "scheduled action purges them; the evidence file and the hashes stay.")
     esign_signing_page_text = fields.Html(
         string="Signing page text", translate=True, sanitize=True, groups=OPTIONS_GROUP)
     # Per language code: {"intro": sanitized HTML, "consent": plain text}, written by the

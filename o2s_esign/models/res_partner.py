@@ -123,6 +123,30 @@ class ResPartner(models.Model):
                 [("partner_id", "in", self.ids)])._esign_seal_follows_name()
         return res
 
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_esign_history(self):
+        """A contact with a signature history (a request sent from it, a signature it made or
+        one made on its behalf) is kept: the requests and their evidence refer to it. It can be
+        archived instead."""
+        with_history = self._esign_with_history_sudo()
+        if with_history:
+            raise UserError(_(
+                "%(names)s cannot be deleted: signature requests refer to them (sent from the "
+                "contact, signed by them or on their behalf) and are kept with their evidence. "
+                "Archive the contact instead.",
+                names=", ".join(with_history.mapped("display_name"))))
+
+    def _esign_with_history_sudo(self):
+        """Those of these contacts that a signature request or a signer refers to.
+        sudo: the requests of every advisor count, also those the current user may not read."""
+        if not self.ids:
+            return self.browse()
+        requests = self.env["o2s.esign.request"].sudo().search([("partner_id", "in", self.ids)])
+        signers = self.env["o2s.esign.signer"].sudo().search([
+            "|", ("partner_id", "in", self.ids), ("represented_partner_id", "in", self.ids)])
+        referred = requests.partner_id | signers.partner_id | signers.represented_partner_id
+        return self & self.browse(referred.ids)
+
     # -------------------------------------------------------- business methods
     def _esign_valid_id_document(self):
         """The identity document of this contact that is valid today (the latest), if any (see

@@ -8,6 +8,9 @@ from . import test_esign_compliance
 from . import test_esign_origin
 from . import test_esign_api
 from . import test_esign_otp
+from . import test_esign_otp_lock
+from . import test_esign_downloads
+from . import test_esign_retention
 from . import test_esign_sms
 from . import test_esign_portal
 from . import test_esign_portal_ui

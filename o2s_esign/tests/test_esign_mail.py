@@ -26,6 +26,7 @@ TEMPLATES = {
     "mail_template_esign_confirmation_advisor": "o2s.esign.request",
     "mail_template_esign_refused_advisor": "o2s.esign.request",
     "mail_template_esign_expired_advisor": "o2s.esign.request",
+    "mail_template_esign_signer_locked_advisor": "o2s.esign.request",
 }
 
 BOUNCE = """From: MAILER-DAEMON@mx.example.com

@@ -151,6 +151,8 @@ class TestEsignEvidenceDownload(O2sEsignSigningCommon, HttpCase):
         self.assertEqual(response.content, signer.attestation_attachment_id.raw)
         self.assertEqual(self.url_open(
             "/esign/evidence/%d/attestation/%d" % (self.request.id, 999999)).status_code, 404)
-        # no state change on GET: the downloads were logged by the actions, not by the route
+        # each download the advisor made is logged (by the route), none of the refused ones
         events = self.request.event_ids.filtered(lambda e: e.event_type == "evidence_downloaded")
+        self.assertEqual(len(events), 1)
+        events = self.request.event_ids.filtered(lambda e: e.event_type == "attestation_downloaded")
         self.assertEqual(len(events), 1)

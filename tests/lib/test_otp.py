@@ -129,7 +129,15 @@ def test_random_tokens_do_not_verify():
 def test_policy_defaults():
     policy = otp.OtpPolicy()
     assert (policy.digits, policy.ttl, policy.max_attempts, policy.resend_cooldown,
-            policy.max_sends_per_hour) == (6, 600, 5, 60, 5)
+            policy.max_sends_per_hour, policy.max_wrong_codes) == (6, 600, 5, 60, 5, 10)
+
+
+def test_signer_locked_at_the_tenth_wrong_code():
+    assert not otp.signer_locked(0)
+    assert not otp.signer_locked(9)
+    assert otp.signer_locked(10)
+    assert otp.signer_locked(11)
+    assert otp.signer_locked(3, otp.OtpPolicy(max_wrong_codes=3))
 
 
 def test_can_send_first_time():
