@@ -962,7 +962,10 @@ class O2sEsignRequest(models.Model):
         for signer in self.signer_ids.sorted("sequence"):
             capacity = capacities.get(signer.role, signer.role)
             if signer.partner_id == contact:
-                if signer.represented_partner_id and signer.represented_partner_id != contact:
+                if signer.role == "legal_representative" and signer.represented_partner_id:
+                    # "Legal representative of X", "Curator of X", "Agent of X (...)"
+                    capacity = signer._esign_capacity_label()
+                elif signer.represented_partner_id and signer.represented_partner_id != contact:
                     capacity = _("%(capacity)s of %(represented)s", capacity=capacity,
                                  represented=signer.represented_partner_id.display_name)
                 roles.append(capacity)
