@@ -1099,7 +1099,7 @@ class O2sEsignRequest(models.Model):
                         company=person.display_name))
                 continue
             protection = person.esign_protection
-            if protection == "minor" and person.esign_minor_signature == "both":
+            if protection == "minor" and person.esign_minor_signature != "one":
                 missing = person.esign_legal_representative_ids - representatives.partner_id
                 if not representatives or missing:
                     problems.append(_(

@@ -45,7 +45,7 @@ class ResPartner(models.Model):
              "(personne habilitée) or the agent of the mandate (mandataire).")
     esign_minor_signature = fields.Selection(
         [("both", "Both parents sign"), ("one", "One parent signs")],
-        string="Parents who sign", default="both", required=True,
+        string="Parents who sign", default="both",
         help="For a minor: whether every parent listed as legal representative signs (acts of "
              "disposition, or when the parents so agree), or one of them (acts of "
              "administration).")
