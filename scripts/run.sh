@@ -4,6 +4,16 @@
 # files changed since the last run, points the demo at local stand-ins for the SMS gateway and
 # the mail server (their messages are printed here), and stops cleanly on Ctrl-C: Odoo first,
 # then the stand-ins, then PostgreSQL.
+# Started in the background by a script (`make run &`, nohup), a shell begins with SIGINT ignored
+# and bash can then neither trap nor reset it: Ctrl-C (SIGINT to the process group) would do
+# nothing. Start again once with SIGINT at its default, so that the trap below sees it.
+if [ -z "${O2S_RUN_SIGINT_RESET:-}" ] && [ -r /proc/$$/status ] \
+        && (( 0x$(awk '/^SigIgn:/ {print $2}' /proc/$$/status) & 0x2 )); then
+    export O2S_RUN_SIGINT_RESET=1
+    exec python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv("/bin/bash", ["bash"] + sys.argv[1:])' "${BASH_SOURCE[0]}" "$@"
+fi
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 DB="${O2S_DB:-o2s_esign}"
 SMS_PORT="${O2S_SMS_SINK_PORT:-$((HTTP_PORT + 2))}"

@@ -3,11 +3,12 @@
 each signer mail's delivery in the audit trail. The report is written by the module only
 (nobody has write access to it), so these hooks reach it with sudo, for the mails of the
 e-signature models only."""
+import functools
 import logging
 
 import psycopg2
 
-from odoo import api, models
+from odoo import SUPERUSER_ID, api, models
 
 from ..tools import internal_write
 from .o2s_esign_mail_log import ESIGN_MAIL_MODELS
@@ -68,41 +69,75 @@ class MailMail(models.Model):
             success_pids, failure_reason=failure_reason, failure_type=failure_type)
 
     def _esign_track_delivery(self, failure_reason, failure_type):
-        """Log each signer mail's delivery in the audit trail. A mail that could not be sent to
-        a signer who still has to sign puts the request in error (retrying sends the invitation
-        again).
+        """Log each signer mail's delivery in the audit trail (``_esign_log_delivery``). When a
+        signer acts on the same request at this very moment (their transaction changed it after
+        this one began: a serialization failure on the request's row), the delivery is logged
+        right after this transaction commits, in a transaction of its own: the audit trail
+        misses nothing, and the mail's state is kept either way."""
+        for mail in self:
+            delivery = {
+                "mail_id": mail.id, "signer_id": mail.res_id, "subject": mail.subject,
+                "failed": bool(failure_type) or mail.state == "exception",
+                "reason": failure_reason or mail.failure_reason or failure_type or "",
+                "failure_type": failure_type or None,
+            }
+            try:
+                with self.env.cr.savepoint():
+                    self._esign_log_delivery(delivery)
+            except psycopg2.errors.SerializationFailure:
+                _logger.info("o2s_esign: delivery of mail %s logged after commit (concurrent update)",
+                             mail.id)
+                self.env.cr.postcommit.add(functools.partial(
+                    _esign_log_delivery_after_commit, self.env.registry, delivery))
+
+    @api.model
+    def _esign_log_delivery(self, delivery):
+        """One signer mail's delivery (``delivery``: what ``_esign_track_delivery`` read of the
+        mail, which may be deleted by now) as an ``email_sent`` or ``email_failed`` event. A mail
+        that could not be sent to a signer who still has to sign puts the request in error
+        (retrying sends the invitation again).
 
         sudo: the mail queue runs for any user; the events and the request state are written by
         the signature process itself."""
-        for mail in self:
-            signer_sudo = self.env["o2s.esign.signer"].sudo().browse(mail.res_id).exists()
-            if not signer_sudo:
-                continue
-            request_sudo = signer_sudo.request_id
-            failed = bool(failure_type) or mail.state == "exception"
-            reason = failure_reason or mail.failure_reason or failure_type or ""
-            try:
-                with self.env.cr.savepoint():
-                    if not failed:
-                        request_sudo._log_event("email_sent", signer=signer_sudo, payload={
-                            "mail_id": mail.id, "subject": mail.subject, "to": signer_sudo.email})
-                        continue
-                    request_sudo._log_event("email_failed", signer=signer_sudo, payload={
-                        "mail_id": mail.id, "subject": mail.subject, "to": signer_sudo.email,
-                        "failure_type": failure_type or None, "reason": reason[:500] or None})
-                    if signer_sudo.state == "pending" and request_sudo.state in ("in_progress", "error"):
-                        with internal_write():
-                            signer_sudo.write({"invitation_failed": True})
-                        # In the advisor's language: the queue runs as whoever triggered it.
-                        env_lang = self.with_context(lang=request_sudo.user_id.lang or self.env.lang).env
-                        request_sudo._set_error(
-                            env_lang._("The email to %(name)s (%(email)s) could not be sent: %(reason)s",
-                                       name=signer_sudo.name, email=signer_sudo.email,
-                                       reason=env_lang["o2s.esign.mail.log"]._esign_failure_text(
-                                           failure_type, reason[:300])),
-                            transient=failure_type not in ("mail_email_invalid", "mail_email_missing"),
-                            signer=signer_sudo)
-            except psycopg2.errors.SerializationFailure:
-                # A signer acted on the same request at this very moment: the mail state is
-                # kept, only this audit entry is lost.
-                _logger.info("o2s_esign: delivery of mail %s not logged (concurrent update)", mail.id)
+        signer_sudo = self.env["o2s.esign.signer"].sudo().browse(delivery["signer_id"]).exists()
+        if not signer_sudo:
+            return
+        request_sudo = signer_sudo.request_id
+        payload = {"mail_id": delivery["mail_id"], "subject": delivery["subject"],
+                   "to": signer_sudo.email}
+        if not delivery["failed"]:
+            request_sudo._log_event("email_sent", signer=signer_sudo, payload=payload)
+            return
+        reason = delivery["reason"]
+        failure_type = delivery["failure_type"]
+        request_sudo._log_event("email_failed", signer=signer_sudo, payload=dict(
+            payload, failure_type=failure_type, reason=reason[:500] or None))
+        if signer_sudo.state == "pending" and request_sudo.state in ("in_progress", "error"):
+            with internal_write():
+                signer_sudo.write({"invitation_failed": True})
+            # In the advisor's language: the queue runs as whoever triggered it.
+            env_lang = self.with_context(lang=request_sudo.user_id.lang or self.env.lang).env
+            request_sudo._set_error(
+                env_lang._("The email to %(name)s (%(email)s) could not be sent: %(reason)s",
+                           name=signer_sudo.name, email=signer_sudo.email,
+                           reason=env_lang["o2s.esign.mail.log"]._esign_failure_text(
+                               failure_type, reason[:300])),
+                transient=failure_type not in ("mail_email_invalid", "mail_email_missing"),
+                signer=signer_sudo)
+
+
+def _esign_log_delivery_after_commit(registry, delivery, attempts=5):
+    """Log a delivery whose logging met a concurrent update (``MailMail._esign_track_delivery``),
+    once that transaction has committed: in a new transaction as the superuser (the mail queue's
+    work, see ``_esign_log_delivery``), tried again while other transactions keep changing the
+    request."""
+    for _attempt in range(attempts):
+        try:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                env["mail.mail"]._esign_log_delivery(delivery)
+            return
+        except psycopg2.errors.SerializationFailure:
+            continue
+    _logger.warning("o2s_esign: delivery of mail %s not logged (the request kept changing)",
+                    delivery["mail_id"])

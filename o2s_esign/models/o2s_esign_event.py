@@ -159,7 +159,10 @@ class O2sEsignEvent(models.Model):
         cr = self.env.cr
         # Serialise appends on the request row: concurrent transactions wait, so sequences stay
         # contiguous and each event links to the real previous one.
-        cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request.id])
+        # (not logged as a "bad query" when it fails: a serialization failure here is handled
+        # by the callers that meet one, see MailMail._esign_track_delivery)
+        cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request.id],
+                   log_exceptions=False)
         cr.execute("""
             SELECT sequence, hash FROM o2s_esign_event WHERE request_id = %s
             ORDER BY sequence DESC LIMIT 1

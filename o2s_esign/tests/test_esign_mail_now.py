@@ -6,8 +6,12 @@ tests/e2e/test_e2e_mail_now.py."""
 import threading
 from unittest.mock import patch
 
+import psycopg2
+
 from odoo import fields
 from odoo.tests import tagged
+
+from ..models import mail_mail
 
 from .automation_common import O2sEsignAutomationCommon
 
@@ -95,3 +99,45 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
             self.env["mail.mail"].sudo().process_email_queue()
         self.assertEqual(log.state, "sent")
         self.assertTrue(log.date_sent)
+
+    def test_a_delivery_met_by_a_concurrent_update_is_logged_after_commit(self):
+        """Mails now leave while the signer may still be acting on the request: when logging a
+        delivery meets their concurrent update (a serialization failure on the request's row),
+        the mail stays sent and the `email_sent` event is appended right after the queue's
+        transaction commits, in a transaction of its own: nothing is lost from the trail."""
+        request = self._sent_request()
+        Event = type(self.env["o2s.esign.event"])
+        original = Event._append
+        refused = []
+
+        def append(model, req, event_type, **kwargs):
+            if event_type == "email_sent" and not refused:
+                refused.append(req.id)
+                raise psycopg2.errors.SerializationFailure(
+                    "could not serialize access due to concurrent update")
+            return original(model, req, event_type, **kwargs)
+
+        def sent_events():
+            self.env.invalidate_all()
+            return self.env["o2s.esign.event"].sudo().search_count(
+                [("request_id", "=", request.id), ("event_type", "=", "email_sent")])
+
+        self.env.cr.postcommit.clear()
+        with patch.object(Event, "_append", append), \
+                patch.object(threading.current_thread(), "testing", True, create=True):
+            self.env["mail.mail"].sudo().process_email_queue()
+        self.assertEqual(refused, [request.id])
+        log = self.MailLog.search([("request_id", "=", request.id), ("kind", "=", "invitation")])
+        self.assertEqual(log.state, "sent", "the mail's state is kept")
+        self.assertEqual(sent_events(), 0)
+        hooks = [func for func in self.env.cr.postcommit._funcs
+                 if getattr(func, "func", None) is mail_mail._esign_log_delivery_after_commit]
+        self.assertEqual(len(hooks), 1, "logged once the transaction commits")
+        self.env.flush_all()
+        self.registry.enter_test_mode(self.env.cr)
+        try:
+            hooks[0]()  # what the commit runs, in a transaction of its own
+        finally:
+            self.registry.leave_test_mode()
+        self.assertEqual(sent_events(), 1)
+        self.assertTrue(request.verify_event_chain()[request.id]["ok"])

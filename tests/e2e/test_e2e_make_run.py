@@ -65,8 +65,9 @@ class RunSh:
             ["bash", str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=self.env,
             stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
             start_new_session=True,
-            # As from a terminal: SIGINT not ignored (a background job's would be).
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+            # As a background job of a script (`make run &`): SIGINT ignored at start, which
+            # run.sh undoes so that Ctrl-C (SIGINT to its group) still stops it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
         output.close()
         self.wait_for(lambda: self._answers(), "Odoo answering on %s" % self.url)
         return self
