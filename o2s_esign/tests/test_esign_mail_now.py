@@ -12,7 +12,6 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..models import mail_mail
-
 from .automation_common import O2sEsignAutomationCommon
 
 
