@@ -198,6 +198,9 @@ def _signature_sha256(signature):
     return None
 
 
+#: who may read a signer's link over RPC (see ``access_url``)
+LINK_READERS = "base.group_system"
+
 class O2sEsignSigner(models.Model):
     _name = "o2s.esign.signer"
     _description = "Signer of a signature request"
@@ -256,8 +259,11 @@ class O2sEsignSigner(models.Model):
     protection_reference = fields.Char(string="Supporting document reference", readonly=True, copy=False)
     protection_doc_name = fields.Char(string="Supporting document", readonly=True, copy=False)
     protection_doc_sha256 = fields.Char(string="Supporting document SHA-256", readonly=True, copy=False)
+    # The link itself: rendered into the signer's mails and page by the module (attribute
+    # access), never read over RPC by anyone but a system administrator, so that an advisor gets
+    # it only through "Copy the signing link" (logged, and only when it may be handed over).
     access_url = fields.Char(
-        string="Signing link", compute="_compute_access_url",
+        string="Signing link", compute="_compute_access_url", groups=LINK_READERS,
         help="The signer's personal link. It works without an account: share it only with them.")
     # The signing page
     access_nonce = fields.Char(
@@ -322,10 +328,11 @@ class O2sEsignSigner(models.Model):
              "signer alone until then.")
     # Mail placeholders (see SIGNER_MAIL_EXPRESSIONS), in the language of the rendering.
     esign_mail_link = fields.Char(
-        string="Signing link (mails)", compute="_compute_esign_mail_link",
+        string="Signing link (mails)", compute="_compute_esign_mail_link", groups=LINK_READERS,
         help="The absolute link to the signing page, as the mails give it (share it only with the signer).")
     esign_mail_sign_button = fields.Html(
-        string="Sign button (mails)", compute="_compute_esign_mail_link", sanitize=False)
+        string="Sign button (mails)", compute="_compute_esign_mail_link", sanitize=False,
+        groups=LINK_READERS)
     esign_mail_documents = fields.Char(string="Documents (mails)", compute="_compute_esign_mail_texts")
     esign_mail_deadline = fields.Char(string="Expiry day (mails)", compute="_compute_esign_mail_texts")
     esign_mail_deadline_sentence = fields.Char(string="Expiry sentence (mails)",

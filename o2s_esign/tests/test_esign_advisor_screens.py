@@ -96,6 +96,22 @@ class TestEsignSignerHandOver(RpcMixin, EsignHttpCommon):
         self.assertFalse(self._events(self.request, "link_copied"))
         self.assertEqual(len(self._invitations()), 1)
 
+    def test_the_link_is_never_read_over_rpc(self):
+        """Not even by the request's own advisor or an E-signature administrator: the link is
+        handed over through "Copy the signing link" only (logged), never by reading the
+        signer's fields."""
+        for login in ("esign_advisor", "esign_manager"):
+            for field in ("access_url", "esign_mail_link", "esign_mail_sign_button"):
+                with self.subTest(login=login, field=field):
+                    self.assertEqual(self._fault(login, "o2s.esign.signer", "read", [self.signer.id], [field]),
+                                     ACCESS_ERROR)
+                    self.assertEqual(self._fault(login, "o2s.esign.signer", "search_read",
+                                                 [("id", "=", self.signer.id)], [field]), ACCESS_ERROR)
+        # what the advisor's screens read of the signer does not hold it
+        record = self._rpc("esign_advisor", "o2s.esign.signer", "read", [self.signer.id], ["name", "state"])
+        self.assertNotIn(self._path(self.signer), str(record))
+        self.assertFalse(self._events(self.request, "link_copied"))
+
     def test_no_link_once_signed_or_closed(self):
         self._sign(self.signer)
         self.assertEqual(self.request.state, "signed")
