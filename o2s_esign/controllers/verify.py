@@ -77,21 +77,9 @@ class O2sEsignVerify(http.Controller):
         """GET: the upload form. POST (with CSRF token): is the uploaded PDF one of ours?"""
         if request.httprequest.method != "POST":
             return self._render({})
-        max_bytes, rate = self._limits()
-        address = request.httprequest.remote_addr or "?"
-        if not rate_limiter.allow(address, rate):
-            return self._render({"error": "rate"}, status=429)
-        length = request.httprequest.content_length
-        if length is not None and length > max_bytes + 65536:
-            return self._render({"error": "too_large"}, status=413)
-        upload = request.httprequest.files.get("pdf")
-        if not upload:
-            return self._render({"error": "missing"}, status=400)
-        data = upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            return self._render({"error": "too_large"}, status=413)
-        if not data:
-            return self._render({"error": "missing"}, status=400)
+        data, refusal = self._read_upload("pdf")
+        if refusal:
+            return refusal
         match = self._documents_sudo()._esign_match_content(data)
         values = {"checked": True, "sha256": match["sha256"]}
         if match["document"]:
@@ -110,6 +98,32 @@ class O2sEsignVerify(http.Controller):
             return self._render({"error": "unknown_token"}, status=404)
         return self._render(dict(self._document_values(found), from_token=True))
 
+    def _upload_refusal(self, max_bytes, error_key="error"):
+        """The page refusing an upload before it is read (too many from this address, or a
+        body larger than ``max_bytes``), or None. ``error_key``: the page's error slot."""
+        _max_pdf, rate = self._limits()
+        if not rate_limiter.allow(request.httprequest.remote_addr or "?", rate):
+            return self._render({"error": "rate"}, status=429)
+        length = request.httprequest.content_length
+        if length is not None and length > max_bytes + 65536:
+            return self._render({error_key: "too_large"}, status=413)
+        return None
+
+    def _read_upload(self, name):
+        """``(bytes, None)`` of the uploaded file ``name`` (at most the PDF size limit), or
+        ``(None, refusal page)``: rate limit, too large, missing or empty."""
+        max_bytes, _rate = self._limits()
+        refusal = self._upload_refusal(max_bytes)
+        if refusal:
+            return None, refusal
+        upload = request.httprequest.files.get(name)
+        data = upload.read(max_bytes + 1) if upload else b""
+        if len(data) > max_bytes:
+            return None, self._render({"error": "too_large"}, status=413)
+        if not data:
+            return None, self._render({"error": "missing"}, status=400)
+        return data, None
+
     def _document_values(self, document_sudo):
         return {"document": document_sudo._esign_public_summary()}
 
@@ -121,19 +135,9 @@ class O2sEsignVerify(http.Controller):
         the evidence file states it (pyHanko's AdES validation, names and dates only), whoever
         signed it; trusted are the signing CAs of this database's companies (signatures and
         seals) and their timestamp authorities' roots (time-stamp tokens)."""
-        max_bytes, rate = self._limits()
-        address = request.httprequest.remote_addr or "?"
-        if not rate_limiter.allow(address, rate):
-            return self._render({"error": "rate"}, status=429)
-        length = request.httprequest.content_length
-        if length is not None and length > max_bytes + 65536:
-            return self._render({"error": "too_large"}, status=413)
-        upload = request.httprequest.files.get("pdf")
-        data = upload.read(max_bytes + 1) if upload else b""
-        if len(data) > max_bytes:
-            return self._render({"error": "too_large"}, status=413)
-        if not data:
-            return self._render({"error": "missing"}, status=400)
+        data, refusal = self._read_upload("pdf")
+        if refusal:
+            return refusal
         trust_roots, tsa_roots = self._validation_roots_sudo()
         results = lib_validation.validate_pdf_signatures(
             data, trust_roots=trust_roots, tsa_roots=tsa_roots)

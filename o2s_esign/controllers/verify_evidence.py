@@ -17,7 +17,7 @@ from odoo.http import request
 
 from ..lib import verify as lib_verify
 from .portal import FRAME_HEADERS
-from .verify import O2sEsignVerify, rate_limiter
+from .verify import O2sEsignVerify
 
 _logger = logging.getLogger(__name__)
 
@@ -96,13 +96,9 @@ class O2sEsignVerifyTrust(O2sEsignVerify):
         """POST (with CSRF token) an evidence ZIP: verify.py --strict on the server, trusting
         only this database's company CAs."""
         max_bytes = self._evidence_max_bytes()
-        _max_pdf, rate = self._limits()
-        address = request.httprequest.remote_addr or "?"
-        if not rate_limiter.allow(address, rate):
-            return self._render({"error": "rate"}, status=429)
-        length = request.httprequest.content_length
-        if length is not None and length > max_bytes + 65536:
-            return self._render({"evidence_error": "too_large"}, status=413)
+        refusal = self._upload_refusal(max_bytes, error_key="evidence_error")
+        if refusal:
+            return refusal
         upload = request.httprequest.files.get("evidence")
         if not upload:
             return self._render({"evidence_error": "missing"}, status=400)

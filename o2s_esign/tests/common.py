@@ -2,6 +2,7 @@
 """Shared set-up for o2s_esign's Odoo tests: users per group, clients, a tiny PDF."""
 import base64
 import io
+import xmlrpc.client
 from datetime import timedelta
 from unittest.mock import patch
 
@@ -63,6 +64,29 @@ class EsignBoardMixin:
         arch = self.env["board.board"].with_user(user).get_view(self.board_view.id, "form")["arch"]
         return [[action.get("name") for action in column.iter("action")]
                 for column in etree.fromstring(arch).iter("column")]
+
+
+class XmlRpcMixin:
+    """Calls over XML-RPC as a test user, as an attacker or a client application would (for
+    HttpCase classes; test users' password is their login)."""
+
+    def _rpc(self, login, model, method, *args):
+        """One execute_kw as ``login``."""
+        self.env.flush_all()
+        db = self.env.cr.dbname
+        uid = self.xmlrpc_common.authenticate(db, login, login, {})
+        self.assertTrue(uid, login)
+        try:
+            return self.xmlrpc_object.execute_kw(db, uid, login, model, method, list(args))
+        finally:
+            self.env.invalidate_all()
+
+    def _rpc_fault(self, login, model, method, *args):
+        """The error of a call: "UserError: ..." or "AccessError: ..." (from the fault code)."""
+        with self.assertRaises(xmlrpc.client.Fault) as caught:
+            self._rpc(login, model, method, *args)
+        kind = {2: "UserError", 4: "AccessError"}.get(caught.exception.faultCode, "Fault")
+        return "%s: %s" % (kind, caught.exception.faultString)
 
 
 class O2sEsignCommon(TransactionCase):

@@ -2,7 +2,6 @@
 """SMS codes over the life of a request: 10 wrong codes lock the signer (whatever the number of
 codes sent), only the advisor or an E-signature administrator unlocks, both logged."""
 import json
-import xmlrpc.client
 from datetime import timedelta
 
 from freezegun import freeze_time
@@ -12,6 +11,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..lib import otp as lib_otp
+from .common import XmlRpcMixin
 from .esign_portal_common import EsignHttpCommon
 
 
@@ -20,7 +20,7 @@ def wrong(code):
 
 
 @tagged("post_install", "-at_install")
-class TestEsignOtpLock(EsignHttpCommon):
+class TestEsignOtpLock(XmlRpcMixin, EsignHttpCommon):
 
     def setUp(self):
         super().setUp()
@@ -28,24 +28,6 @@ class TestEsignOtpLock(EsignHttpCommon):
         (self.advisor | self.advisor2 | self.esign_manager | self.plain_user).lang = "en_US"
 
     # ------------------------------------------------------------------ helpers
-    def _rpc(self, login, model, method, *args):
-        """One execute_kw over XML-RPC as ``login`` (password = login for test users)."""
-        self.env.flush_all()
-        db = self.env.cr.dbname
-        uid = self.xmlrpc_common.authenticate(db, login, login, {})
-        self.assertTrue(uid, login)
-        try:
-            return self.xmlrpc_object.execute_kw(db, uid, login, model, method, list(args))
-        finally:
-            self.env.invalidate_all()
-
-    def _rpc_fault(self, login, model, method, *args):
-        """The error of a call: "UserError: ..." or "AccessError: ..." (from the fault code)."""
-        with self.assertRaises(xmlrpc.client.Fault) as caught:
-            self._rpc(login, model, method, *args)
-        kind = {2: "UserError", 4: "AccessError"}.get(caught.exception.faultCode, "Fault")
-        return "%s: %s" % (kind, caught.exception.faultString)
-
     def _send_code(self, csrf, token):
         return self._call(self.signer, "send_code", token=token, csrf_token=csrf)
 

@@ -4,7 +4,6 @@ time once a request is closed, then a scheduled action purges them (an event) wh
 and the hashes stay; a contact with a signature history is archived, never deleted."""
 import io
 import json
-import xmlrpc.client
 import zipfile
 from datetime import timedelta
 
@@ -17,13 +16,13 @@ from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..tools import internal_write
-from .common import esign_user
+from .common import XmlRpcMixin, esign_user
 from .common_signing import O2sEsignSigningCommon
 from .esign_portal_common import signature_png
 
 
 @tagged("post_install", "-at_install")
-class TestEsignRetention(O2sEsignSigningCommon, HttpCase):
+class TestEsignRetention(XmlRpcMixin, O2sEsignSigningCommon, HttpCase):
 
     @classmethod
     def setUpClass(cls):
@@ -34,22 +33,6 @@ class TestEsignRetention(O2sEsignSigningCommon, HttpCase):
         cls._sign_all(cls.request)
 
     # ------------------------------------------------------------------ helpers
-    def _rpc(self, login, model, method, *args):
-        self.env.flush_all()
-        db = self.env.cr.dbname
-        uid = self.xmlrpc_common.authenticate(db, login, login, {})
-        self.assertTrue(uid, login)
-        try:
-            return self.xmlrpc_object.execute_kw(db, uid, login, model, method, list(args))
-        finally:
-            self.env.invalidate_all()
-
-    def _rpc_fault(self, login, model, method, *args):
-        with self.assertRaises(xmlrpc.client.Fault) as caught:
-            self._rpc(login, model, method, *args)
-        kind = {2: "UserError", 4: "AccessError"}.get(caught.exception.faultCode, "Fault")
-        return "%s: %s" % (kind, caught.exception.faultString)
-
     def _purge_at(self, moment):
         with freeze_time(moment):
             return self.env["o2s.esign.request"]._cron_purge_personal_data()
