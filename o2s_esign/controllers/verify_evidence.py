@@ -4,6 +4,7 @@ to compare, the verifier to download with its SHA-256 (a copy no evidence ZIP ca
 the check of an uploaded evidence ZIP on the server: the shipped ``lib/verify.py --strict``,
 pinned to the certification authorities of this database, in a process of its own (bounded in
 time, nothing stored: the page only logs the ZIP's SHA-256 and the result)."""
+import functools
 import hashlib
 import logging
 import os
@@ -27,8 +28,10 @@ VERIFY_TIMEOUT = 300   # seconds for one evidence ZIP (pyHanko validates every s
 RESULT_STATUSES = ("PASS", "FAIL", "SKIP")
 
 
+@functools.lru_cache(maxsize=1)
 def verifier_source():
-    """(bytes, SHA-256) of the verifier as shipped in the module (lib/verify.py)."""
+    """(bytes, SHA-256) of the verifier as shipped in the module (lib/verify.py); read once per
+    process (the module's files change only with a restart), not on every page render."""
     data = VERIFIER.read_bytes()
     return data, hashlib.sha256(data).hexdigest()
 

@@ -401,8 +401,12 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
 def report_keywords(bundle: EvidenceBundle) -> str:
     """The evidence report's metadata statement of its audit trail, which verify.py compares
     with the manifest (check ``evidence_report``): the chain head and the event count."""
-    head = bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH
-    return f"o2s-esign-evidence chain_head={head} event_count={len(bundle.events)}"
+    return f"o2s-esign-evidence chain_head={_chain_head(bundle)} event_count={len(bundle.events)}"
+
+
+def _chain_head(bundle: EvidenceBundle) -> str:
+    """The audit chain's head as the report states it (metadata and chain section alike)."""
+    return bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH
 
 
 def _validation_section(report, bundle, labels, files):
@@ -514,8 +518,7 @@ def _chain_section(report, bundle, labels):
     """The audit trail's hash chain: its head, its length and how it is built."""
     report.heading("chain")
     report.kv_table([
-        ("chain_head", (bundle.events[-1].get("hash") if bundle.events else chain.GENESIS_HASH,
-                        "mono")),
+        ("chain_head", (_chain_head(bundle), "mono")),
         ("event_count", str(len(bundle.events))),
     ])
     report.add(labels["chain_rule"], "small")
