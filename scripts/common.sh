@@ -90,11 +90,13 @@ link_odoo_into_venv() {
 }
 
 # --- system packages -------------------------------------------------------------------------
-# chromium (Odoo's browser tours), poppler-utils (pdfsig, pdftoppm: independent PDF validation).
+# chromium (Odoo's browser tours), poppler-utils (pdfsig, pdftoppm: independent PDF validation),
+# LibreOffice without GUI (soffice: Office documents converted to PDF at upload, issue 16).
 ensure_system_packages() {
     local missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v pdfsig >/dev/null 2>&1 || missing+=(poppler-utils)
+    command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-writer-nogui libreoffice-calc-nogui)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         log "installing system packages: ${missing[*]}"
