@@ -15,12 +15,16 @@ from odoo.http import request
 from odoo.tools import consteq
 
 from ..lib import validation_report as lib_validation
+from ..lib.errors import EvidenceError
 from .portal import FRAME_HEADERS
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 DEFAULT_MAX_MB = 25
 DEFAULT_RATE = 20          # uploads per IP address ...
 RATE_WINDOW = 60.0         # ... per this many seconds
+#: bounds of the validation report of a PDF uploaded by anyone
+PUBLIC_VALIDATION_TIMEOUT = 30.0
+PUBLIC_MAX_SIGNATURES = 50
 
 
 class _RateLimiter:
@@ -139,8 +143,13 @@ class O2sEsignVerify(http.Controller):
         if refusal:
             return refusal
         trust_roots, tsa_roots = self._validation_roots_sudo()
-        results = lib_validation.validate_pdf_signatures(
-            data, trust_roots=trust_roots, tsa_roots=tsa_roots)
+        try:
+            results = lib_validation.validate_pdf_signatures(
+                data, trust_roots=trust_roots, tsa_roots=tsa_roots,
+                timeout=PUBLIC_VALIDATION_TIMEOUT, max_signatures=PUBLIC_MAX_SIGNATURES)
+        except EvidenceError as exc:
+            return self._render({"error": "too_complex", "max_signatures": PUBLIC_MAX_SIGNATURES},
+                                status=422 if exc.code == "too_many_signatures" else 503)
         return self._render({"validation_checked": True, "validation": [
             {"field": r.field_name, "timestamp": r.kind == "doc_timestamp",
              "name": r.signer_name, "indication": r.indication,
@@ -149,31 +158,15 @@ class O2sEsignVerify(http.Controller):
              "clause": lib_validation.SECTIONS.get(r.process, "")} for r in results]})
 
     def _validation_roots_sudo(self):
-        """``(signature roots, time-stamp roots)``: the CA certificates of every signing
-        identity of the database, archived ones included (older documents), and the
-        timestamp authorities' configured roots. sudo: public certificates only, read for a
-        visitor (the identities and the settings have no right for anyone)."""
-        from asn1crypto import pem as asn1_pem
+        """``(signature roots, time-stamp roots)``: the certificates signatures and seals of
+        this database chain to (``o2s.esign.signing.identity._trust_anchors_sudo``: the same
+        list the evidence check pins) and the timestamp authorities' configured roots. sudo:
+        public certificates only, read for a visitor (the settings have no right for anyone)."""
         from asn1crypto import x509 as asn1_x509
 
-        def certs(text):
-            found = []
-            try:
-                for _type, _headers, der in asn1_pem.unarmor((text or "").encode("ascii"),
-                                                             multiple=True):
-                    cert = asn1_x509.Certificate.load(der)
-                    if cert.self_signed != "no":
-                        found.append(cert)
-            except (ValueError, TypeError, UnicodeEncodeError):
-                return []
-            return found
-
         env = request.env
-        identities = env["o2s.esign.signing.identity"].sudo().with_context(
-            active_test=False).search([])
-        roots = []
-        for identity in identities:
-            roots += certs(identity.ca_cert_pem) + certs(identity.ca_chain_pem)
+        roots = [asn1_x509.Certificate.load(der)
+                 for der in env["o2s.esign.signing.identity"]._trust_anchors_sudo()]
         tsa_roots = []
         for company in env["res.company"].sudo().search([]):
             tsa_roots += company._esign_tsa_roots()

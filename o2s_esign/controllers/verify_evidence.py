@@ -57,16 +57,9 @@ class O2sEsignVerifyTrust(O2sEsignVerify):
             active_test=False).search([], order="company_id, active desc, id desc")
 
     def _trusted_cas(self):
-        """DER certificates the uploaded evidence may chain to: each identity's CA (current and
-        earlier ones) and the roots above an imported seal."""
-        ders = []
-        for identity in self._identities_sudo():
-            found = lib_verify.pem_blocks((identity.ca_cert_pem or "").encode())
-            for der in lib_verify.pem_blocks((identity.seal_chain_pem or "").encode()):
-                if lib_verify.cert_is_self_signed(der):
-                    found.append(der)
-            ders += [der for der in found if der not in ders]
-        return ders
+        """DER certificates the uploaded evidence may chain to (the same list the PDF report
+        of the page trusts: see ``o2s.esign.signing.identity._trust_anchors_sudo``)."""
+        return request.env["o2s.esign.signing.identity"]._trust_anchors_sudo()
 
     def _evidence_max_bytes(self):
         """The evidence upload limit (system parameter; sudo: read by public visitors)."""

@@ -138,4 +138,6 @@ class EvidenceError(EsignError):
         "duplicate_entry": "Two files of the evidence would have the same name ({name}).",
         "document_changed": "The file of {document!r} changed while it was being read.",
         "too_large": "The evidence file would exceed the ZIP size limits ({name}).",
+        "too_many_signatures": "The PDF has {count} signatures; at most {max} are validated.",
+        "validation_timeout": "The signatures could not be validated within {seconds} s.",
     }

@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 
 from asn1crypto import crl as asn1_crl
 
+from .errors import EvidenceError
+
 __all__ = ["FORMAT", "SignatureValidation", "report_json", "validate_pdf_signatures"]
 
 FORMAT = "o2s-esign-validation/1"
@@ -297,11 +299,22 @@ async def _validate_all(data: bytes, spec) -> list[SignatureValidation]:
     return results
 
 
-def validate_pdf_signatures(data: bytes, *, trust_roots, tsa_roots=(), crls=()
+def validate_pdf_signatures(data: bytes, *, trust_roots, tsa_roots=(), crls=(),
+                            timeout: float | None = None, max_signatures: int | None = None
                             ) -> list[SignatureValidation]:
     """The report of every signature and document timestamp of the PDF ``data``, in the
     order of the document's revisions. ``trust_roots``/``tsa_roots`` are asn1crypto
-    certificates; ``crls`` asn1crypto CRLs or DER. A PDF that cannot be read gives []."""
+    certificates; ``crls`` asn1crypto CRLs or DER. A PDF that cannot be read gives [].
+
+    Bounds for files from anyone (the public verification page): a PDF with more than
+    ``max_signatures`` signatures raises ``EvidenceError("too_many_signatures")`` before any is
+    validated; a validation still running after ``timeout`` seconds raises
+    ``EvidenceError("validation_timeout")`` (the caller gets its answer; the daemon thread ends
+    on its own, on a file the upload limit already bounds)."""
+    if max_signatures is not None:
+        count = _signature_count(data)
+        if count > max_signatures:
+            raise EvidenceError("too_many_signatures", {"count": count, "max": max_signatures})
     spec = _spec(trust_roots, tsa_roots, crls)
     messages: list = []
     box: dict = {}
@@ -315,7 +328,10 @@ def validate_pdf_signatures(data: bytes, *, trust_roots, tsa_roots=(), crls=()
 
     worker = threading.Thread(target=run, name="o2s-esign-validation", daemon=True)
     worker.start()
-    worker.join()
+    worker.join(timeout)
+    if worker.is_alive():
+        _logger.info("PDF signatures not validated within %s s", timeout)
+        raise EvidenceError("validation_timeout", {"seconds": timeout}, transient=True)
     if "error" in box:
         exc = box["error"]
         _logger.info("PDF signatures not validated: %s: %s", type(exc).__name__, exc)
@@ -323,6 +339,16 @@ def validate_pdf_signatures(data: bytes, *, trust_roots, tsa_roots=(), crls=()
     for message in messages:
         _logger.debug("pyHanko: %s", message)
     return box["result"]
+
+
+def _signature_count(data: bytes) -> int:
+    """How many signature dictionaries the PDF's fields hold (0 when it cannot be read)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        return len(PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures)
+    except Exception:  # an unreadable PDF is reported by the validation itself
+        return 0
 
 
 def report_json(document: str, sha256: str, results: list[SignatureValidation],

@@ -26,6 +26,7 @@ from odoo.addons.base.models.ir_model import MODULE_UNINSTALL_FLAG
 
 from ..lib import crypto, pki
 from ..lib.errors import PkiError
+from ..lib.evidence_bundle import pem_certs
 from ..tools import get_master_key, internal_write, is_internal_write
 
 _logger = logging.getLogger(__name__)
@@ -263,6 +264,28 @@ class O2sEsignSigningIdentity(models.Model):
                 _material_cache.clear()
             _material_cache[cache_key] = material
         return material
+
+    @api.model
+    def _trust_anchors_sudo(self):
+        """DER certificates that signatures and seals of this database may chain to, for the
+        public verification pages: every identity's signing CA (current and archived ones, for
+        older documents) and the self-signed roots above its CA or an imported seal. The one
+        list both pages use (the PDF report and the evidence check). sudo: identities are
+        readable by nobody; only their public certificates are read, never a key."""
+        identities = self.sudo().with_context(active_test=False).search(
+            [], order="company_id, active desc, id desc")
+        ders = []
+        for identity in identities:
+            try:
+                found = [cert.dump() for cert in pem_certs(identity.ca_cert_pem)]
+                for text in (identity.ca_chain_pem, identity.seal_chain_pem):
+                    found += [cert.dump() for cert in pem_certs(text)
+                              if cert.self_signed != "no"]
+            except (ValueError, TypeError, UnicodeEncodeError):
+                _logger.info("o2s_esign: unreadable certificate in signing identity %s", identity.id)
+                continue
+            ders += [der for der in found if der not in ders]
+        return ders
 
     @api.model
     def _public_info_sudo(self, company):

@@ -6,12 +6,15 @@ import io
 import json
 import re
 import subprocess
+import threading
 import zipfile
+from unittest.mock import patch
 
 from odoo.tests import HttpCase, tagged
 
 from ..controllers import verify as verify_controller
 from ..lib import validation_report as lib_validation
+from ..lib.errors import EvidenceError
 from .common_signing import SUPPORT, O2sEsignSigningCommon  # noqa: F401  (SUPPORT: sys.path)
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -125,3 +128,32 @@ class TestEsignValidationReport(O2sEsignSigningCommon, HttpCase):
         csrf = CSRF_RE.search(self.url_open("/esign/verify").text).group(1)
         response = self.url_open("/esign/verify/signatures", data={"csrf_token": csrf})
         self.assertEqual(response.status_code, 400)
+
+    def test_page_bounds_a_hostile_upload(self):
+        """A PDF with more signatures than the page validates, or whose validation does not
+        end in time, gets a clear refusal instead of holding the worker."""
+        with patch.object(verify_controller, "PUBLIC_MAX_SIGNATURES", 2):
+            response = self._validate_upload(self.final)  # 2 signers + the seal
+        self.assertEqual(response.status_code, 422)
+        self.assertIn("o_o2s_esign_too_complex", response.text)
+        self.assertNotIn("o_o2s_esign_validation_total_passed", response.text)
+        release = threading.Event()
+
+        async def stuck(data, spec):
+            release.wait(30)
+            return []
+
+        self.addCleanup(release.set)
+        with patch.object(lib_validation, "_validate_all", stuck), \
+                patch.object(verify_controller, "PUBLIC_VALIDATION_TIMEOUT", 0.05):
+            response = self._validate_upload(self.final)
+        self.assertEqual(response.status_code, 503)
+        self.assertIn("o_o2s_esign_too_complex", response.text)
+
+    def test_library_bounds(self):
+        with self.assertRaises(EvidenceError) as caught:
+            lib_validation.validate_pdf_signatures(self.final, trust_roots=[], max_signatures=2)
+        self.assertEqual(caught.exception.code, "too_many_signatures")
+        results = lib_validation.validate_pdf_signatures(
+            self.final, trust_roots=[], max_signatures=3, timeout=120)
+        self.assertEqual(len(results), 3)
