@@ -66,6 +66,12 @@ class PdfError(EsignError):
         "active_content": "The PDF contains active content ({kind}).",
         "decompression_bomb": "The PDF contains a stream that inflates beyond the limit.",
         "field_exists": "The PDF already has a field named {field_name!r}.",
+        "unsupported_type": "This kind of file cannot be signed.",
+        "image_too_large": "The image has too many pixels (limit {max_pixels}).",
+        "heic_unavailable": "HEIC photos cannot be read on this server (pillow-heif missing).",
+        "office_unavailable": "Office documents need LibreOffice (soffice) on the server.",
+        "conversion_failed": "LibreOffice could not convert the document.",
+        "conversion_timeout": "Converting the document took more than {seconds} s.",
     }
 
 
