@@ -507,6 +507,9 @@ class _Neutraliser:
 def _open_image(data: bytes, mimetype: str):
     from PIL import Image
 
+    if mimetype == "image/tiff":
+        # Odoo loads only a few Pillow plugins (odoo.tools.image): TIFF is registered here
+        from PIL import TiffImagePlugin  # noqa: F401
     if mimetype == "image/heic":
         try:
             import pillow_heif

@@ -43,6 +43,9 @@ FROZEN_WRITABLE = {"raw", "datas", "mimetype"}
 FROZEN_SIGNER_FIELDS = ("signature_image",)
 #: uploads for a signature request: refused over the company's size limit before any write
 UPLOAD_MODELS = ("o2s.esign.request.wizard",)
+#: files of these models are kept exactly as uploaded (no image resizing)
+KEEP_AS_UPLOADED_MODELS = ("o2s.esign.request.wizard", "o2s.esign.request.wizard.document",
+                           "o2s.esign.document")
 #: attachments of these kinds are append-only: evidence ZIPs and signer attestations
 PROTECTED_MARKS = ("o2s_esign:evidence", "o2s_esign:attestation")
 EVIDENCE_MARK = "o2s_esign:evidence"
@@ -130,6 +133,10 @@ class IrAttachment(models.Model):
                         vals.get("res_model"), vals.get("res_id"), vals.get("res_field")):
                     raise UserError(_("No file can be added to a sent signature request's "
                                       "documents or signatures."))
+        if any(vals.get("res_model") in KEEP_AS_UPLOADED_MODELS for vals in vals_list):
+            # a file to sign is kept byte for byte: Odoo would shrink big images (scans,
+            # photos) to 1920 px at upload (base.image_autoresize_max_px)
+            self = self.with_context(image_no_postprocess=True)
         return super().create(vals_list)
 
     def write(self, vals):

@@ -14,6 +14,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from ..lib import convert as lib_convert
 from ..lib import pdf as lib_pdf
 from ..lib import signing as lib_signing
 from ..lib.errors import PdfError
@@ -26,7 +27,10 @@ DOCUMENT_INTERNAL_FIELDS = {
     "signed_sha256", "page_count", "prepared_page_count",
     "file_size", "verification_token", "pades_level_achieved",
     "date_sealed", "archive_timestamp_expiry", "archive_timestamp_date",
+    "source_attachment_id", "source_sha256", "source_mimetype", "source_kind",
+    "conversion_removed", "conversion_repaired", "conversion_decrypted",
 }
+SOURCE_KINDS = [("pdf", "PDF"), ("image", "Image"), ("office", "Office document")]
 #: B-LTA upkeep: a new archive timestamp this many days before the last one's certificate
 #: expires (system parameter o2s_esign.archive_renewal_days)
 DEFAULT_ARCHIVE_RENEWAL_DAYS = 60
@@ -73,10 +77,33 @@ class O2sEsignDocument(models.Model):
              "action adds a new one before.")
     archive_timestamp_date = fields.Datetime(
         string="Last archive timestamp", readonly=True, copy=False)
+    # the uploaded file, when the PDF to sign was made from it (lib.convert)
+    source_attachment_id = fields.Many2one(
+        "ir.attachment", string="Uploaded file", readonly=True, copy=False, ondelete="restrict",
+        help="The file exactly as it was uploaded, when the PDF to sign was made from it (an "
+             "image or Office document converted, a PDF neutralised, repaired or decrypted).")
+    source_sha256 = fields.Char(string="Uploaded SHA-256", readonly=True, copy=False)
+    source_mimetype = fields.Char(string="Uploaded type", readonly=True, copy=False)
+    source_kind = fields.Selection(SOURCE_KINDS, string="Uploaded as", readonly=True, copy=False)
+    conversion_removed = fields.Char(
+        string="Removed before signing", readonly=True, copy=False,
+        help="Codes of the active content removed from the uploaded PDF (scripts, actions...).")
+    conversion_repaired = fields.Boolean(string="Repaired", readonly=True, copy=False)
+    conversion_decrypted = fields.Boolean(string="Decrypted", readonly=True, copy=False)
+    conversion_note = fields.Text(string="Conversion", compute="_compute_conversion_note")
 
     _sql_constraints = [
         ("verification_token_uniq", "unique(verification_token)", "Verification tokens are unique."),
     ]
+
+    @api.depends("source_kind", "source_mimetype", "conversion_removed", "conversion_repaired",
+                 "conversion_decrypted")
+    def _compute_conversion_note(self):
+        for document in self:
+            document.conversion_note = self._esign_conversion_note(
+                document.source_kind, document.source_mimetype,
+                (document.conversion_removed or "").split(",") if document.conversion_removed else [],
+                document.conversion_repaired, document.conversion_decrypted)
 
     # -------------------------------------------------------------------- CRUD
     @api.model_create_multi
@@ -95,8 +122,9 @@ class O2sEsignDocument(models.Model):
             if attachment and not vals.get("name"):
                 vals["name"] = attachment.name
         documents = super().create(vals_list)
-        documents._check_original_is_pdf()
         documents._take_originals()
+        documents._esign_normalise_originals()
+        documents._check_original_is_pdf()
         return documents
 
     def write(self, vals):
@@ -107,8 +135,10 @@ class O2sEsignDocument(models.Model):
             self._check_original_readable(vals)
         res = super().write(vals)
         if "original_attachment_id" in vals:
-            self._check_original_is_pdf()
             self._take_originals()
+            if not self.env.context.get("o2s_esign_normalised"):
+                self._esign_normalise_originals()
+            self._check_original_is_pdf()
         return res
 
     @api.ondelete(at_uninstall=False)
@@ -157,9 +187,117 @@ class O2sEsignDocument(models.Model):
                 continue
             copy = self.env["ir.attachment"].create({
                 "name": self._safe_file_name(original.name), "raw": original.raw,
-                "mimetype": "application/pdf", "res_model": self._name, "res_id": document.id,
+                "mimetype": original.mimetype or "application/pdf",
+                "res_model": self._name, "res_id": document.id,
             })
             document.write({"original_attachment_id": copy.id})
+
+    # ------------------------------------------------------ any kind of file
+    def _esign_normalise_originals(self):
+        """Make each document's file the PDF that is signed (lib.convert.normalise): a PDF
+        accepted as it is stays untouched; an image or an Office document is converted, a PDF
+        with active content neutralised, a damaged one repaired, an owner-password one
+        decrypted: the new PDF becomes the original and the uploaded file is kept as
+        ``source_attachment_id``, with its hash, its type and what was done (the evidence
+        states them). A file that cannot become a PDF raises a translated ValidationError
+        (the create/write is rolled back with what it made)."""
+        for document in self:
+            uploaded = document.original_attachment_id
+            if not uploaded or uploaded == document.source_attachment_id:
+                continue
+            data = uploaded.sudo().raw or b""
+            result = document._esign_normalised(document.name, data)
+            if not result.converted:
+                continue
+            name = document._esign_pdf_name(document.name, result)
+            pdf = self.env["ir.attachment"].create({
+                "name": name, "raw": result.pdf, "mimetype": "application/pdf",
+                "res_model": self._name, "res_id": document.id,
+            })
+            values = {
+                "original_attachment_id": pdf.id,
+                "source_attachment_id": uploaded.id,
+                "source_sha256": hashlib.sha256(data).hexdigest(),
+                "source_mimetype": result.source_mimetype,
+                "source_kind": result.source_kind,
+                "conversion_removed": ",".join(result.removed) or False,
+                "conversion_repaired": result.repaired,
+                "conversion_decrypted": result.decrypted,
+            }
+            if result.source_kind != "pdf":
+                values["name"] = name
+            with internal_write():
+                document.with_context(o2s_esign_normalised=True).write(values)
+
+    def _esign_normalised(self, name, data):
+        """lib.convert.normalise of ``data`` with the company's limits, or a translated
+        ValidationError."""
+        try:
+            return lib_convert.normalise(data, name or "", max_bytes=self._max_bytes(),
+                                         timeout=self._esign_conversion_timeout())
+        except PdfError as exc:
+            raise ValidationError(self._pdf_error_message(name, exc, self._max_bytes())) from None
+
+    @api.model
+    def _esign_conversion_timeout(self):
+        """Seconds LibreOffice may take to convert one document (system parameter
+        ``o2s_esign.conversion_timeout``, default 60; sudo: a technical setting)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("o2s_esign.conversion_timeout")
+        try:
+            return max(5.0, float(value)) if value else 60.0
+        except ValueError:
+            return 60.0
+
+    @api.model
+    def _esign_pdf_name(self, name, result):
+        """The name of the PDF made from the file ``name``: its stem with ".pdf" (a PDF keeps
+        its name)."""
+        name = self._safe_file_name(name)
+        if result.source_kind == "pdf":
+            return name
+        stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name).strip() or name
+        return stem + ".pdf"
+
+    @api.model
+    def _esign_conversion_note(self, kind, mimetype, removed, repaired, decrypted):
+        """What was done to the uploaded file, as the advisor reads it (translated), or False
+        when the PDF is signed as uploaded."""
+        lines = []
+        if kind == "image":
+            lines.append(_("Converted from an image (%(type)s): one page per image.",
+                           type=(mimetype or "").split("/")[-1].upper()))
+        elif kind == "office":
+            lines.append(_("Converted to PDF from an Office document by LibreOffice."))
+        labels = self._esign_removed_labels()
+        removed = [code for code in removed or [] if code]
+        if removed:
+            lines.append(_("Neutralised before signing (what you see is what is signed); "
+                           "removed: %(items)s.",
+                           items="; ".join(labels.get(code, code) for code in removed)))
+        if repaired:
+            lines.append(_("The PDF was damaged and has been repaired."))
+        if decrypted:
+            lines.append(_("The PDF's owner password (restricting changes) was removed."))
+        return "\n".join(lines) or False
+
+    @api.model
+    def _esign_removed_labels(self):
+        """lib.convert.REMOVED_LABELS, translated."""
+        return {
+            "javascript": _("scripts (JavaScript)"),
+            "open_action": _("an action run when the document opens"),
+            "additional_actions": _("actions triggered by events (page opened, field changed...)"),
+            "launch": _("commands launching programs"),
+            "submit_form": _("form submission to a web address"),
+            "import_data": _("data import actions"),
+            "reset_form": _("form reset actions"),
+            "remote_goto": _("links opening other files"),
+            "uri_script": _("links running scripts or opening local files"),
+            "multimedia": _("multimedia or 3D content"),
+            "xfa": _("a dynamic XFA form"),
+            "embedded_files": _("attached files"),
+            "fields_flattened": _("fillable fields, flattened into the page with their values"),
+        }
 
     # -------------------------------------------------------------- validation
     def _max_bytes(self):
@@ -174,7 +312,7 @@ class O2sEsignDocument(models.Model):
             raise ValidationError("\n".join(problems))
 
     def _get_pdf_problems(self):
-        """Reasons the uploaded file cannot be signed (empty, too large, not a PDF...)."""
+        """Reasons the uploaded file cannot be signed (empty, too large, unsupported...)."""
         self.ensure_one()
         data = self.original_attachment_id.sudo().raw or b""
         return self.env["o2s.esign.document"]._pdf_problems(self.name, data, self._max_bytes())
@@ -193,8 +331,11 @@ class O2sEsignDocument(models.Model):
 
     @api.model
     def _pdf_problems(self, name, data, max_bytes):
+        """Why ``data`` cannot become the PDF to sign (lib.convert: a PDF accepted as it is,
+        or a file it converts, neutralises, repairs or decrypts), as translated sentences."""
         try:
-            lib_pdf.inspect_pdf(data, max_bytes=max_bytes)
+            lib_convert.normalise(data, name or "", max_bytes=max_bytes,
+                                  timeout=self._esign_conversion_timeout())
         except PdfError as exc:
             return [self._pdf_error_message(name, exc, max_bytes)]
         return []
@@ -213,6 +354,20 @@ class O2sEsignDocument(models.Model):
             "active_content": _(
                 "%(name)s contains active content (scripts or actions), which cannot be signed.", name=name),
             "decompression_bomb": _("%(name)s expands to an abnormal size and was refused.", name=name),
+            "unsupported_type": _(
+                "%(name)s cannot be signed: send a PDF, an image (JPEG, PNG, TIFF, HEIC) or an "
+                "Office document (Word, Excel, OpenDocument, RTF).", name=name),
+            "image_too_large": _("%(name)s is an image with too many pixels and was refused.", name=name),
+            "heic_unavailable": _(
+                "%(name)s is a HEIC photo, which this server cannot read: send it as JPEG, or "
+                "ask your administrator to install pillow-heif.", name=name),
+            "office_unavailable": _(
+                "%(name)s is an Office document: converting it needs LibreOffice on the server. "
+                "Ask your administrator to install it (soffice on the PATH, e.g. apt install "
+                "libreoffice-writer-nogui libreoffice-calc-nogui), or send a PDF.", name=name),
+            "conversion_failed": _("%(name)s could not be converted to PDF by LibreOffice.", name=name),
+            "conversion_timeout": _(
+                "%(name)s took too long to convert to PDF and was refused.", name=name),
         }
         return messages.get(exc.code, _("%(name)s cannot be signed (%(code)s).", name=name, code=exc.code))
 
@@ -477,14 +632,24 @@ class O2sEsignDocument(models.Model):
         too_large = self._upload_size_problem(name, len(raw or b""))
         if too_large:  # before the file is written: a refused upload leaves no file behind
             self.env["o2s.esign.request"]._raise_send_problems([too_large])
-        new_attachment = attachment.create({
-            "name": name, "raw": raw, "mimetype": "application/pdf",
+        # kept byte for byte (Odoo would shrink a big photo or scan at upload)
+        new_attachment = attachment.with_context(image_no_postprocess=True).create({
+            "name": name, "raw": raw, "mimetype": self._esign_guess_mimetype(raw, name),
         })
         return {
             "name": name,
             "original_attachment_id": new_attachment.id,
             "document_type_id": document.get("document_type_id") or False,
         }
+
+    @api.model
+    def _esign_guess_mimetype(self, raw, name):
+        """The type of an uploaded file from its bytes (application/octet-stream if unknown:
+        the conversion then says why it cannot be signed)."""
+        try:
+            return lib_convert.detect_kind(raw or b"", name or "")[1]
+        except PdfError:
+            return "application/octet-stream"
 
     @api.model
     def _safe_file_name(self, name):

@@ -1601,6 +1601,7 @@ class O2sEsignRequest(models.Model):
                 signed=self._esign_opener(signed.sudo()) if has_revisions else None,
                 final_sha256=document.signed_sha256 if has_revisions else None,
                 steps=steps.get(document.id, []),
+                **self._esign_evidence_source(document),
             ))
             if has_revisions:
                 for name, token in evidence_bundle.timestamp_tokens(signed.sudo().raw):
@@ -1644,6 +1645,25 @@ class O2sEsignRequest(models.Model):
             lang=lang,
             verification_url="%s/esign/verify" % request_sudo.get_base_url(),
         )
+
+    def _esign_evidence_source(self, document_sudo):
+        """The EvidenceDocument fields of the uploaded file a document's PDF was made from
+        (none when the PDF is signed as uploaded), in the context's language."""
+        source = document_sudo.source_attachment_id
+        if not source:
+            return {}
+        return {
+            "source": self._esign_opener(source.sudo()),
+            "source_name": source.name or "",
+            "source_sha256": document_sudo.source_sha256,
+            "source_mimetype": document_sudo.source_mimetype or "",
+            "source_kind": document_sudo.source_kind or "",
+            "removed": (document_sudo.conversion_removed or "").split(",")
+            if document_sudo.conversion_removed else [],
+            "repaired": document_sudo.conversion_repaired,
+            "decrypted": document_sudo.conversion_decrypted,
+            "conversion_note": document_sudo.conversion_note or "",
+        }
 
     @api.model
     def _esign_evidence_signers(self, request_sudo, exported, context):

@@ -34,3 +34,4 @@ from . import test_esign_public_pages
 from . import test_esign_id_document
 from . import test_esign_mail_now
 from . import test_esign_company_seal
+from . import test_esign_documents_any

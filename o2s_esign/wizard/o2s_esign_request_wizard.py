@@ -17,6 +17,17 @@ INTERNAL_ATTACHMENT_MODELS = (
     "o2s.esign.id.document",
     "o2s.esign.request.wizard",
 )
+# The files that can be sent for signature (lib.convert turns them into the PDF signed).
+SIGNABLE_MIMETYPES = [
+    "application/pdf", "image/jpeg", "image/png", "image/tiff", "image/heic", "image/heif",
+    "application/msword", "application/rtf", "text/rtf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-excel",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+]
+# The previews of the PDF to sign (attached to nothing, readable by their creator only).
+PREVIEW_MARK = "o2s_esign:preview"
 # Uploads of a wizard that was never sent are removed after this long.
 UPLOAD_LIFETIME = timedelta(days=1)
 
@@ -59,11 +70,11 @@ class O2sEsignRequestWizard(models.TransientModel):
         "ir.attachment", "o2s_esign_request_wizard_client_rel", "wizard_id", "attachment_id",
         string="From the client's documents",
         domain="[('res_model', '=', 'res.partner'), ('res_id', 'in', partner_ids), "
-               "('mimetype', '=', 'application/pdf')]")
+               "('mimetype', 'in', %r)]" % (SIGNABLE_MIMETYPES,))
     other_attachment_ids = fields.Many2many(
         "ir.attachment", "o2s_esign_request_wizard_other_rel", "wizard_id", "attachment_id",
         string="From other records", domain=lambda self: self._other_attachment_domain(),
-        help="PDF files attached to other records you can read.")
+        help="Files attached to other records you can read (PDF, images, Office documents).")
     client_document_count = fields.Integer(compute="_compute_client_document_count")
     document_type_id = fields.Many2one(
         "o2s.esign.document.type", string="Document type",
@@ -109,7 +120,7 @@ class O2sEsignRequestWizard(models.TransientModel):
     @api.model
     def _other_attachment_domain(self):
         return [
-            ("mimetype", "=", "application/pdf"),
+            ("mimetype", "in", SIGNABLE_MIMETYPES),
             ("res_model", "!=", False),
             ("res_model", "not in", INTERNAL_ATTACHMENT_MODELS),
             ("res_id", "!=", 0),
@@ -129,7 +140,7 @@ class O2sEsignRequestWizard(models.TransientModel):
         for wizard in self:
             wizard.client_document_count = self.env["ir.attachment"].search_count([
                 ("res_model", "=", "res.partner"), ("res_id", "in", wizard.partner_ids._origin.ids),
-                ("mimetype", "=", "application/pdf")]) if wizard.partner_ids else 0
+                ("mimetype", "in", SIGNABLE_MIMETYPES)]) if wizard.partner_ids else 0
 
     def _selected_attachments(self):
         """The chosen files, each once, with where they come from: [(attachment, source)]."""
@@ -342,7 +353,7 @@ class O2sEsignRequestWizard(models.TransientModel):
         """A new attachment with the content of ``source`` (read with the user's rights)."""
         name = self.env["o2s.esign.document"]._safe_file_name(source.name)
         return self.env["ir.attachment"].create({
-            "name": name, "raw": source.raw, "mimetype": "application/pdf",
+            "name": name, "raw": source.raw, "mimetype": source.mimetype or "application/pdf",
         })
 
     def _remove_uploads(self):
@@ -356,5 +367,7 @@ class O2sEsignRequestWizard(models.TransientModel):
         """Remove files uploaded in a wizard that was never sent (sudo: the vacuum runs for
         every user's uploads, which only their author can otherwise reach)."""
         limit = fields.Datetime.now() - UPLOAD_LIFETIME
-        self.env["ir.attachment"].sudo().search([
-            ("res_model", "=", self._name), ("create_date", "<", limit)]).unlink()
+        attachments = self.env["ir.attachment"].sudo()
+        attachments.search([("res_model", "=", self._name), ("create_date", "<", limit)]).unlink()
+        attachments.search([("res_model", "=", False), ("description", "=", PREVIEW_MARK),
+                            ("create_date", "<", limit)]).unlink()

@@ -4,6 +4,7 @@ manifest and its seal and timestamp (see the package docstring)."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
@@ -175,6 +176,12 @@ def build_evidence_zip(out: BinaryIO, bundle: EvidenceBundle, *, sealer: Sealer
         raise
 
 
+def _source_suffix(name: str) -> str:
+    """The uploaded file's extension (``.jpg``, ``.docx``...), ASCII, or ``.bin``."""
+    match = re.search(r"(\.[A-Za-z0-9]{1,5})\Z", str(name or "").strip())
+    return match.group(1).lower() if match else ".bin"
+
+
 def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
                     report: chain.ChainReport, generated_at: datetime) -> EvidenceResult:
     hashes: dict = {}
@@ -191,6 +198,19 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
         paths[("original", index)] = original_path
         meta = {"name": doc.name, "original": original_path, "original_sha256": original_sha,
                 "signed": None, "final_sha256": None, "original_is_prefix": False}
+        if doc.source is not None:
+            suffix = _source_suffix(doc.source_name)
+            source_path = f"source/{index}-{safe_name(doc.source_name)}{suffix}"
+            source_sha, _, _ = zb.add_source(source_path, doc.source, document=doc.name)
+            _check_sha(doc.source_sha256, source_sha, doc.name, "source")
+            hashes[("source", index)] = source_sha
+            paths[("source", index)] = source_path
+            meta["source"] = {
+                "file": source_path, "name": doc.source_name, "sha256": source_sha,
+                "mimetype": doc.source_mimetype, "kind": doc.source_kind,
+                "removed": list(doc.removed), "repaired": bool(doc.repaired),
+                "decrypted": bool(doc.decrypted),
+            }
         if doc.signed is not None:
             signed_path = f"signed/{base}"
             signed_sha, _, prefix_sha = zb.add_source(signed_path, doc.signed,

@@ -37,6 +37,16 @@ class EvidenceDocument:
     signed: Source | None = None
     final_sha256: str | None = None
     steps: list[HashStep] = field(default_factory=list)
+    # the uploaded file, when the PDF signed was made from it (converted, neutralised...)
+    source: Source | None = None
+    source_name: str = ""
+    source_sha256: str | None = None
+    source_mimetype: str = ""
+    source_kind: str = ""          # "pdf" | "image" | "office"
+    removed: list[str] = field(default_factory=list)   # lib.convert.REMOVED_LABELS codes
+    repaired: bool = False
+    decrypted: bool = False
+    conversion_note: str = ""      # what was done, in the evidence's language
 
 
 @dataclass

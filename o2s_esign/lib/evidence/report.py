@@ -277,9 +277,18 @@ def _document_rows(doc: EvidenceDocument, index: int, bundle: EvidenceBundle, la
                    hashes: dict, only_signer: EvidenceSigner | None = None):
     original_sha = hashes.get(("original", index)) or doc.original_sha256
     final_sha = hashes.get(("signed", index)) or doc.final_sha256
-    rows = [
-        ("doc_type", doc.doc_type),
-        ("original_sha256", (original_sha or labels["none"], "mono")),
+    rows = [("doc_type", doc.doc_type)]
+    if doc.source is not None or doc.source_sha256:
+        source_sha = hashes.get(("source", index)) or doc.source_sha256
+        rows += [
+            ("source_name", doc.source_name),
+            ("source_sha256", (source_sha or labels["none"], "mono")),
+            ("conversion", doc.conversion_note),
+            ("pdf_sha256", (original_sha or labels["none"], "mono")),
+        ]
+    else:
+        rows.append(("original_sha256", (original_sha or labels["none"], "mono")))
+    rows += [
         ("prepared_sha256", (doc.prepared_sha256, "mono") if doc.prepared_sha256 else ""),
     ]
     for step in doc.steps:
@@ -334,7 +343,8 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
     for index, doc in enumerate(bundle.documents, start=1):
         report.add(f"{index}. {doc.name}", "h3")
         rows = _document_rows(doc, index, bundle, labels, hashes)
-        paths = [files.get(("original", index)), files.get(("signed", index))]
+        paths = [files.get(("source", index)), files.get(("original", index)),
+                 files.get(("signed", index))]
         rows.append(("files", ", ".join(p for p in paths if p)))
         report.kv_table(rows)
 
