@@ -35,6 +35,7 @@ time by ``timeout``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -199,7 +200,8 @@ def normalise(data: bytes, filename: str, *, max_bytes: int, max_pages: int = 20
 
     Raises :class:`~.errors.PdfError`: ``empty``, ``too_large`` (the upload or the PDF made
     from it), ``not_pdf``, ``unsupported_type``, ``corrupt``, ``encrypted``,
-    ``too_many_pages``, ``decompression_bomb``, ``image_too_large``, ``heic_unavailable``,
+    ``too_many_pages``, ``decompression_bomb``, ``image_too_large``, ``image_corrupt``,
+    ``heic_unavailable``,
     ``office_unavailable`` (no LibreOffice), ``conversion_failed``, ``conversion_timeout``.
 
     The last few results are kept in memory per process (keyed by the content's SHA-256 and
@@ -261,8 +263,8 @@ def _pdf(data: bytes, *, max_bytes: int, max_pages: int) -> Normalised:
             "no_page_tree", "no_pages", "no_catalog", "page_tree_loop", "page_tree_too_deep"):
         raise reason
     pdf, removed, details, repaired, decrypted = _rewrite(data, max_pages=max_pages)
-    if reason.code == "corrupt" and not repaired and not removed and not decrypted:
-        raise reason
+    # a PDF our intake checks could not read but qpdf could: rewritten by qpdf, i.e. repaired
+    repaired = repaired or reason.code == "corrupt"
     try:
         _check_output(pdf, max_bytes, max_pages)
     except PdfError as exc:
@@ -271,7 +273,7 @@ def _pdf(data: bytes, *, max_bytes: int, max_pages: int) -> Normalised:
         raise
     return Normalised(pdf=pdf, source_kind="pdf", source_mimetype="application/pdf",
                       converted=True, removed=removed, removed_details=details,
-                      repaired=repaired or reason.code == "corrupt", decrypted=decrypted)
+                      repaired=repaired, decrypted=decrypted)
 
 
 def _rewrite(data: bytes, *, max_pages: int):
@@ -338,10 +340,11 @@ class _Neutraliser:
         root = self.pdf.Root
         if Name.OpenAction in root:
             action = root.OpenAction
-            if isinstance(action, self.pikepdf.Dictionary):
+            codes = self._action_codes(action) if isinstance(action, self.pikepdf.Dictionary) \
+                else set()
+            if codes:  # a plain destination (page to show) stays
                 del root.OpenAction
-                self.removed.add("open_action")
-                self._action_codes(action)
+                self.removed.update(codes | {"open_action"})
         self._drop_aa(root)
         if Name.Names in root:
             names = root.Names
@@ -523,7 +526,7 @@ def _open_image(data: bytes, mimetype: str):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PdfError("image_too_large", {"max_pixels": MAX_IMAGE_PIXELS}) from None
     except (OSError, ValueError, SyntaxError) as exc:
-        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+        raise PdfError("image_corrupt", {"reason": type(exc).__name__}) from None
     return image
 
 
@@ -593,11 +596,11 @@ def _image_to_pdf(data: bytes, mimetype: str, *, max_pages: int) -> bytes:
     except MemoryError:
         raise PdfError("image_too_large", {"max_pixels": MAX_IMAGE_PIXELS}) from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+        raise PdfError("image_corrupt", {"reason": type(exc).__name__}) from None
     finally:
         image.close()
     if not pages:
-        raise PdfError("corrupt", {"reason": "no_image"})
+        raise PdfError("image_corrupt", {"reason": "no_image"})
     c.save()
     return buf.getvalue()
 
@@ -614,17 +617,21 @@ def soffice_path() -> str | None:
 
 
 #: the throwaway profile's settings: macros never run, links are never updated, no first-run
-_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry"
- xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="MacroSecurityLevel" oor:op="fuse"><value>3</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="DisableMacrosExecution" oor:op="fuse"><value>true</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Security/Scripting"><prop oor:name="BlockUntrustedRefererLinks" oor:op="fuse"><value>true</value></prop></item>
-<item oor:path="/org.openoffice.Office.Writer/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>2</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Content/Update"><prop oor:name="Link" oor:op="fuse"><value>1</value></prop></item>
-<item oor:path="/org.openoffice.Office.Common/Misc"><prop oor:name="FirstRun" oor:op="fuse"><value>false</value></prop></item>
-</oor:items>
-"""
+_PROFILE_SETTINGS = (
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+    ("/org.openoffice.Office.Writer/Content/Update", "Link", "2"),
+    ("/org.openoffice.Office.Calc/Content/Update", "Link", "1"),
+    ("/org.openoffice.Office.Common/Misc", "FirstRun", "false"),
+)
+_PROFILE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/'
+    'registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    + "".join('<item oor:path="%s"><prop oor:name="%s" oor:op="fuse"><value>%s</value></prop>'
+              '</item>\n' % setting for setting in _PROFILE_SETTINGS)
+    + "</oor:items>\n")
 
 
 def _check_archive(data: bytes):
@@ -682,8 +689,6 @@ def _office_to_pdf(data: bytes, mimetype: str, *, soffice: str | None, timeout: 
 
 
 def _kill_group(proc):
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # already gone
         os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     proc.communicate()

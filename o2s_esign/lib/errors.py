@@ -68,6 +68,7 @@ class PdfError(EsignError):
         "field_exists": "The PDF already has a field named {field_name!r}.",
         "unsupported_type": "This kind of file cannot be signed.",
         "image_too_large": "The image has too many pixels (limit {max_pixels}).",
+        "image_corrupt": "The image is damaged or cannot be read.",
         "heic_unavailable": "HEIC photos cannot be read on this server (pillow-heif missing).",
         "office_unavailable": "Office documents need LibreOffice (soffice) on the server.",
         "conversion_failed": "LibreOffice could not convert the document.",

@@ -358,6 +358,7 @@ class O2sEsignDocument(models.Model):
                 "%(name)s cannot be signed: send a PDF, an image (JPEG, PNG, TIFF, HEIC) or an "
                 "Office document (Word, Excel, OpenDocument, RTF).", name=name),
             "image_too_large": _("%(name)s is an image with too many pixels and was refused.", name=name),
+            "image_corrupt": _("%(name)s is a damaged image that cannot be read.", name=name),
             "heic_unavailable": _(
                 "%(name)s is a HEIC photo, which this server cannot read: send it as JPEG, or "
                 "ask your administrator to install pillow-heif.", name=name),
@@ -644,11 +645,14 @@ class O2sEsignDocument(models.Model):
 
     @api.model
     def _esign_guess_mimetype(self, raw, name):
-        """The type of an uploaded file from its bytes (application/octet-stream if unknown:
-        the conversion then says why it cannot be signed)."""
+        """The type of an uploaded file from its bytes; an unknown one is typed by its name
+        (a ".pdf" stays application/pdf, as it was named), the conversion then saying why it
+        cannot be signed."""
         try:
             return lib_convert.detect_kind(raw or b"", name or "")[1]
         except PdfError:
+            if (name or "").lower().endswith(".pdf"):
+                return "application/pdf"
             return "application/octet-stream"
 
     @api.model

@@ -787,7 +787,8 @@ class O2sEsignRequest(models.Model):
           - ``partner_id`` (int, required): the client contact;
           - ``name`` (str): the subject (default: the documents' names);
           - ``documents``: a list of dicts, each with either ``attachment_id`` (an
-            ir.attachment the caller can read) or ``name`` + ``datas`` (base64 PDF), and an
+            ir.attachment the caller can read) or ``name`` + ``datas`` (base64: a PDF, an
+            image or an Office document, made into the PDF signed; see lib/convert.py), and an
             optional ``document_type_id``;
           - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
             ``represented_partner_id``, ``presence``, ``sequence``; default: the client's

@@ -18,15 +18,14 @@ pdf_factory = _load_factory()
 
 
 def bad_files():
-    """{case: (bytes, the sentence the user reads)}: one file per refusal reason of the issue."""
+    """{case: (bytes, the sentence the user reads)}: one file per refusal reason of the issue
+    (active content is no longer refused but neutralised: test_esign_documents_any.py)."""
     good = pdf_factory.make_pdf()
     return {
         "not_pdf": (b"Just a text file, not a PDF.\n" * 10, "is not a PDF file"),
         "empty": (b"", "is empty"),
         "corrupt": (good[: len(good) // 2], "is a damaged PDF"),
         "encrypted": (pdf_factory.encrypted_pdf(user_password="secret"), "is protected by a password"),
-        "active_content": (pdf_factory.active_content_pdfs()["openaction_javascript"],
-                           "contains active content"),
     }
 
 

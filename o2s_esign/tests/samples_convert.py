@@ -227,3 +227,52 @@ def pillow_pdf():
     out = io.BytesIO()
     Image.new("RGB", (850, 1100), (240, 240, 240)).save(out, "PDF", resolution=100.0)
     return out.getvalue()
+
+
+def odt_with_macro(marker_path):
+    """An OpenDocument text whose Basic macro, bound to the document's load event, writes
+    ``marker_path``: converting it must not run it."""
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:'
+        'names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.'
+        'oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" '
+        'manifest:media-type="text/xml"/><manifest:file-entry manifest:full-path="Basic/'
+        'script-lc.xml" manifest:media-type="text/xml"/><manifest:file-entry manifest:full-'
+        'path="Basic/Standard/script-lb.xml" manifest:media-type="text/xml"/><manifest:file-'
+        'entry manifest:full-path="Basic/Standard/Module1.xml" manifest:media-type="text/xml"/>'
+        '</manifest:manifest>')
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:'
+        'names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:'
+        'xmlns:text:1.0" xmlns:script="urn:oasis:names:tc:opendocument:xmlns:script:1.0" '
+        'xmlns:xlink="http://www.w3.org/1999/xlink" office:version="1.2"><office:scripts>'
+        '<office:event-listeners><script:event-listener script:language="ooo:script" '
+        'script:event-name="dom:load" xlink:href="vnd.sun.star.script:Standard.Module1.Main?'
+        'language=Basic&amp;location=document"/></office:event-listeners></office:scripts>'
+        '<office:body><office:text><text:p>Document with a macro</text:p></office:text>'
+        '</office:body></office:document-content>')
+    libraries = (
+        '<?xml version="1.0" encoding="UTF-8"?><library:libraries xmlns:library="http://'
+        'openoffice.org/2000/library" xmlns:xlink="http://www.w3.org/1999/xlink"><library:'
+        'library library:name="Standard" xlink:href="Basic/Standard/script-lb.xml/" '
+        'xlink:type="simple" library:link="false"/></library:libraries>')
+    library = (
+        '<?xml version="1.0" encoding="UTF-8"?><library:library xmlns:library="http://'
+        'openoffice.org/2000/library" library:name="Standard" library:readonly="false" '
+        'library:passwordprotected="false"><library:element library:name="Module1"/>'
+        '</library:library>')
+    module = (
+        '<?xml version="1.0" encoding="UTF-8"?><script:module xmlns:script="http://'
+        'openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">'
+        'Sub Main\n  Open "%s" For Output As #1\n  Print #1, "ran"\n  Close #1\nEnd Sub\n'
+        '</script:module>' % marker_path)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text")
+        zf.writestr("META-INF/manifest.xml", manifest)
+        zf.writestr("content.xml", content)
+        zf.writestr("Basic/script-lc.xml", libraries)
+        zf.writestr("Basic/Standard/script-lb.xml", library)
+        zf.writestr("Basic/Standard/Module1.xml", module)
+    return out.getvalue()

@@ -7,7 +7,9 @@ import hashlib
 import http.server
 import io
 import json
+import os
 import subprocess
+import tempfile
 import threading
 import zipfile
 from unittest.mock import patch
@@ -83,7 +85,7 @@ class TestConvertLibrary(TransactionCase):
         self.assertRefused("image_too_large", bomb, "bomb.png")
         self.assertRefused("too_many_pages", samples.tiff_pages(5, (40, 40)), "many.tif",
                            max_pages=4)
-        self.assertRefused("corrupt", samples.phone_jpeg()[:200], "cut.jpg")
+        self.assertRefused("image_corrupt", samples.phone_jpeg()[:200], "cut.jpg")
 
     def test_office_document_without_fetching_links(self):
         hits = []
@@ -116,6 +118,14 @@ class TestConvertLibrary(TransactionCase):
         with patch.object(convert, "soffice_path", return_value=None):
             self.assertRefused("office_unavailable", samples.docx(), "m.docx")
         self.assertRefused("conversion_timeout", samples.docx("slow"), "m.docx", timeout=0.01)
+
+    def test_office_macro_does_not_run(self):
+        with tempfile.TemporaryDirectory() as folder:
+            marker = os.path.join(folder, "macro-ran")
+            result = self.normalise(samples.odt_with_macro(marker), "macro.odt")
+            self.assertEqual(result.source_mimetype, "application/vnd.oasis.opendocument.text")
+            self.assertIn("Document with a macro", pdftotext(result.pdf))
+            self.assertFalse(os.path.exists(marker), "the document's macro ran")
 
     def test_form_with_scripts_is_neutralised(self):
         form = samples.form_with_scripts()
@@ -274,4 +284,4 @@ class TestEsignAnyDocument(O2sEsignSigningCommon):
         self.assertIn("150000 EUR", pdftotext(preview.raw))
         other = self.env(user=self.advisor2)["ir.attachment"].browse(preview.id)
         with self.assertRaises(AccessError):  # another advisor cannot read my preview
-            other.raw  # noqa: B018
+            other.raw

@@ -114,15 +114,40 @@ class TestEsignHostileInput(EsignHttpCommon):
 
     # -------------------------------------------------------------------- PDFs
     def test_bad_pdfs_through_the_api(self):
-        cases = load_cases("pdf")
-        self.assertGreaterEqual(len(cases), 25)
+        cases = load_cases("pdf", "refused")
+        self.assertGreaterEqual(len(cases), 15)
         for case in cases:
             self._refused_by_api(case, self._values(file_name="%s.pdf" % case["id"], data=case_pdf(case)))
 
     def test_bad_pdfs_through_the_wizard(self):
-        for case in load_cases("pdf"):
+        for case in load_cases("pdf", "refused"):
             wizard = self._wizard(file_name="%s.pdf" % case["id"], data=case_pdf(case))
             self._refused_by_wizard(case, wizard)
+
+    def test_active_protected_and_damaged_pdfs_are_made_signable(self):
+        """Issue 16: scripts and actions are removed, an owner password is removed, a damaged
+        structure is rebuilt; the request is sent with the upload kept next to the PDF."""
+        import pikepdf
+
+        cases = [case for case in load_cases("pdf") if case["expect"] != "refused"]
+        self.assertGreaterEqual(len(cases), 12)
+        api = self.env["o2s.esign.request"].with_user(self.advisor)
+        for case in cases:
+            data = case_pdf(case)
+            request = api.browse(api.create_and_send(
+                self._values(file_name="%s.pdf" % case["id"], data=data)))
+            document = request.document_ids
+            self.assertEqual(request.state, "in_progress", case["id"])
+            self.assertEqual(document.source_attachment_id.raw, data, case["id"])
+            flag = {"neutralised": bool(document.conversion_removed),
+                    "decrypted": document.conversion_decrypted,
+                    "repaired": document.conversion_repaired}[case["expect"]]
+            self.assertTrue(flag, case["id"])
+            with pikepdf.open(io.BytesIO(document.original_attachment_id.raw)) as pdf:
+                self.assertFalse(pdf.is_encrypted, case["id"])
+                for obj in pdf.objects:
+                    if isinstance(obj, pikepdf.Dictionary):
+                        self.assertFalse({"/JS", "/AA", "/XFA"} & set(obj.keys()), case["id"])
 
     # ----------------------------------------------------- subject and message
     def test_bad_subjects_and_messages(self):

@@ -4,7 +4,6 @@ from odoo import api, fields, models
 
 from ..lib import convert as lib_convert
 from ..lib.errors import PdfError
-
 from .o2s_esign_request_wizard import PREVIEW_MARK, SOURCES
 
 
