@@ -569,7 +569,8 @@ class O2sEsignDocument(models.Model):
             if hashlib.sha256(attachment.raw or b"").hexdigest() != sha256:
                 continue
             document = self.sudo().browse(attachment.res_id).exists()
-            if not document or attachment == document.original_attachment_id:
+            if not document or attachment in (document.original_attachment_id,
+                                              document.source_attachment_id):
                 # the file as uploaded is not one of ours (and the same template may be sent
                 # to many clients: recognising it would show other clients' signers)
                 continue

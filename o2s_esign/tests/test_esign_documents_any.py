@@ -208,6 +208,13 @@ class TestEsignAnyDocument(O2sEsignSigningCommon):
             self.assertEqual(entry["original_sha256"], document.original_sha256)
             self.assertEqual(entry["final_sha256"], document.signed_sha256)
             self.assertIn(entry["source"]["file"], manifest["files"])
+        # the public page recognises our PDFs, never a file as uploaded (a template, a photo)
+        Document = self.env["o2s.esign.document"]
+        self.assertEqual(Document._esign_match_content(files[0][1])["revision"], None)
+        self.assertEqual(Document._esign_match_content(documents[0].original_attachment_id.raw)[
+            "revision"], None)
+        self.assertEqual(Document._esign_match_content(documents[0].signed_attachment_id.raw)[
+            "revision"], "final")
         text = pdftotext(entries["evidence.pdf"])
         self.assertIn("SHA-256 of the file uploaded", text)
         self.assertIn("LibreOffice", text)
@@ -284,4 +291,4 @@ class TestEsignAnyDocument(O2sEsignSigningCommon):
         self.assertIn("150000 EUR", pdftotext(preview.raw))
         other = self.env(user=self.advisor2)["ir.attachment"].browse(preview.id)
         with self.assertRaises(AccessError):  # another advisor cannot read my preview
-            other.raw
+            other.check("read")
