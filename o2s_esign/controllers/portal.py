@@ -173,7 +173,7 @@ class O2sEsignSigningPage(http.Controller):
     def _may_read_documents(self, signer_sudo, validity):
         if validity in ("ok", "sign_pending", "error"):
             return True
-        if validity in ("signed", "completed"):
+        if validity in ("signed", "sealing", "completed"):
             # Once signed, the link gives the signer their signed documents until it expires
             # (a GET that changes nothing but the audit trail); the browser session that
             # signed also keeps access for a while.
@@ -228,6 +228,7 @@ class O2sEsignSigningPage(http.Controller):
             "page_name": "esign_signer",
             "no_breadcrumbs": True,
             "esign_error": kwargs.get("error"),
+            "status_url": "/esign/status/%d/%s" % (signer_sudo.id, token),
             **self._in_person_values(signer_sudo, validity),
         }
 
@@ -236,7 +237,8 @@ class O2sEsignSigningPage(http.Controller):
         once this signer is done, the next signer in person, else the way back to the request."""
         if not self._is_in_person(signer_sudo) or request.env.user._is_public():
             return {"in_person": False}
-        done = validity in ("signed", "sign_pending", "completed", "refused", "cancelled", "expired")
+        done = validity in ("signed", "sealing", "sign_pending", "completed", "refused",
+                            "cancelled", "expired")
         next_signer = signer_sudo._esign_next_in_person_signer() \
             if validity in ("signed", "sign_pending") else signer_sudo.browse()
         return {
@@ -287,6 +289,20 @@ class O2sEsignSigningPage(http.Controller):
             signer_sudo, token, validity, error=error if error in ("refuse",) else None)
         template = SIGNING_PAGE_TEMPLATE if validity == "ok" else STATUS_PAGE_TEMPLATE
         return self._render(template, values)
+
+    @http.route("/esign/status/<int:signer_id>/<string:token>", type="http", auth="public",
+                methods=["GET"], sitemap=False)
+    def esign_signer_status(self, signer_id, token, **kwargs):
+        """What the signing page may offer now (``validity``), read only: the page of a signer
+        whose request is being sealed asks it until the sealing is done. The link's token is
+        checked in constant time; nothing is logged or written (a page view is logged when the
+        page itself reloads)."""
+        signer_sudo = self._get_signer_sudo(signer_id, token)
+        if not signer_sudo:
+            return request.make_json_response({"validity": "invalid"}, status=404)
+        return request.make_json_response(
+            {"validity": signer_sudo._get_signing_validity()},
+            headers=[("Cache-Control", "no-store")])
 
     @http.route("/esign/sign/<int:signer_id>/<string:token>/document/<int:document_id>",
                 type="http", auth="public", methods=["GET"], sitemap=False)

@@ -74,7 +74,7 @@ ACCESS_FIELDS = {"user_id", "shared_user_ids"}
 # Fields only the module's own code ever writes.
 INTERNAL_FIELDS = {
     "state", "reference", "date_sent", "date_done", "error_message", "error_transient", "cancel_reason",
-    "pades_level", "event_head", "date_personal_data_purged",
+    "pades_level", "event_head", "date_personal_data_purged", "sealing_pending",
 }
 # Written by the automation only.
 REQUEST_AUTOMATION_FIELDS = {"retry_count", "next_retry_date", "expiry_blocked_until"}
@@ -275,6 +275,11 @@ class O2sEsignRequest(models.Model):
         ("reference_company_uniq", "unique(reference, company_id)",
          "A request reference must be unique per company."),
     ]
+
+    sealing_pending = fields.Boolean(
+        string="Being sealed", readonly=True, copy=False, index=True,
+        help="Every signer has signed: the company seal, the evidence file and the "
+             "confirmation mails follow in the background, within seconds.")
 
     # ---------------------------------------------------------------- defaults
     @api.model
@@ -577,6 +582,9 @@ class O2sEsignRequest(models.Model):
         for request in self:
             if request.state not in OPEN_STATES:
                 request._check_transition("cancelled")
+            if request.sealing_pending:
+                raise UserError(_("Every signer of %(name)s has signed: it is being sealed and "
+                                  "can no longer be cancelled.", name=request.display_name))
             request._set_state(
                 "cancelled", cancel_reason=reason, date_done=fields.Datetime.now(),
                 event_payload=dict(self._actor_payload(), reason=reason or None))
@@ -1414,13 +1422,29 @@ class O2sEsignRequest(models.Model):
                 request._advance_signers()
 
     def _on_all_signed(self):
-        """Every signer has signed: seal every document, build the evidence, then mark the
-        request signed and tell everyone.
+        """Every signer has signed: the request awaits its sealing (``sealing_pending``) and
+        the sealing scheduled action is triggered; it runs as soon as this transaction commits,
+        in the background (Odoo's cron workers), so that the last signer's "Sign" returns as
+        fast as anyone's and a slow or failing timestamp authority never turns their signature
+        into an error page. See :meth:`_esign_seal_and_close`."""
+        self.ensure_one()
+        if not self.sealing_pending:
+            with internal_write():
+                self.write({"sealing_pending": True})
+        self.env.ref("o2s_esign.ir_cron_esign_seal_requests")._trigger()
+        return None
+
+    def _esign_seal_and_close(self):
+        """Seal every document, build the evidence, then mark the request signed and tell
+        everyone (the sealing scheduled action, for a request whose signers all signed).
 
         All or nothing: when the timestamp authority (or anything else of the signing core)
         fails, nothing of it is kept (no document half-sealed) and the request goes in error
-        (and not signed); retrying the request (``action_retry``) does it again."""
+        (and not signed), still awaiting its sealing; retrying the request (``action_retry``,
+        or the automatic retry of a passing error) triggers it again."""
         self.ensure_one()
+        if self.state != "in_progress" or not self.sealing_pending:
+            return False
         try:
             with self.env.cr.savepoint():
                 self._esign_seal_documents()
@@ -1429,9 +1453,17 @@ class O2sEsignRequest(models.Model):
             _logger.info("o2s_esign: sealing %s failed: %r", self.reference, exc)
             self._set_error(self._esign_error_message(exc), transient=exc.transient)
             return False
+        with internal_write():
+            self.write({"sealing_pending": False})
         self._set_state("signed", date_done=fields.Datetime.now())
         self._notify_signed()
-        return None
+        return True
+
+    def _mark_sealing_failure(self):
+        """The sealing of this request failed unexpectedly (logged by the batch): in error,
+        retried like any passing error."""
+        self._set_error(_("The documents could not be sealed. The request will be retried."),
+                        transient=True)
 
     def _on_refused(self, signer):
         self.ensure_one()
@@ -1983,6 +2015,7 @@ class O2sEsignRequest(models.Model):
         now = fields.Datetime.now()
         where = SQL("""
             r.state IN ('in_progress', 'error') AND r.date_deadline < %(today)s
+            AND r.sealing_pending IS NOT TRUE
             AND (r.expiry_blocked_until IS NULL OR r.expiry_blocked_until <= %(now)s)
         """, today=now.date(), now=now)
         due = SQL("SELECT r.id FROM o2s_esign_request r WHERE %s ORDER BY r.date_deadline, r.id", where)
@@ -2004,6 +2037,21 @@ class O2sEsignRequest(models.Model):
         return self._esign_cron_batch(
             "o2s_esign.ir_cron_esign_retry_errors", self, due, batch_size,
             lambda request: request._esign_auto_retry(), lambda request: request._mark_retry_failure())
+
+    @api.model
+    def _cron_seal_requests(self, batch_size=None):
+        """Seal, in one bounded batch, the requests whose signers have all signed (triggered
+        when the last one signs; see ``_on_all_signed``): seal, evidence, "signed", mails."""
+        self.env.flush_all()
+        due = SQL("""
+            SELECT r.id FROM o2s_esign_request r
+             WHERE r.state = 'in_progress' AND r.sealing_pending
+             ORDER BY r.id
+        """)
+        return self._esign_cron_batch(
+            "o2s_esign.ir_cron_esign_seal_requests", self, due, batch_size,
+            lambda request: request._esign_seal_and_close(),
+            lambda request: request._mark_sealing_failure())
 
     @api.model
     def _cron_purge_personal_data(self, batch_size=None):

@@ -846,7 +846,8 @@ class O2sEsignSigner(models.Model):
     def _get_signing_validity(self):
         """What the signing page may offer now, apart from any security check (as survey's
         ``_check_validity``): ``ok``, ``not_your_turn``, ``signed`` (this signer signed, others
-        have not), ``sign_pending`` (signed, being applied), ``completed`` (everyone signed),
+        have not), ``sealing`` (everyone signed, the documents are being sealed),
+        ``sign_pending`` (signed, being applied), ``completed`` (everyone signed and sealed),
         ``refused``, ``cancelled``, ``expired``, ``error`` (request paused) or ``not_sent``."""
         self.ensure_one()
         request = self.request_id
@@ -860,7 +861,7 @@ class O2sEsignSigner(models.Model):
         if self.state == "refused":
             return "refused"
         if self.state == "signed":
-            return "signed"
+            return "sealing" if request.sealing_pending else "signed"
         if self.sign_pending:
             return "sign_pending"
         if request.date_deadline and request.date_deadline < fields.Date.context_today(self):

@@ -47,6 +47,7 @@ class O2sEsignAutomationCommon(O2sEsignCommon):
             signer.write({"state": "signed", "date_signed": fields.Datetime.now()})
         signer.env["o2s.esign.consumption"]._record_signature(signer)
         signer.request_id._check_completion()
+        self.esign_run_sealing()
 
     def _refuse(self, signer, reason="Not today"):
         with internal_write():

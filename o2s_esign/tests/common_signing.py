@@ -104,6 +104,7 @@ class O2sEsignSigningCommon(O2sEsignCommon):
                                user_agent="Mozilla/5.0 (test)")
         signer_sudo.env["o2s.esign.consumption"]._record_signature(signer_sudo)
         request._check_completion()
+        cls.esign_run_sealing()
 
     @classmethod
     def _sign_all(cls, request):

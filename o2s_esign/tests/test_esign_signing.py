@@ -202,6 +202,9 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
             with internal_write():
                 second.sudo().write({"state": "signed", "date_signed": fields.Datetime.now()})
             request._check_completion()
+            self.assertTrue(request.sealing_pending)
+            self.assertEqual(request.state, "in_progress", "the last signature is taken")
+            self.esign_run_sealing()
         finally:
             self.pki.start()
         self.assertEqual(request.state, "error")
