@@ -160,7 +160,8 @@ class EsignHttpCommon(EsignPortalCommon, HttpCase):
 
             def trigger_and_seal(cron, at=None):
                 result = trigger(cron, at)
-                if cron == cron.env.ref("o2s_esign.ir_cron_esign_seal_requests"):
+                if self.esign_seal_at_once and \
+                        cron == cron.env.ref("o2s_esign.ir_cron_esign_seal_requests"):
                     cron.env["o2s.esign.request"].sudo()._cron_seal_requests()
                 return result
 

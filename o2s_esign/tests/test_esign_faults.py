@@ -240,20 +240,36 @@ class TestEsignTsaFaults(EsignHttpCommon, O2sEsignSigningCommon):
         self._retry_completes()
 
     def test_tsa_fails_while_sealing(self):
+        """Issue 19: the last signer's "Sign" only applies their signature; the sealing runs
+        after commit in the triggered scheduled action. The TSA breaks once the last signer's
+        own timestamps are served: the signer gets their confirmation, the request waits for
+        its sealing, the sealing fails with a clear error, and a retry completes it."""
+        self.esign_seal_at_once = False  # run the scheduled action as production does: later
         self._sign(self.first)
         csrf, token = self._verify(self.second)
         signed = self._files()
+        cron = self.env.ref("o2s_esign.ir_cron_esign_seal_requests")
+        triggers = self.env["ir.cron.trigger"].sudo().search_count([("cron_id", "=", cron.id)])
         # the second signer's two timestamps are served, then the TSA breaks: the seal fails
         self.pki.fail_with(503, after=2)
         try:
             with mute_logger(*PYHANKO_LOGGERS):
                 result = self._call(self.second, "sign", token=token, csrf_token=csrf,
                                     **self._sign_values(self.second))
+            self.assertEqual(result["state"], "signed", "the signature itself is applied")
+            self.assertEqual(self.second.state, "signed")
+            self.assertEqual((self.request.state, self.request.sealing_pending),
+                             ("in_progress", True), "the sealing waits for its scheduled action")
+            self.assertEqual(self.env["ir.cron.trigger"].sudo().search_count(
+                [("cron_id", "=", cron.id)]), triggers + 1, "triggered for right after commit")
+            page = self._fetch(self._path(self.second)).text
+            self.assertIn('data-validity="sealing"', page)
+            with mute_logger(*PYHANKO_LOGGERS, "odoo.addons.o2s_esign.models.o2s_esign_request"):
+                self.esign_run_sealing()
         finally:
             self.pki.fail_with(None)
-        self.assertEqual(result["state"], "signed", "the signature itself is applied")
-        self.assertEqual(self.second.state, "signed")
         self.assertEqual(self.request.state, "error")
+        self.assertIn("timestamp authority", self.request.error_message)
         self.assertTrue(self.request.error_transient)
         self.assertFalse(self.request.document_ids.filtered("date_sealed"), "no document half-sealed")
         self.assertFalse(self._events(self.request, "document_seal"))
@@ -262,10 +278,14 @@ class TestEsignTsaFaults(EsignHttpCommon, O2sEsignSigningCommon):
             self.assertNotEqual(document.signed_sha256, signed[document.id][0])
             self.assertAllValid(document.signed_attachment_id.raw, 2)
         self._check_revisions()
-        # the signer's page shows their signature is done
-        self.assertIn('data-validity="signed"', self._fetch(self._path(self.second)).text)
+        # the signer's page shows their signature is done, the documents being sealed
+        self.assertIn('data-validity="sealing"', self._fetch(self._path(self.second)).text)
         self.request.with_user(self.advisor).action_retry()
+        self.assertEqual(self.request.state, "in_progress")
+        self.esign_run_sealing()
         self.assertEqual(self.request.state, "signed")
+        self.assertFalse(self.request.sealing_pending)
+        self.assertIn('data-validity="completed"', self._fetch(self._path(self.second)).text)
         for document in self.request.document_ids:
             self.assertTrue(document.date_sealed)
             self.assertAllValid(document.signed_attachment_id.raw, 3)

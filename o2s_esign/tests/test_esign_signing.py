@@ -214,6 +214,8 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
         self.assertFalse(request.document_ids.filtered("date_sealed"))
         self.assertFalse(request.evidence_attachment_id)
         request.with_user(self.advisor).action_retry()
+        self.assertEqual((request.state, request.sealing_pending), ("in_progress", True))
+        self.esign_run_sealing()
         self.assertEqual(request.state, "signed")
         for document in request.document_ids:
             self.assertTrue(document.date_sealed)
