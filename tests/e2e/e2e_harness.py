@@ -444,3 +444,13 @@ def last_code(gateway, mobile):
     match = CODE_RE.search(bodies[-1])
     assert match, "no code in the SMS"
     return match.group(1)
+
+
+def run_sealing(admin):
+    """Run the sealing scheduled action now, as Odoo's cron worker does once it is triggered by
+    the last signature (issue 19: the company seal, the evidence and "signed" come after the
+    last signer's transaction). The e2e server runs no cron thread: the test runs it."""
+    [row] = admin("ir.model.data", "search_read",
+                  [("module", "=", "o2s_esign"), ("name", "=", "ir_cron_esign_seal_requests")],
+                  ["res_id"])
+    admin("ir.cron", "method_direct_trigger", [row["res_id"]])

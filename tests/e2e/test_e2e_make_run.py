@@ -197,8 +197,12 @@ def test_make_run_signs_end_to_end_and_stops_on_ctrl_c(make_run):
     assert mobile.replace(" ", "") == client["mobile"].replace(" ", "")
     assert portal.call("verify_code", code=code).get("ok")
     assert portal.sign()["state"] == "signed"
-    [request] = advisor("o2s.esign.request", "read", [request_id], ["state"])
-    assert request["state"] == "signed"
+    # The seal, the evidence and "signed" follow in the sealing scheduled action, triggered by
+    # the last signature and run by the server's cron thread right after (issue 19).
+    run.wait_for(lambda: advisor("o2s.esign.request", "read", [request_id], ["state"])[0][
+        "state"] == "signed", "the request sealed by the triggered scheduled action")
+    [request] = advisor("o2s.esign.request", "read", [request_id], ["state", "sealing_pending"])
+    assert (request["state"], request["sealing_pending"]) == ("signed", False)
     # Time-stamped by the authority stand-in (PAdES B-T): the client's signature carries a token.
     documents = admin("o2s.esign.document", "search_read", [("request_id", "=", request_id)],
                       fields=["signed_attachment_id"])

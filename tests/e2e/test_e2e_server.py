@@ -20,7 +20,7 @@ import time
 
 from asn1crypto import pem as asn1_pem
 from asn1crypto import x509
-from e2e_harness import RETRY_LOG_RE, PortalSigner, load_lib
+from e2e_harness import RETRY_LOG_RE, PortalSigner, load_lib, run_sealing
 from pdf_factory import make_pdf
 from sigcheck import pdfsig
 
@@ -190,6 +190,9 @@ def test_ten_signers_sign_at_the_same_moment(e2e):
     # the server never had to retry a transaction: the actions of one request are serialised
     assert not e2e.server.log_lines(RETRY_LOG_RE, since=log_offset)
     assert not e2e.server.log_lines(r" (ERROR|CRITICAL) ", since=log_offset)
+    request = admin("o2s.esign.request", "read", [request_id], ["state", "sealing_pending"])[0]
+    assert (request["state"], request["sealing_pending"]) == ("in_progress", True)
+    run_sealing(admin)
 
     request, documents, events = check_consistency(e2e, admin, request_id)
     assert request["state"] == "signed", request["error_message"]
@@ -254,6 +257,7 @@ def test_worker_killed_while_applying_a_signature(e2e):
     # still verified) and the second signer completes the request.
     assert first.sign() == {"state": "signed", "reload": True}
     assert second.sign() == {"state": "signed", "reload": True}
+    run_sealing(admin)
     request, documents, _events = check_consistency(e2e, admin, request_id)
     assert request["state"] == "signed", request["error_message"]
     roots = trust_roots(e2e, admin, signers[0]["id"])
@@ -318,6 +322,7 @@ def test_server_killed_while_a_retry_applies_a_kept_signature(e2e):
 
     # Retrying again completes the request, with both signatures and the seal.
     admin("o2s.esign.request", "action_retry", [request_id])
+    run_sealing(admin)
     request, documents, events = check_consistency(e2e, admin, request_id)
     assert request["state"] == "signed", request["error_message"]
     states = admin("o2s.esign.signer", "read", request["signer_ids"], ["state", "sign_pending"])
