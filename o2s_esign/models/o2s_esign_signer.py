@@ -505,6 +505,10 @@ class O2sEsignSigner(models.Model):
             # Once sent, a signer is part of the evidence: nothing of it changes, whatever
             # the field, but through the signature process.
             raise UserError(_("The signers of a request cannot be changed once it is sent."))
+        elif vals.get("request_id"):
+            # nor can a draft signer be moved into a sent request (never checked nor invited)
+            self.env["o2s.esign.request"].browse(vals["request_id"])._esign_check_draft(
+                _("Signers cannot be added to a request once it is sent."))
         if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
             raise UserError(_("The status of a signer follows the signature process."))
         if OTP_PROTECTED_FIELDS.intersection(vals):
