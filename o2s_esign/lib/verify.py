@@ -633,7 +633,7 @@ class Verifier:
                  ("company_ca", self.check_company_ca),
                  ("certificates", self.check_certificate_files),
                  ("chain", self.check_chain), ("evidence_report", self.check_report),
-                 ("documents", self.check_prefixes),
+                 ("documents", self.check_prefixes), ("sources", self.check_sources),
                  ("pyhanko", self.load_pyhanko), ("manifest_timestamp", self.check_timestamp),
                  ("manifest_seal", self.check_seal), ("pdf_signatures", self.check_pdfs)]
         for name, step in steps:
@@ -923,6 +923,37 @@ class Verifier:
                 self.report("PASS", check, f"starts with {original} (signatures only appended)")
             else:
                 self.report("FAIL", check, f"does not start with the bytes of {original}")
+
+    def check_sources(self):
+        """A document made from an uploaded file (converted, neutralised, repaired...) names
+        that file: it must be listed in the manifest with the SHA-256 the document states (the
+        file's own hash is checked with the others, in files_complete)."""
+        documents = self.manifest.get("documents") or []
+        if not isinstance(documents, list):
+            return
+        files = self.manifest["files"]
+        for document in documents:
+            source = document.get("source") if isinstance(document, dict) else None
+            if source is None:
+                continue
+            if not isinstance(source, dict) or not isinstance(source.get("file"), str):
+                self.report("FAIL", f"source:{document.get('original')}", "malformed entry")
+                continue
+            check = f"source:{source['file']}"
+            if source["file"] not in files:
+                self.report("FAIL", check, "uploaded file not listed in the manifest")
+            elif files[source["file"]] != source.get("sha256"):
+                self.report("FAIL", check, "sha256 differs from the manifest's file list")
+            elif not isinstance(source.get("removed", []), list):
+                self.report("FAIL", check, "removed is not a list")
+            else:
+                done = ", ".join(filter(None, [
+                    source.get("kind") != "pdf" and f"converted from {source.get('kind')}",
+                    source.get("removed") and "removed: " + ", ".join(map(str, source["removed"])),
+                    source.get("repaired") and "repaired", source.get("decrypted") and "decrypted",
+                ])) or "as uploaded"
+                self.report("PASS", check, f"uploaded file of {document.get('original')} "
+                            f"({done})")
 
     # --- pyHanko checks
     def load_pyhanko(self):
