@@ -355,6 +355,23 @@ def issue_one_time_certificate(ca: SigningIdentity, spki_der: bytes, *, name: st
     return SigningIdentity(key=None, cert=_to_asn1(cert), chain=[ca.cert, *ca.chain])
 
 
+def check_key_proof(cert_der: bytes, proof: dict) -> list[str]:
+    """What is wrong (empty when nothing) with the proof that the key of the certificate
+    ``cert_der`` was made and held by the signer: ``proof`` is the evidence entry
+    ``{"public_key": SPKI DER, "challenge": bytes, "signature": raw r||s or DER}``. The
+    certificate must carry exactly that public key and the signature must verify."""
+    problems = []
+    cert = x509.load_der_x509_certificate(bytes(cert_der))
+    if public_key_der(cert.public_key()) != bytes(proof.get("public_key") or b""):
+        problems.append("certificate_key_differs")
+    try:
+        verify_proof_of_possession(proof.get("public_key") or b"", proof.get("challenge") or b"",
+                                   proof.get("signature") or b"")
+    except PkiError as exc:
+        problems.append(exc.code)
+    return problems
+
+
 class _PublicOnly:
     """What :func:`_issue` needs of a key: its public key."""
 
