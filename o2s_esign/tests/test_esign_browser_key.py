@@ -4,6 +4,7 @@ attacker) calls it. A key generated here stands for the browser's WebCrypto key.
 import base64
 import io
 import json
+from unittest.mock import patch
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, utils
@@ -12,7 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from odoo.tests import tagged
 
 from ..lib import pki
-from .esign_portal_common import EsignHttpCommon
+from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
 
 
 class FakeBrowserKey:
@@ -173,3 +174,115 @@ class TestEsignBrowserKey(EsignHttpCommon):
         self.assertTrue(result.get("key_failed"), result)
         self.assertEqual(self.signer.state, "pending")
         self.assertFalse(self._events(self.request, "consent_given"))
+
+
+RECORD_KEY_SCRIPT = """
+(() => {
+    const subtle = window.crypto && window.crypto.subtle;
+    if (!subtle) { return; }
+    const generateKey = subtle.generateKey.bind(subtle);
+    const exportKey = subtle.exportKey.bind(subtle);
+    subtle.generateKey = async (algorithm, extractable, usages) => {
+        sessionStorage.setItem("o2s_test_generated", algorithm.namedCurve + ":" + extractable);
+        return generateKey(algorithm, extractable, usages);
+    };
+    subtle.exportKey = async (format, key) => {
+        const value = await exportKey(format, key);
+        if (format === "spki") {
+            sessionStorage.setItem("o2s_test_spki", Array.from(new Uint8Array(value))
+                .map((b) => b.toString(16).padStart(2, "0")).join(""));
+        }
+        return value;
+    };
+})();
+"""
+
+REMOVE_SUBTLE_SCRIPT = """
+(() => {
+    try { delete Crypto.prototype.subtle; } catch (e) { /* read-only: shadowed below */ }
+    Object.defineProperty(window.crypto, "subtle", { value: undefined, configurable: true });
+})();
+"""
+
+
+class _BrowserKeyTours:
+    """Tours with a script run in the page before any of its own (DevTools protocol)."""
+
+    def _tour_with_script(self, script, signer, tour):
+        from odoo.tests.common import ChromeBrowser
+
+        from .test_esign_portal_ui import tour_url
+
+        navigate_to = ChromeBrowser.navigate_to
+
+        def navigate_with_script(browser, url, wait_stop=False):
+            browser._websocket_request("Page.addScriptToEvaluateOnNewDocument",
+                                       params={"source": script})
+            return navigate_to(browser, url, wait_stop=wait_stop)
+
+        with patch.object(ChromeBrowser, "navigate_to", navigate_with_script):
+            self.start_tour(tour_url(self, signer), tour)
+
+    def test_tour_browser_key(self):
+        request = self._sent_request().sudo()
+        signer = request.signer_ids
+        self._tour_with_script(RECORD_KEY_SCRIPT, signer, "o2s_esign_browser_key")
+        self.env.invalidate_all()
+        self.assertEqual(signer.state, "signed")
+        payload = self._payload(self._events(request, "signed"))
+        self.assertEqual(payload["key_mode"], "browser")
+        self.assertEqual(payload["key_mode_label"], "key generated and used in the signer's browser")
+        cert = pki.cert_from_pem_or_der(signer.signing_certificate.encode())
+        spki = cert.public_key.dump()
+        self.assertEqual(payload["public_key_sha256"], pki.public_key_fingerprint(spki))
+        # the proof in the evidence verifies against the certificate
+        self.assertEqual(pki.check_key_proof(cert.dump(), {
+            k: base64.b64decode(v) for k, v in payload["key_proof"].items()}), [])
+        document = request.document_ids
+        data = document.signed_attachment_id.raw
+        reader = PdfFileReader(io.BytesIO(data))
+        mine = [s for s in reader.embedded_signatures if s.field_name == signer._esign_field_name()]
+        self.assertEqual(mine[0].signer_cert.public_key.dump(), spki)
+        self._check_validates(data)
+        self._assert_no_private_key_anywhere()
+
+    def test_tour_without_webcrypto_falls_back(self):
+        request = self._sent_request().sudo()
+        signer = request.signer_ids
+        self._tour_with_script(REMOVE_SUBTLE_SCRIPT, signer, "o2s_esign_browser_key_fallback")
+        self.env.invalidate_all()
+        self.assertEqual(signer.state, "signed")
+        payload = self._payload(self._events(request, "signed"))
+        self.assertEqual(payload["key_mode"], "server")
+        self.assertNotIn("key_proof", payload)
+        self._check_validates(request.document_ids.signed_attachment_id.raw)
+
+    def _check_validates(self, data):
+        import subprocess
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+            handle.write(data)
+            handle.flush()
+            out = subprocess.run(["pdfsig", handle.name], capture_output=True, text=True,
+                                 check=False).stdout
+        self.assertIn("Signature is Valid.", out)
+
+    def _assert_no_private_key_anywhere(self):
+        self.env.flush_all()
+        for table, column in (("o2s_esign_signer", "browser_key_data"),
+                              ("o2s_esign_signer", "sign_pending_data"),
+                              ("o2s_esign_event", "payload")):
+            self.env.cr.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} ILIKE %s",  # noqa: S608
+                ["%PRIVATE KEY%"])
+            self.assertEqual(self.env.cr.fetchone()[0], 0, (table, column))
+        for attachment in self.env["ir.attachment"].sudo().search([]):
+            raw = attachment.raw or b""
+            self.assertNotIn(b"PRIVATE KEY", raw, attachment.name)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignBrowserKeyPhone(_BrowserKeyTours, EsignHttpCommon):
+    gateway_class = BrowserSmsGateway
+    browser_size = "375x667"
