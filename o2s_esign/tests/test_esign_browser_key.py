@@ -4,6 +4,8 @@ attacker) calls it. A key generated here stands for the browser's WebCrypto key.
 import base64
 import io
 import json
+import os
+import tempfile
 from unittest.mock import patch
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -14,6 +16,7 @@ from odoo.tests import tagged
 
 from ..lib import pki
 from .esign_portal_common import BrowserSmsGateway, EsignHttpCommon
+from .test_esign_verify_evidence import run_verify
 
 
 class FakeBrowserKey:
@@ -83,6 +86,16 @@ class TestEsignBrowserKey(EsignHttpCommon):
         # nothing of the exchange is kept once signed, and no private key anywhere
         self.assertFalse(self.signer.sudo().browser_key_data)
         self._assert_no_private_key()
+        # the shipped verify.py checks the proof against the certificate in the signed PDF
+        self.env.invalidate_all()
+        evidence = self.request.evidence_attachment_id.raw
+        self.assertTrue(evidence)
+        with tempfile.TemporaryDirectory() as folder:
+            path = os.path.join(folder, "evidence.zip")
+            with open(path, "wb") as handle:
+                handle.write(evidence)
+            _rc, output = run_verify(path)
+        self.assertIn("PASS  key_proofs", output)
 
     def _assert_no_private_key(self):
         self.env.flush_all()
