@@ -896,8 +896,7 @@ class PadesSigner:
         document time-stamp (b_lta). A signature value that the certificate's key did not
         make raises ``SigningError("external_signature_invalid")`` before anything is built;
         the caller still validates the result before storing it."""
-        from pyhanko.sign.signers.pdf_signer import (PdfTBSDocument, PostSignInstructions,
-                                                     PreparedByteRangeDigest)
+        from pyhanko.sign.signers.pdf_signer import PdfTBSDocument, PostSignInstructions, PreparedByteRangeDigest
 
         cert = asn1_x509.Certificate.load(state["cert"])
         chain = [asn1_x509.Certificate.load(der) for der in state["chain"]]

@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import os
+import subprocess
 import tempfile
 from unittest.mock import patch
 
@@ -271,9 +272,6 @@ class _BrowserKeyTours:
         self._check_validates(request.document_ids.signed_attachment_id.raw)
 
     def _check_validates(self, data):
-        import subprocess
-        import tempfile
-
         with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
             handle.write(data)
             handle.flush()
@@ -287,7 +285,7 @@ class _BrowserKeyTours:
                               ("o2s_esign_signer", "sign_pending_data"),
                               ("o2s_esign_event", "payload")):
             self.env.cr.execute(
-                f"SELECT count(*) FROM {table} WHERE {column} ILIKE %s",  # noqa: S608
+                f"SELECT count(*) FROM {table} WHERE {column} ILIKE %s",
                 ["%PRIVATE KEY%"])
             self.assertEqual(self.env.cr.fetchone()[0], 0, (table, column))
         for attachment in self.env["ir.attachment"].sudo().search([]):

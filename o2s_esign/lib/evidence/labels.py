@@ -119,7 +119,8 @@ DEFAULT_LABELS = {
         "their device and the company could not use it, which aims at that requirement; a key "
         "generated on the server after SMS verification (browsers without the needed "
         "cryptography) was created and used on the company's server, the signer controlling "
-        "its use only through their link and the code, which does not fully meet it. Whoever relies on it must be able to "
+        "its use only through their link and the code, which does not fully meet it. "
+        "Whoever relies on it must be able to "
         "prove its reliability (in France, articles 1366 and 1367 of the Civil Code; the "
         "presumption of reliability is reserved to qualified signatures): this evidence file "
         "is what supports it."),
