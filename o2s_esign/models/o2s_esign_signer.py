@@ -1848,7 +1848,16 @@ class O2sEsignSigner(models.Model):
         try:
             values = {str(k): base64.b64encode(base64.b64decode(v, validate=True)).decode()
                       for k, v in signatures.items()}
-        except (binascii.Error, TypeError):
+            # each value must be the certified key's signature of what was prepared: a wrong
+            # one is refused here, before the signer's intent is recorded (else the request
+            # would go in error with a signature that can never be finished)
+            cert = pki.cert_from_pem_or_der(base64.b64decode(data["certificate"]))
+            public_key = pki.load_p256_public_key(cert.public_key.dump())
+            for key, value in values.items():
+                attrs_der = base64.b64decode(prepared[key]["signed_attrs"])
+                if not pki.verify_ecdsa(public_key, attrs_der, base64.b64decode(value)):
+                    return False
+        except (binascii.Error, TypeError, ValueError, KeyError, lib_errors.EsignError):
             return False
         data["signatures"] = values
         self._browser_key_store(data)

@@ -176,8 +176,12 @@ class TestEsignBrowserKey(EsignHttpCommon):
         csrf, token = self._verify(self.signer)
         self._register(self.signer, csrf, token)
         result = self._browser_sign(self.signer, csrf, token, FakeBrowserKey())
-        self.assertEqual(result.get("state"), "sign_pending", result)
+        # refused before anything is recorded: the request does not go in error
+        self.assertTrue(result.get("key_failed"), result)
+        self.assertEqual((self.signer.state, self.signer.sign_pending), ("pending", False))
+        self.assertEqual(self.request.state, "in_progress")
         self.assertFalse(self.signer.date_signature_applied)
+        self.assertFalse(self._events(self.request, "consent_given"))
         self.assertFalse(self._events(self.request, "document_signature"))
 
     def test_key_signatures_without_prepared_documents_are_refused(self):
