@@ -820,8 +820,10 @@ class PadesSigner:
                           timestamp_token=token, signer_cert_der=identity.cert.dump())
 
     @staticmethod
-    async def _sign_pdf(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
-        """PdfSigner.async_sign_pdf, keeping the session's signing time and the CMS bytes."""
+    async def _digest_revision(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
+        """The signing session's new revision (field, appearance, reserved /Contents: the
+        size pyHanko estimates when ``bytes_reserved`` is None) and its digest, shared by
+        :meth:`_sign_pdf` and :meth:`_prepare_pdf`: ``(session, tbs, prepared, output)``."""
         session = pdf_signer.init_signing_session(writer, existing_fields_only=False)
         validation_info = await session.perform_presign_validation(writer)
         if bytes_reserved is None:
@@ -829,8 +831,14 @@ class PadesSigner:
         tbs = session.prepare_tbs_document(validation_info=validation_info,
                                            bytes_reserved=bytes_reserved,
                                            appearance_text_params=text_params)
-        output = io.BytesIO()
-        prepared, output = tbs.digest_tbs_document(output=output)
+        prepared, output = tbs.digest_tbs_document(output=io.BytesIO())
+        return session, tbs, prepared, output
+
+    @staticmethod
+    async def _sign_pdf(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
+        """PdfSigner.async_sign_pdf, keeping the session's signing time and the CMS bytes."""
+        session, tbs, prepared, output = await PadesSigner._digest_revision(
+            pdf_signer, writer, bytes_reserved, text_params)
         post = await tbs.perform_signature(
             document_digest=prepared.document_digest,
             pdf_cms_signed_attrs=PdfCMSSignedAttributes(
@@ -850,13 +858,8 @@ class PadesSigner:
                            level, field_name, identity) -> ExternalPrepared:
         """The first half of :meth:`_sign_pdf` for a key held elsewhere: the incremental
         revision with its reserved /Contents, its digest and the signed attributes."""
-        session = pdf_signer.init_signing_session(writer, existing_fields_only=False)
-        validation_info = await session.perform_presign_validation(writer)
-        tbs = session.prepare_tbs_document(validation_info=validation_info,
-                                           bytes_reserved=bytes_reserved,
-                                           appearance_text_params=text_params)
-        output = io.BytesIO()
-        prepared, output = tbs.digest_tbs_document(output=output)
+        session, _tbs, prepared, output = await PadesSigner._digest_revision(
+            pdf_signer, writer, bytes_reserved, text_params)
         signed_attrs = await pdf_signer.signer.signed_attrs(
             prepared.document_digest, MD,
             attr_settings=PdfCMSSignedAttributes(
