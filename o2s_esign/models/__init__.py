@@ -6,6 +6,7 @@ from . import o2s_esign_id_document
 from . import o2s_esign_request
 from . import o2s_esign_signer
 from . import o2s_esign_document
+from . import o2s_esign_field
 from . import o2s_esign_event
 from . import res_partner
 from . import o2s_esign_compliance

@@ -62,6 +62,7 @@ class O2sEsignDocument(models.Model):
         "ir.attachment", string="Signed file", readonly=True, copy=False, ondelete="restrict")
     signed_sha256 = fields.Char(string="Signed SHA-256", readonly=True, copy=False, index=True)
     page_count = fields.Integer(string="Pages", readonly=True, copy=False)
+    field_ids = fields.One2many("o2s.esign.field", "document_id", string="Fields")
     prepared_page_count = fields.Integer(
         string="Pages to sign", readonly=True, copy=False,
         help="The pages the signers see: the document's and the signature page(s) added to it.")

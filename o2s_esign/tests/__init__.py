@@ -4,6 +4,7 @@ from . import test_esign_event
 from . import test_esign_request
 from . import test_esign_wizard
 from . import test_esign_security
+from . import test_esign_fields
 from . import test_esign_compliance
 from . import test_esign_origin
 from . import test_esign_api
