@@ -35,3 +35,4 @@ from . import test_esign_id_document
 from . import test_esign_mail_now
 from . import test_esign_company_seal
 from . import test_esign_documents_any
+from . import test_esign_fields_ui
