@@ -2,11 +2,16 @@
 """Issue 17, advisor side: the placements of the send wizard's editor (checked JSON on the
 document line), the fields templates per document type (applied to the next document of the
 type; written by the options group only, over RPC as the attacker acts), the editor's data."""
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
-from .common import XmlRpcMixin, esign_user
+from ..wizard.o2s_esign_request_wizard import O2sEsignRequestWizard
+from .common import XmlRpcMixin, esign_user, make_pdf
 from .test_esign_wizard import EsignWizardCase
 
 TEMPLATE = "o2s.esign.field.template"
@@ -125,3 +130,57 @@ class TestEsignFieldTemplateRights(XmlRpcMixin, HttpCase):
         # a user without the e-signature groups does not even read them
         self.assertIn("AccessError", self._rpc_fault("ft_nobody", TEMPLATE, "read", ids, ["x"]))
         self.assertEqual(self.env[TEMPLATE].browse(ids).x, 300.0)
+
+
+@tagged("post_install", "-at_install")
+class TestEsignFieldEditorTour(HttpCase):
+    """An advisor places a box for each of two signers in the editor and sends."""
+
+    def test_field_editor_tour(self):
+        env = self.env(context=dict(self.env.context, no_reset_password=True))
+        env.company.country_id = env.ref("base.fr")
+        env["res.lang"]._activate_lang("en_US")  # the tour reads English labels
+        advisor = esign_user(env, "editor_advisor", "staff,user", name="Eve Editor",
+                             email="eve@advisor.example.com", lang="en_US")
+        client, second = env["res.partner"].create([{
+            "name": name, "email": email, "mobile": mobile,
+            "country_id": env.ref("base.fr").id, "user_id": advisor.id,
+        } for name, email, mobile in (
+            ("Editor Client", "editor.client@example.com", "+33612345671"),
+            ("Second Signer", "second.signer@example.com", "+33612345672"))])
+        for partner, number in ((client, "ED1"), (second, "ED2")):
+            env["o2s.esign.id.document"].create({
+                "partner_id": partner.id, "doc_type": "passport", "number": number,
+                "date_expiry": fields.Date.today() + timedelta(days=365),
+            })
+        env["ir.attachment"].create({
+            "name": "editor_letter.pdf", "raw": make_pdf("Editor", pages=2),
+            "mimetype": "application/pdf", "res_model": "res.partner", "res_id": client.id,
+        })
+        sent = []
+        original = O2sEsignRequestWizard._esign_create_and_send
+
+        def record_placements(wizard, values, document_lines, problems):
+            sent.append([line.field_placements for line in document_lines])
+            return original(wizard, values, document_lines, problems)
+
+        with patch.object(O2sEsignRequestWizard, "_esign_create_and_send", record_placements):
+            self.start_tour("/odoo/action-contacts.action_contacts/%d" % client.id,
+                            "o2s_esign_field_editor_tour", login="editor_advisor")
+        request = env["o2s.esign.request"].search([("partner_id", "=", client.id)])
+        self.assertEqual(request.state, "in_progress")
+        self.assertEqual(request.signer_ids.sorted("sequence").partner_id, client | second)
+        [[placements]] = sent
+        self.assertEqual([(p["signer"], p["type"], p["page"]) for p in placements],
+                         [(1, "signature", 1), (2, "initials", 2)])
+        width, height = 595.28, 841.89  # A4 (make_pdf): each box lies on its page
+        for placement in placements:
+            self.assertTrue(0 <= placement["x"] <= width - placement["width"], placement)
+            self.assertTrue(0 <= placement["y"] <= height - placement["height"], placement)
+        # the sizes of the editor's boxes, in points
+        self.assertEqual([(p["width"], p["height"]) for p in placements], [(160, 50), (60, 30)])
+        if "o2s.esign.field" in env:  # the fields model of the backend (issue 17)
+            fields_made = env["o2s.esign.field"].search([("request_id", "=", request.id)])
+            signers = request.signer_ids.sorted("sequence")
+            self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
+                             [(signers[0], "signature", 1), (signers[1], "initials", 2)])

@@ -304,8 +304,16 @@ export class EsignPlaceFieldsButton extends Component {
     }
 
     async onClick() {
-        const record = this.props.record;
-        if (!(await record.model.root.save())) {
+        const root = this.props.record.model.root;
+        const attachmentId = this.props.record.data.attachment_id?.id;
+        if (!(await root.save())) {
+            return;
+        }
+        // the save reloads the wizard: its lines are new records
+        const record = root.data.document_line_ids.records.find(
+            (line) => line.data.attachment_id?.id === attachmentId
+        );
+        if (!record?.resId) {
             return;
         }
         this.dialog.add(EsignFieldEditor, {
