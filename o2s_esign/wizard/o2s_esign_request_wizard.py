@@ -294,8 +294,8 @@ class O2sEsignRequestWizard(models.TransientModel):
         signers = request.signer_ids.sorted(lambda signer: (signer.sequence, signer.id))
         field_values = []
         # documents were created from the lines in their order (_prepare_request_values)
-        for line, document in zip(document_lines.sorted("sequence"),
-                                  request.document_ids.sorted(lambda doc: (doc.sequence, doc.id))):
+        documents = request.document_ids.sorted(lambda doc: (doc.sequence, doc.id))
+        for line, document in zip(document_lines.sorted("sequence"), documents, strict=True):
             field_values += line._esign_field_values(document, signers)
         self.env["o2s.esign.field"].create(field_values)
         request.action_send()
