@@ -2,6 +2,7 @@
 from . import o2s_esign_append_only_mixin
 from . import res_company
 from . import o2s_esign_document_type
+from . import o2s_esign_field_template
 from . import o2s_esign_id_document
 from . import o2s_esign_request
 from . import o2s_esign_signer

@@ -42,6 +42,10 @@ RIGHTS = {
     # the audit trail: read by who reads the request, written by the signature process only
     "o2s.esign.event": {"advisor": "r", "shared": "r", "manager": "r"},
     "o2s.esign.document.type": {"advisor": "r", "shared": "r", "advisor2": "r", "manager": "rwcu"},
+    # where the fields of a document type go: applied in every advisor's wizard, customised by
+    # the options management
+    "o2s.esign.field.template": {"advisor": "r", "shared": "r", "advisor2": "r", "manager": "r",
+                                 "options": "rwcu"},
     # identity documents belong to the contacts of the company, as the contacts themselves
     "o2s.esign.id.document": {"advisor": "rwcu", "shared": "rwcu", "advisor2": "rwcu",
                               "manager": "rwcu"},
@@ -213,6 +217,16 @@ class TestEsignRightsMatrix(EsignHttpCommon):
                 "w": lambda: Model.browse(doc_type.id).write({"description": "Signed contracts"}),
                 "c": lambda: Model.create({"name": "Subscription form", "category": "contract"}),
                 "u": lambda: Model.browse(doc_type.id).unlink(),
+            }
+        if model == "o2s.esign.field.template":
+            template = self.env[model].create({
+                "document_type_id": doc_type.id, "x": 10, "y": 10, "width": 100, "height": 30})
+            return {
+                "r": lambda: Model.browse(template.id).read(["field_type", "x"]),
+                "w": lambda: Model.browse(template.id).write({"x": 20}),
+                "c": lambda: Model.create({
+                    "document_type_id": doc_type.id, "x": 1, "y": 1, "width": 10, "height": 10}),
+                "u": lambda: Model.browse(template.id).unlink(),
             }
         if model == "o2s.esign.id.document":
             return {

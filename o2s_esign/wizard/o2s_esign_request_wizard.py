@@ -275,7 +275,7 @@ class O2sEsignRequestWizard(models.TransientModel):
             for command in values["document_ids"]:
                 source = wizard.env["ir.attachment"].browse(command[2]["original_attachment_id"])
                 command[2]["original_attachment_id"] = wizard._copy_attachment(source).id
-            request = wizard.env["o2s.esign.request"]._create_and_send(values, problems=problems)
+            request = wizard._esign_create_and_send(values, readable, problems)
         wizard._remove_uploads()
         if request.in_person_signer_id:
             # a signer is with the advisor: their signing page opens at once, on this screen
@@ -283,6 +283,24 @@ class O2sEsignRequestWizard(models.TransientModel):
         return request._esign_form_action()
 
     # ---------------------------------------------------------- send helpers
+    def _esign_create_and_send(self, values, document_lines, problems):
+        """o2s.esign.request._create_and_send, the fields placed on the documents created between
+        the request's creation and its sending (the PDFs are frozen with their fields)."""
+        Request = self.env["o2s.esign.request"]
+        if "o2s.esign.field" not in self.env or not any(document_lines.mapped("field_placements")):
+            return Request._create_and_send(values, problems=problems)
+        Request._check_before_create(values, problems=problems)
+        request = Request.create(values)
+        signers = request.signer_ids.sorted(lambda signer: (signer.sequence, signer.id))
+        field_values = []
+        # documents were created from the lines in their order (_prepare_request_values)
+        documents = request.document_ids.sorted(lambda doc: (doc.sequence, doc.id))
+        for line, document in zip(document_lines.sorted("sequence"), documents, strict=True):
+            field_values += line._esign_field_values(document, signers)
+        self.env["o2s.esign.field"].create(field_values)
+        request.action_send()
+        return request
+
     def _get_attachment_problems(self):
         """Files the user may not use: unreadable, or internal to the module. Returns
         (problems, the document lines whose file can be read)."""

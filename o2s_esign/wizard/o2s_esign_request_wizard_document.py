@@ -24,6 +24,32 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
         string="Before signing", compute="_compute_conversion_note",
         help="What is done to the file to make the PDF that is signed (conversion, scripts "
              "removed...); empty when the PDF is signed as it is.")
+    field_placements = fields.Json(
+        string="Fields", compute="_compute_field_placements", store=True, readonly=False,
+        help="Where each signer signs, initials, dates, fills or ticks on this document: a list "
+             "of {signer, type, page, x, y, width, height, required, label}, signers numbered "
+             "in signing order from 1, in PDF points from the page's bottom-left corner. Filled "
+             "from the fields saved for the document's type.")
+    field_count = fields.Integer(string="Fields placed", compute="_compute_field_count")
+
+    @api.depends("document_type_id")
+    def _compute_field_placements(self):
+        """The fields saved for the document's type (o2s.esign.field.template)."""
+        Template = self.env["o2s.esign.field.template"]
+        for line in self:
+            line.field_placements = Template._esign_placements_for(line.document_type_id)
+
+    @api.constrains("field_placements")
+    def _check_field_placements(self):
+        """The editor writes the placements as JSON: each must be well formed."""
+        Template = self.env["o2s.esign.field.template"]
+        for line in self:
+            Template._esign_clean_placements(line.field_placements)
+
+    @api.depends("field_placements")
+    def _compute_field_count(self):
+        for line in self:
+            line.field_count = len(line.field_placements or [])
 
     @api.depends("attachment_id", "name")
     def _compute_conversion_note(self):
@@ -59,3 +85,75 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
         })
         return {"type": "ir.actions.act_url", "target": "new",
                 "url": "/web/content/%d?download=false" % preview.id}
+
+    def esign_field_editor_data(self):
+        """What the placement editor shows: the PDF that will be signed (made from the file as
+        it will be, readable by the caller only), the signers in signing order, the fields
+        placed, the anchors found in the document, whether the caller may save a template."""
+        self.ensure_one()
+        self.check_access("write")
+        wizard = self.wizard_id
+        signers = [
+            {"number": index + 1, "name": line.partner_id.display_name}
+            for index, line in enumerate(
+                wizard.signer_line_ids.sorted(lambda line: (line.sequence, line.id)).filtered(
+                    "partner_id"))
+        ]
+        return {
+            "name": self.name,
+            "pdf_url": "/web/content/%d" % self._esign_preview_attachment().id,
+            "signers": signers,
+            "placements": self.field_placements or [],
+            "anchors": self._esign_anchor_placements(),
+            "can_save_template": bool(self.document_type_id) and self.env.user.has_group(
+                "o2s_esign.group_esign_options"),
+            "document_type": self.document_type_id.display_name or "",
+            "document_type_id": self.document_type_id.id,
+        }
+
+    def _esign_preview_attachment(self):
+        """The PDF that will be signed, as it will be made from this file, in an attachment
+        attached to nothing (readable by its creator only: a wizard line's files would be
+        readable by whoever may read the line), removed with the wizard's abandoned uploads."""
+        Document = self.env["o2s.esign.document"]
+        name = self.name or self.attachment_id.name
+        result = Document._esign_normalised(name, self.attachment_id.raw or b"")
+        return self.env["ir.attachment"].create({
+            "name": Document._esign_pdf_name(name, result), "raw": result.pdf,
+            "mimetype": "application/pdf", "description": PREVIEW_MARK,
+        })
+
+    def _esign_anchor_placements(self):
+        """The text anchors ({{signature:1}}...) of the document as placements, each with
+        ``found``; an empty list while anchors cannot be detected (o2s.esign.document's
+        _esign_find_anchors, from the backend of issue 17)."""
+        Document = self.env["o2s.esign.document"]
+        if not hasattr(Document, "_esign_find_anchors"):
+            return []
+        name = self.name or self.attachment_id.name
+        result = Document._esign_normalised(name, self.attachment_id.raw or b"")
+        anchors = []
+        for anchor in Document._esign_find_anchors(result.pdf) or []:
+            anchors.append(dict(anchor, found=anchor.get("found", True)))
+        return anchors
+
+    def _esign_field_values(self, document, signers):
+        """Values of the o2s.esign.field records of ``document`` (made from this line) from the
+        placements, signer N being the Nth of ``signers`` (in signing order); placements of a
+        signer the request does not have are dropped."""
+        self.ensure_one()
+        values = []
+        placements = self.env["o2s.esign.field.template"]._esign_clean_placements(
+            self.field_placements)
+        for index, item in enumerate(placements):
+            if item["signer"] > len(signers):
+                continue
+            values.append({
+                "document_id": document.id, "request_id": document.request_id.id,
+                "signer_id": signers[item["signer"] - 1].id, "field_type": item["type"],
+                "page": item["page"], "x": item["x"], "y": item["y"],
+                "width": item["width"], "height": item["height"],
+                "required": item["required"], "label": item["label"] or False,
+                "source": "editor", "sequence": 10 * (index + 1),
+            })
+        return values
