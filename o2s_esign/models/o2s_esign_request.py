@@ -796,8 +796,16 @@ class O2sEsignRequest(models.Model):
           - ``name`` (str): the subject (default: the documents' names);
           - ``documents``: a list of dicts, each with either ``attachment_id`` (an
             ir.attachment the caller can read) or ``name`` + ``datas`` (base64: a PDF, an
-            image or an Office document, made into the PDF signed; see lib/convert.py), and an
-            optional ``document_type_id``;
+            image or an Office document, made into the PDF signed; see lib/convert.py), an
+            optional ``document_type_id``, and optional ``fields``: where the signers sign and
+            fill, a list of ``{signer, type, page, x, y, width, height}`` (``signer``: 1 for
+            the first signer in signing order; ``type``: signature, initials, date, text or
+            checkbox; ``page`` from 1; PDF points from the page's bottom-left corner;
+            optional ``required`` and ``label``), or ``anchors`` (true: the document's tags
+            such as ``{{signature:1}}`` place the fields, and a document without any is
+            refused; false: no tag used). Without either, the document's tags are used when
+            it has some, else the fields saved for its type, else every signer signs on a
+            signature page added to the document;
           - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
             ``represented_partner_id``, ``presence``, ``sequence``; default: the client's
             signers (``res.partner._esign_default_signers``);
@@ -806,6 +814,7 @@ class O2sEsignRequest(models.Model):
             without ``sequence`` sign in the order of the list (numbered 10, 20, ...); with
             ``sequence`` on every signer, in increasing sequence; a sequence on some signers
             only, or two signers with the same sequence, is refused (an ambiguous order);
+          - optional ``anchors``: the default of every document's ``anchors``;
           - optional ``date_deadline``, ``message``, ``user_id``,
             ``origin_model`` and ``origin_id`` (the business record asking for the signature).
         Returns the new request's id. Raises UserError listing every problem, in which case
@@ -855,7 +864,25 @@ class O2sEsignRequest(models.Model):
                 vals["date_deadline"] = values["date_deadline"]
             if values.get("user_id"):
                 vals["user_id"] = values["user_id"]
-            return self._create_and_send(vals, problems=problems).id
+            placements = [self._esign_api_placements(document, values.get("anchors"))
+                          for document in documents]
+            return self._create_and_send(vals, problems=problems, placements=placements).id
+
+    @api.model
+    def _esign_api_placements(self, document, anchors=None):
+        """What ``create_and_send`` places on one of its ``documents``: its ``fields`` (a list
+        of ``{signer, type, page, x, y, width, height}``, optional ``required`` and ``label``),
+        or its tags when ``anchors`` (the document's own, else the call's) is true, or nothing
+        when it is false; by default, its tags when it has some."""
+        document = document if isinstance(document, dict) else {}
+        if document.get("fields") is not None:
+            if not isinstance(document["fields"], list):
+                raise UserError(_("The fields of a document are a list."))
+            return document["fields"]
+        anchors = document.get("anchors", anchors)
+        if anchors is None:
+            return None
+        return "anchors" if anchors else []
 
     @api.model
     def _esign_api_signing_order_problems(self, signer_vals, signing_order):
@@ -899,16 +926,37 @@ class O2sEsignRequest(models.Model):
         return problems
 
     @api.model
-    def _create_and_send(self, vals, problems=()):
+    def _create_and_send(self, vals, problems=(), placements=None, source="api"):
         """Create the request of ``vals`` (the values of ``create``, documents pointing to
         attachments of their own) and send it: the one way ``create_and_send`` and the send
         wizard both take. Every problem (``problems``, the caller's own, then every reason the
         request could not be sent) is raised in one UserError before anything is created.
-        Callers run it in a savepoint with what they created for it (all or nothing)."""
+        Callers run it in a savepoint with what they created for it (all or nothing).
+
+        ``placements``: per document of ``vals`` (in their order), where its signers sign and
+        fill (see :meth:`_esign_place_fields`)."""
         self._check_before_create(vals, problems=problems)
         request = self.create(vals)
+        request._esign_place_fields(placements or [], source=source)
         request.action_send()
         return request
+
+    def _esign_place_fields(self, placements, source="api"):
+        """The fields of a new request's documents, before it is sent. ``placements`` has one
+        item per document in their order: a list of placements (the editor's or the API's
+        ``fields``: signer numbered from 1 in signing order, page from 1, PDF points from the
+        page's bottom-left corner), ``"anchors"`` (the document's tags, required), or None /
+        missing (its tags when it has some, else the fields saved for its type, else none:
+        the signature page)."""
+        self.ensure_one()
+        signers = self.signer_ids.sorted(lambda signer: (signer.sequence, signer.id))
+        documents = self.document_ids.sorted(lambda doc: (doc.sequence, doc.id))
+        placements = list(placements) + [None] * (len(documents) - len(placements))
+        for document, item in zip(documents, placements, strict=False):
+            if isinstance(item, list) and item:
+                document._esign_place(item, signers, source)
+            elif item != []:  # an empty list: no field at all on this document
+                document._esign_place_default(signers, require_anchors=item == "anchors")
 
     @api.model
     def _check_before_create(self, vals, problems=()):

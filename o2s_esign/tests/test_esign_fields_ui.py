@@ -6,7 +6,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
@@ -72,16 +72,22 @@ class TestEsignFieldTemplates(EsignWizardCase):
     def test_field_values_follow_the_signing_order(self):
         wizard = self._form_with_mission_letter().save()
         line = wizard.document_line_ids
-        line.field_placements = [dict(BOX, signer=2), BOX, dict(BOX, signer=3)]
         signer_vals = [dict(vals, sequence=10 * (index + 1)) for index, vals in enumerate(
             self.client._esign_default_signers() + self.client2._esign_default_signers())]
         request = self._draft_request(signers=signer_vals)
         signers = request.signer_ids.sorted("sequence")
-        values = line._esign_field_values(request.document_ids[0], signers)
-        # the third signer's box is dropped: the request has two signers
-        self.assertEqual([v["signer_id"] for v in values], [signers[1].id, signers[0].id])
-        self.assertEqual({v["source"] for v in values}, {"editor"})
-        self.assertEqual(values[0]["document_id"], request.document_ids[0].id)
+        document = request.document_ids[0]
+        # a box for a third signer of a request that has two: refused, nothing placed
+        line.field_placements = [dict(BOX, signer=2), BOX, dict(BOX, signer=3)]
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            document._esign_place(line.field_placements, signers, "editor")
+        self.assertFalse(document.field_ids)
+        line.field_placements = [dict(BOX, signer=2), BOX]
+        made = document._esign_place(line.field_placements, signers, "editor")
+        self.assertEqual(made.mapped("signer_id"), signers[1] | signers[0])
+        self.assertEqual([f.signer_id for f in made.sorted("sequence")], [signers[1], signers[0]])
+        self.assertEqual(set(made.mapped("source")), {"editor"})
+        self.assertEqual(made.document_id, document)
 
     def test_editor_data(self):
         wizard = self._form_with_mission_letter().save()
@@ -179,8 +185,13 @@ class TestEsignFieldEditorTour(HttpCase):
             self.assertTrue(0 <= placement["y"] <= height - placement["height"], placement)
         # the sizes of the editor's boxes, in points
         self.assertEqual([(p["width"], p["height"]) for p in placements], [(160, 50), (60, 30)])
-        if "o2s.esign.field" in env:  # the fields model of the backend (issue 17)
-            fields_made = env["o2s.esign.field"].search([("request_id", "=", request.id)])
-            signers = request.signer_ids.sorted("sequence")
-            self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
-                             [(signers[0], "signature", 1), (signers[1], "initials", 2)])
+        fields_made = env["o2s.esign.field"].search([("request_id", "=", request.id)])
+        signers = request.signer_ids.sorted("sequence")
+        self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
+                         [(signers[0], "signature", 1), (signers[1], "initials", 2)])
+        # frozen into the PDF to sign: the first signer's signature field is the placed box
+        # and no signature page was added
+        document = request.document_ids
+        self.assertEqual(document.prepared_page_count, 2)
+        self.assertEqual(fields_made.mapped("pdf_field_name"),
+                         [signers[0]._esign_field_name(), fields_made[1]._esign_pdf_field_name()])

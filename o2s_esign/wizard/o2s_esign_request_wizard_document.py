@@ -128,32 +128,7 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
         ``found``; an empty list while anchors cannot be detected (o2s.esign.document's
         _esign_find_anchors, from the backend of issue 17)."""
         Document = self.env["o2s.esign.document"]
-        if not hasattr(Document, "_esign_find_anchors"):
-            return []
         name = self.name or self.attachment_id.name
         result = Document._esign_normalised(name, self.attachment_id.raw or b"")
-        anchors = []
-        for anchor in Document._esign_find_anchors(result.pdf) or []:
-            anchors.append(dict(anchor, found=anchor.get("found", True)))
-        return anchors
-
-    def _esign_field_values(self, document, signers):
-        """Values of the o2s.esign.field records of ``document`` (made from this line) from the
-        placements, signer N being the Nth of ``signers`` (in signing order); placements of a
-        signer the request does not have are dropped."""
-        self.ensure_one()
-        values = []
-        placements = self.env["o2s.esign.field.template"]._esign_clean_placements(
-            self.field_placements)
-        for index, item in enumerate(placements):
-            if item["signer"] > len(signers):
-                continue
-            values.append({
-                "document_id": document.id, "request_id": document.request_id.id,
-                "signer_id": signers[item["signer"] - 1].id, "field_type": item["type"],
-                "page": item["page"], "x": item["x"], "y": item["y"],
-                "width": item["width"], "height": item["height"],
-                "required": item["required"], "label": item["label"] or False,
-                "source": "editor", "sequence": 10 * (index + 1),
-            })
-        return values
+        return Document._esign_find_anchors(
+            result.pdf, signer_count=len(self.wizard_id.signer_line_ids.filtered("partner_id")))
