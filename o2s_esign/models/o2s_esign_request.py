@@ -478,13 +478,32 @@ class O2sEsignRequest(models.Model):
                            "('signed', 'refused', 'cancelled', 'expired')")
         return res
 
+    @api.model
+    def _check_origin(self, model, record_id):
+        """The record that asks for the signature must exist and be one the caller may
+        change: its ``_esign_on_request_state`` runs when the request ends (as the module), so
+        naming another's record would act on it."""
+        if is_internal_write() or not model:
+            return
+        if model not in self.env:
+            raise ValidationError(_("Unknown origin model: %(model)s", model=model))
+        if not record_id:
+            return
+        try:
+            record = self.env[model].browse(int(record_id)).exists()
+        except (TypeError, ValueError):
+            record = None
+        if not record:
+            raise ValidationError(_("The record asking for the signature (%(model)s #%(id)s) "
+                                    "does not exist.", model=model, id=record_id))
+        record.check_access("write")
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._check_storable_text(vals)
             self._check_protected_fields(vals, create=True)
-            if vals.get("origin_model") and vals["origin_model"] not in self.env:
-                raise ValidationError(_("Unknown origin model: %(model)s", model=vals["origin_model"]))
+            self._check_origin(vals.get("origin_model"), vals.get("origin_id"))
             if vals.get("user_id") and vals.get("partner_id"):
                 self._check_advisor_choice(self.env["res.users"].browse(vals["user_id"]),
                                            self.env["res.partner"].browse(vals["partner_id"]))
@@ -498,6 +517,10 @@ class O2sEsignRequest(models.Model):
     def write(self, vals):
         self._check_storable_text(vals)
         self._check_protected_fields(vals)
+        if "origin_model" in vals or "origin_id" in vals:
+            for request in self:
+                request._check_origin(vals.get("origin_model", request.origin_model),
+                                      vals.get("origin_id", request.origin_id))
         if not is_internal_write():
             frozen = FROZEN_AFTER_SEND.intersection(vals)
             if frozen and self.filtered(lambda r: r.state != "draft"):

@@ -3,11 +3,13 @@
 link readable in the signer's messages, draft lines moved into a sent request, and the files
 of other models' binary fields listed to users outside the E-signature group."""
 import base64
+from datetime import timedelta
 
+from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
 
-from .common import O2sEsignCommon, make_pdf
+from .common import O2sEsignCommon, XmlRpcMixin, esign_user, make_pdf
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
@@ -55,3 +57,46 @@ class TestEsignReviewMends(O2sEsignCommon):
                              "res_model": "res.partner", "res_id": partner.id})
         self.assertIn(mine, plain.search([("res_model", "=", "res.partner"),
                                           ("res_id", "=", partner.id)]))
+
+
+@tagged("post_install", "-at_install")
+class TestEsignOriginRecordChecked(XmlRpcMixin, HttpCase):
+    """The record that asks for a signature is told when the request ends (as the module):
+    an advisor cannot name a record they may not change, over RPC as an attacker would."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        env = cls.env(context=dict(cls.env.context, no_reset_password=True))
+        env.company.country_id = env.ref("base.fr")
+        cls.advisor = esign_user(env, "origin_advisor", "staff,user", lang="en_US")
+        cls.client = env["res.partner"].create({
+            "name": "Orla Origin", "email": "orla@example.com", "mobile": "+33612340001",
+            "country_id": env.ref("base.fr").id, "user_id": cls.advisor.id})
+        env["o2s.esign.id.document"].create({
+            "partner_id": cls.client.id, "doc_type": "passport", "number": "OR1",
+            "date_expiry": fields.Date.today() + timedelta(days=365)})
+
+    def _values(self, **origin):
+        return dict({"partner_id": self.client.id, "documents": [
+            {"name": "a.pdf", "datas": base64.b64encode(make_pdf("Origin")).decode()}]}, **origin)
+
+    def test_origin_must_be_a_record_the_caller_may_change(self):
+        Request = self.env["o2s.esign.request"]
+        before = Request.search_count([])
+        admin = self.env.ref("base.user_admin")
+        fault = self._rpc_fault("origin_advisor", "o2s.esign.request", "create_and_send",
+                                self._values(origin_model="res.users", origin_id=admin.id))
+        self.assertTrue(fault.startswith("AccessError"), fault)
+        fault = self._rpc_fault("origin_advisor", "o2s.esign.request", "create_and_send",
+                                self._values(origin_model="res.partner", origin_id=10**9))
+        self.assertIn("does not exist", fault)
+        self.assertEqual(Request.search_count([]), before)
+        # their own client is fine; and a draft's origin cannot be moved to another's record
+        request_id = self._rpc("origin_advisor", "o2s.esign.request", "create", {
+            "name": "Draft", "partner_id": self.client.id,
+            "origin_model": "res.partner", "origin_id": self.client.id})
+        fault = self._rpc_fault("origin_advisor", "o2s.esign.request", "write", [request_id],
+                                {"origin_model": "res.users", "origin_id": admin.id})
+        self.assertTrue(fault.startswith("AccessError"), fault)
+        self.assertEqual(Request.browse(request_id).origin_model, "res.partner")
