@@ -529,6 +529,10 @@ class O2sEsignRequest(models.Model):
                     "send a new one.", fields=", ".join(sorted(frozen))))
             if "date_deadline" in vals and self.filtered(lambda r: r.state in FINAL_STATES):
                 raise UserError(_("The expiry date of a completed request cannot be changed."))
+            if "date_deadline" in vals and not vals["date_deadline"] and \
+                    self.filtered(lambda r: r.state in OPEN_STATES):
+                raise UserError(_("A sent request keeps an expiry date: choose a later one "
+                                  "to give the signers more time."))
         access_before = None
         if ACCESS_FIELDS.intersection(vals):
             self._check_may_change_access()

@@ -42,6 +42,17 @@ class TestEsignReviewMends(O2sEsignCommon):
         self.assertEqual(len(sent.signer_ids), 1)
         self.assertEqual(len(sent.document_ids), 1)
 
+    def test_open_request_keeps_an_expiry_date(self):
+        request = self._sent_request()
+        deadline = request.date_deadline
+        self.assertTrue(deadline)
+        with self.assertRaisesRegex(UserError, "keeps an expiry date"):
+            request.with_user(self.advisor).write({"date_deadline": False})
+        self.assertEqual(request.date_deadline, deadline)
+        later = fields.Date.add(deadline, days=7)
+        request.with_user(self.advisor).write({"date_deadline": later})
+        self.assertEqual(request.date_deadline, later)
+
     def test_field_files_stay_out_of_searches(self):
         """A user outside the E-signature group does not list the files of binary fields
         (a contact's avatar here), as Odoo never lists them."""
