@@ -8,6 +8,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import HttpCase, tagged
+from odoo.tools import mute_logger
 
 from .common import O2sEsignCommon, XmlRpcMixin, esign_user, make_pdf
 
@@ -81,6 +82,7 @@ class TestEsignOriginRecordChecked(XmlRpcMixin, HttpCase):
         env = cls.env(context=dict(cls.env.context, no_reset_password=True))
         env.company.country_id = env.ref("base.fr")
         cls.advisor = esign_user(env, "origin_advisor", "staff,user", lang="en_US")
+        cls.nobody = esign_user(env, "origin_nobody", "staff", lang="en_US")
         cls.client = env["res.partner"].create({
             "name": "Orla Origin", "email": "orla@example.com", "mobile": "+33612340001",
             "country_id": env.ref("base.fr").id, "user_id": cls.advisor.id})
@@ -111,3 +113,24 @@ class TestEsignOriginRecordChecked(XmlRpcMixin, HttpCase):
                                 {"origin_model": "res.users", "origin_id": admin.id})
         self.assertTrue(fault.startswith("AccessError"), fault)
         self.assertEqual(Request.browse(request_id).origin_model, "res.partner")
+
+    @mute_logger("odoo.http")
+    def test_who_signs_for_a_client_is_set_by_the_esignature_group_only(self):
+        """A user outside the E-signature group (who may edit contacts) cannot change who
+        signs for a client: the protection, the legal representatives, the company's signer."""
+        stranger = self.env["res.partner"].create({"name": "Stranger", "email": "s@example.com"})
+        for values in ({"esign_protection": "tutelle"},
+                       {"esign_legal_representative_ids": [(6, 0, [stranger.id])]},
+                       {"esign_minor_signature": "one"},
+                       {"esign_representative_id": stranger.id}):
+            with self.subTest(values=values):
+                fault = self._rpc_fault("origin_nobody", "res.partner", "write",
+                                        [self.client.id], values)
+                self.assertTrue(fault.startswith("AccessError"), fault)
+        self.assertEqual(self.client.esign_protection, "none")
+        self.assertFalse(self.client.esign_legal_representative_ids)
+        # their ordinary contact fields stay theirs to edit; the advisor sets the protection
+        self._rpc("origin_nobody", "res.partner", "write", [self.client.id], {"phone": "0102"})
+        self._rpc("origin_advisor", "res.partner", "write", [self.client.id],
+                  {"esign_protection": "curatelle"})
+        self.assertEqual(self.client.esign_protection, "curatelle")
