@@ -12,6 +12,7 @@ from odoo.tools import mute_logger
 
 from ..wizard.o2s_esign_request_wizard import O2sEsignRequestWizard
 from .common import XmlRpcMixin, esign_user, make_pdf
+from .test_esign_fields_sign import widgets
 from .test_esign_wizard import EsignWizardCase
 
 TEMPLATE = "o2s.esign.field.template"
@@ -189,9 +190,13 @@ class TestEsignFieldEditorTour(HttpCase):
         signers = request.signer_ids.sorted("sequence")
         self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
                          [(signers[0], "signature", 1), (signers[1], "initials", 2)])
-        # frozen into the PDF to sign: the first signer's signature field is the placed box
-        # and no signature page was added
+        # frozen into the PDF to sign: the first signer's signature field is the placed box;
+        # the second, with initials only, signs on the signature page added for them
         document = request.document_ids
-        self.assertEqual(document.prepared_page_count, 2)
+        self.assertEqual(document.prepared_page_count, 3)
+        placed = widgets(document.prepared_attachment_id.raw)
+        self.assertEqual(placed[signers[0]._esign_field_name()][0], 0)
+        self.assertEqual(placed[signers[1]._esign_field_name()][0], 2)
+        self.assertEqual(placed[fields_made[1]._esign_pdf_field_name()][0], 1)
         self.assertEqual(fields_made.mapped("pdf_field_name"),
                          [signers[0]._esign_field_name(), fields_made[1]._esign_pdf_field_name()])

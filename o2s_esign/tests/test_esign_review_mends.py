@@ -94,6 +94,7 @@ class TestEsignOriginRecordChecked(XmlRpcMixin, HttpCase):
         return dict({"partner_id": self.client.id, "documents": [
             {"name": "a.pdf", "datas": base64.b64encode(make_pdf("Origin")).decode()}]}, **origin)
 
+    @mute_logger("odoo.http")
     def test_origin_must_be_a_record_the_caller_may_change(self):
         Request = self.env["o2s.esign.request"]
         before = Request.search_count([])

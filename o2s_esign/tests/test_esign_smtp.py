@@ -158,7 +158,7 @@ class TestEsignAdvisorSmtp(O2sEsignAutomationCommon):
         advisor = self.advisor.with_user(self.advisor)
         base = {"esign_smtp_use_own": True, "esign_smtp_port": 587, "esign_smtp_user": "alice",
                 "esign_smtp_password": "pw"}
-        for host in ("10.0.0.1", "169.254.169.254", "[::ffff:192.168.1.1]", "::1"):
+        for host in ("10.0.0.1", "169.254.169.254", "[::ffff:192.168.1.1]", "fd00::1"):
             with self.subTest(host=host), self.assertRaisesRegex(UserError, "public one"):
                 advisor.write(dict(base, esign_smtp_host=host, esign_smtp_encryption="starttls"))
         with self.assertRaisesRegex(UserError, "must not travel unencrypted"):
