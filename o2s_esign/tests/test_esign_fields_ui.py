@@ -12,7 +12,7 @@ from odoo.tools import mute_logger
 
 from ..wizard.o2s_esign_request_wizard import O2sEsignRequestWizard
 from .common import XmlRpcMixin, esign_user, make_pdf
-from .test_esign_fields_sign import widgets
+from .test_esign_fields_sign import tagged_pdf, widgets
 from .test_esign_wizard import EsignWizardCase
 
 TEMPLATE = "o2s.esign.field.template"
@@ -52,6 +52,34 @@ class TestEsignFieldTemplates(EsignWizardCase):
         with form.document_line_ids.edit(0) as line:
             line.document_type_id = self.profile
             self.assertFalse(line.field_placements)
+
+    def test_wizard_says_where_the_signers_sign(self):
+        """Before sending: the tags found and the signers without one; sent, the tags place
+        the boxes."""
+        tagged = self._record_attachment(self.client, "tagged.pdf", tagged_pdf(
+            [[("{{signature:1}}", 72, 300), ("{{paraphe:1}}", 400, 60)], [("x", 72, 100)]]))
+        form = self._wizard_form()
+        form.partner_attachment_ids.add(tagged)
+        with form.document_line_ids.edit(0) as line:
+            line.document_type_id = self.profile
+            self.assertEqual(line.placement_note,
+                             "Signature tags found: signer 1 on page 1.")
+        with form.signer_line_ids.new() as signer:
+            signer.partner_id = self.client2
+        with form.document_line_ids.edit(0) as line:
+            self.assertIn("No signature box for signer(s) 2", line.placement_note)
+        plain = self._form_with_mission_letter()
+        with plain.document_line_ids.edit(0) as line:
+            line.document_type_id = self.profile
+            self.assertIn("No box placed", line.placement_note)
+        wizard = form.save()
+        wizard.action_send()
+        request = self.env["o2s.esign.request"].search([("partner_id", "=", self.client.id)],
+                                                       order="id desc", limit=1)
+        made = request.document_ids.field_ids
+        self.assertEqual(sorted(made.mapped("field_type")), ["initials", "signature"])
+        self.assertEqual(set(made.mapped("source")), {"anchor"})
+        self.assertEqual(made.signer_id, request.signer_ids.sorted("sequence")[0])
 
     def test_saving_again_replaces_the_template(self):
         Template = self.env[TEMPLATE].with_user(self.customiser)
