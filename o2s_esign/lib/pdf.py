@@ -717,8 +717,8 @@ def _top_field_names(reader) -> set:
         return set()
     names = set()
     if isinstance(fields, generic.ArrayObject):
-        for ref in fields[:MAX_STRUCTURE_NODES]:
-            item = _resolve(ref)
+        for index in range(min(len(fields), MAX_STRUCTURE_NODES)):
+            item = _resolve(fields.raw_get(index))
             if isinstance(item, generic.DictionaryObject) and "/T" in item:
                 names.add(str(_resolve(item.raw_get("/T"))))
     return names

@@ -219,6 +219,12 @@ def test_prepare_refuses_boxes_outside_the_page_and_rotated_pages():
     with pytest.raises(ValueError):
         pdf.prepare_for_signing(data, [pdf.SignatureSlot("S1", "A")], form_fields=[
             pdf.FormField("T.1", "text", 0, (10, 10, 100, 28))])
+    once = pdf.prepare_for_signing(data, [pdf.SignatureSlot("S1", "A")], form_fields=[
+        pdf.FormField("City", "text", 0, (10, 10, 100, 28))])
+    with pytest.raises(PdfError) as info:
+        pdf.prepare_for_signing(once, [pdf.SignatureSlot("S2", "A")], form_fields=[
+            pdf.FormField("City", "text", 0, (10, 40, 100, 58))])
+    assert info.value.code == "field_exists"
 
 
 def test_mixed_placed_and_fallback_slots():
