@@ -1,7 +1,6 @@
 """Issue 17 in the evidence: the drawn signature in evidence.pdf and the attestation, the
 fields of each document in evidence.pdf and manifest.json; verify.py on such a bundle."""
 
-import hashlib
 import io
 import json
 import subprocess
@@ -118,9 +117,53 @@ def test_bundles_without_fields_or_image_are_unchanged(tmp_path):
     assert "Fields on the document" not in _pdf_text(data)
 
 
-def test_verify_passes_with_fields(built):
+def _statuses(output):
+    result = {}
+    for line in output.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL", "SKIP"):
+            result[parts[1]] = parts[0]
+    return result
+
+
+SIGNED = "signed/1-Lettre-de-mission-n-1-ete.pdf"
+
+
+def test_verify_checks_the_signature_fields_where_the_manifest_places_them(built, tmp_path):
     path, _ = built
     out = io.StringIO()
-    rc = verify.main([str(path)], out=out)
-    assert rc == 0, out.getvalue()
-    assert hashlib.sha256(path.read_bytes()).hexdigest()
+    assert verify.main([str(path)], out=out) == 0, out.getvalue()
+    assert _statuses(out.getvalue())[f"field_positions:{SIGNED}"] == "PASS"
+    assert "1 signature field(s) where the manifest places them" in out.getvalue()
+    # a bundle whose manifest places signer A's field elsewhere
+    moved = factory.two_signer_scenario(LIB, tmp_path)
+    fields = _fields()
+    fields[0] = {**fields[0], "rect": [60, 300, 260, 360]}
+    moved.bundle.documents[0].fields = fields
+    bad = tmp_path / "moved.zip"
+    with open(bad, "wb") as fh:
+        ev.build_evidence_zip(fh, moved.bundle, sealer=moved.sealer)
+    out = io.StringIO()
+    assert verify.main([str(bad)], out=out) == 1
+    result = _statuses(out.getvalue())
+    assert result[f"field_positions:{SIGNED}"] == "FAIL"
+    assert [n for n, v in result.items() if v == "FAIL"] == [f"field_positions:{SIGNED}"]
+    assert "SignerA: at [60.0, 60.0, 260.0, 120.0] instead of" in out.getvalue()
+    # wrong page
+    fields[0] = {**_fields()[0], "page": 1}
+    moved.bundle.documents[0].fields = fields
+    with open(bad, "wb") as fh:
+        ev.build_evidence_zip(fh, moved.bundle, sealer=moved.sealer)
+    out = io.StringIO()
+    assert verify.main([str(bad)], out=out) == 1
+    assert "SignerA: on page 2 instead of 1" in out.getvalue()
+
+
+def test_verify_reports_nothing_about_fields_for_older_bundles(tmp_path):
+    scenario = factory.two_signer_scenario(LIB, tmp_path)
+    path = tmp_path / "old.zip"
+    with open(path, "wb") as fh:
+        ev.build_evidence_zip(fh, scenario.bundle, sealer=scenario.sealer)
+    out = io.StringIO()
+    assert verify.main([str(path)], out=out) == 0, out.getvalue()
+    assert "field_positions" not in out.getvalue()
