@@ -173,7 +173,7 @@ def test_field_box_defaults_and_clipping():
     assert anchors.field_box(shifted, (595.0, 842.0)) == (-30.0, 2.0, 70.0, 20.0)
 
 
-def test_anchors_bounded_and_corrupt_input():
+def test_anchors_bounded_and_corrupt_input(monkeypatch):
     data = _tagged_pdf([[(72, 700, f"{{{{signature:{n}}}}}")] for n in range(1, 6)])
     assert [a.signer for a in anchors.find_anchors(data, max_pages=2)] == [1, 2]
     with pytest.raises(PdfError) as info:
@@ -184,6 +184,19 @@ def test_anchors_bounded_and_corrupt_input():
             anchors.find_anchors(bad)
         assert info.value.code == "corrupt"
     assert anchors.find_anchors(pf.make_pdf(2)) == []
+
+    monkeypatch.setattr(anchors, "MAX_STREAM_BYTES", 1024 * 1024)
+
+    def bomb(doc):  # a content stream inflating beyond the limit
+        import zlib
+
+        stream = pikepdf.Stream(doc, zlib.compress(b" " * (anchors.MAX_STREAM_BYTES + 1024), 9))
+        stream.Filter = pikepdf.Name.FlateDecode
+        doc.pages[0].Contents = doc.make_indirect(stream)
+
+    with pytest.raises(PdfError) as info:
+        anchors.find_anchors(_edit(data, bomb))
+    assert info.value.code == "decompression_bomb"
 
 
 def test_page_sizes():
@@ -441,3 +454,27 @@ def test_unreadable_signature_image_is_refused(signer, company):
         signer.sign(prepared, field_name="Sig1", identity=_identity(company, 1), level="b_b",
                     tsa=None, appearance=_appearance("Alice", image=b"\x89PNG not really"),
                     trust_roots=[company.ca.cert])
+
+
+def test_browser_key_signature_fills_fields_and_shows_the_drawing(signer, company, tsa, roots):
+    """prepare_external / finish_external (the signer's browser key) write the same values and
+    drawn signature as sign()."""
+    from test_external_key import Browser, _certified
+
+    prepared_pdf = pdf.prepare_for_signing(pf.make_pdf(1), [
+        pdf.SignatureSlot("SigA", "A", page=0, box=(300, 90, 470, 140))],
+        form_fields=[pdf.FormField("City", "text", 0, (72, 200, 232, 218)),
+                     pdf.FormField("Ok", "checkbox", 0, (72, 230, 86, 244))])
+    browser = Browser()
+    step = signer.prepare_external(prepared_pdf, field_name="SigA",
+                                   identity=_certified(company, browser), level="b_t", tsa=tsa,
+                                   appearance=_appearance("Jeanne Dupré", image=_png(200, 60)),
+                                   field_values={"City": "Lyon", "Ok": True})
+    result = signer.finish_external(step.state, browser.sign(step.to_be_signed), tsa=tsa,
+                                    trust_roots=roots)
+    _validate(result.data, roots, ["SigA"])
+    assert "Lyon" in _pdftotext(result.data)
+    assert (200, 60) in _appearance_images(result.data, "SigA")
+    with pikepdf.open(io.BytesIO(result.data)) as doc:
+        fields = {str(f.T): f for f in doc.Root.AcroForm.Fields}
+        assert str(fields["City"].V) == "Lyon" and fields["Ok"].V == "/Yes"
