@@ -717,8 +717,8 @@ def _top_field_names(reader) -> set:
         return set()
     names = set()
     if isinstance(fields, generic.ArrayObject):
-        for ref in fields[:MAX_STRUCTURE_NODES]:
-            item = _resolve(ref)
+        for index in range(min(len(fields), MAX_STRUCTURE_NODES)):
+            item = _resolve(fields.raw_get(index))
             if isinstance(item, generic.DictionaryObject) and "/T" in item:
                 names.add(str(_resolve(item.raw_get("/T"))))
     return names
@@ -749,17 +749,23 @@ def _checked_box(pages, page_ix, box, field_name) -> tuple:
     return (x1, y1, x2, y2)
 
 
+#: how much (points) a cover rectangle is grown on each side
+_COVER_BLEED = 1.0
+
+
 def _add_covers(writer, pages, cover):
-    """Paint the ``cover`` rectangles white over their pages' content (one stream per page,
-    after the content, whose graphics state is isolated first)."""
+    """Paint the ``cover`` rectangles, grown by :data:`_COVER_BLEED` on each side (glyph
+    edges and anti-aliasing), white over their pages' content (one stream per page, after
+    the content, whose graphics state is isolated first)."""
     by_page: dict[int, list] = {}
     for page_ix, rect in cover or ():
         if not isinstance(page_ix, int) or not 0 <= page_ix < len(pages):
             raise PdfError("field_outside_page", {"field_name": "cover", "page": page_ix,
                                                  "box": list(rect or ())})
         x1, y1, x2, y2 = (float(v) for v in rect)
+        b = _COVER_BLEED
         by_page.setdefault(page_ix, []).append(
-            (min(x1, x2), min(y1, y2), abs(x2 - x1), abs(y2 - y1)))
+            (min(x1, x2) - b, min(y1, y2) - b, abs(x2 - x1) + 2 * b, abs(y2 - y1) + 2 * b))
     for page_ix, rects in sorted(by_page.items()):
         ops = b"Q q 1 g " + b" ".join(b"%.2f %.2f %.2f %.2f re" % r for r in rects) + b" f Q"
         writer.add_stream_to_page(page_ix, _content_stream(writer, b"q"), prepend=True)
