@@ -5,6 +5,7 @@ created, who must sign for a company or a protected person), the flow to the end
 company seal, evidence ZIP and attestations), what keeps it moving without anyone watching
 (reminders, expiry, automatic retry of passing errors), its mails and the E-signature home
 block's data."""
+import base64
 import hashlib
 import io
 import json
@@ -1709,6 +1710,7 @@ class O2sEsignRequest(models.Model):
                 signed=self._esign_opener(signed.sudo()) if has_revisions else None,
                 final_sha256=document.signed_sha256 if has_revisions else None,
                 steps=steps.get(document.id, []),
+                fields=self._esign_evidence_fields(document),
                 **self._esign_evidence_source(document),
             ))
             if has_revisions:
@@ -1813,8 +1815,32 @@ class O2sEsignRequest(models.Model):
                 date_refused=signer.date_refused or None,
                 refusal_reason=signer.refusal_reason or "",
                 certificate=certificate,
+                signature_image=base64.b64decode(signer.signature_image)
+                if signer.signature_image else None,
             ))
         return signers, certs, extra
+
+    @api.model
+    def _esign_evidence_fields(self, document):
+        """The boxes placed on ``document`` as the evidence states them (issue 17): page,
+        rectangle, signer, type, value and the time it was filled; a signature box is
+        "filled" when its signer signed."""
+        result = []
+        for field in document.field_ids.sorted(lambda f: (f.page, f.sequence, f.id)):
+            signer = field.signer_id
+            if field.field_type == "signature":
+                value, filled = None, signer.date_signed or None
+            elif field.field_type == "checkbox":
+                value = field._esign_is_ticked() if field.date_filled else None
+                filled = field.date_filled or None
+            else:
+                value, filled = field.value or None, field.date_filled or None
+            result.append({
+                "name": field.pdf_field_name or "", "type": field.field_type, "page": field.page,
+                "rect": [round(v, 2) for v in field._esign_rect()], "signer": signer.id,
+                "value": value, "filled_at": filled,
+            })
+        return result
 
     def _esign_build_evidence(self, *, state=None, date_done=None):
         """Build the evidence ZIP, store it as a new append-only attachment of the request and

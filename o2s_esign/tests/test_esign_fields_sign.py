@@ -5,17 +5,20 @@ widget is the placed box, no page is appended, every signature stays valid (pdfs
 pyHanko), and the values are in the PDF."""
 import base64
 import io
+import json
+import zipfile
 
 import pikepdf
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from ..tools import internal_write
 from .common import make_pdf
-from .common_signing import O2sEsignSigningCommon
+from .common_signing import O2sEsignSigningCommon, signature_png
 
 
 def tagged_pdf(tags_by_page):
@@ -94,6 +97,9 @@ class TestEsignFieldsSigned(O2sEsignSigningCommon):
         self.assertEqual(document.prepared_page_count, 2, "no page appended")
         self.assertEqual(len(document.field_ids), 5)
         self.assertEqual(set(document.field_ids.mapped("source")), {"api"})
+        with internal_write():  # what the signing page keeps (the drawing, as a PNG)
+            for signer in (first, second):
+                signer.sudo().signature_image = base64.b64encode(signature_png(signer.id))
         prepared = widgets(document.prepared_attachment_id.raw)
         self.assertEqual(prepared[first._esign_field_name()][0], 1)
         self.assertRectNear(prepared[first._esign_field_name()][1], [320, 40, 520, 110])
@@ -109,8 +115,8 @@ class TestEsignFieldsSigned(O2sEsignSigningCommon):
         tick_field = document.field_ids.filtered(lambda f: f.field_type == "checkbox")
         with internal_write():  # what the signing page stores (tested over HTTP elsewhere)
             (text_field | tick_field).write({"value": False})
-            text_field.value = "Paris"
-            tick_field.value = "1"
+            text_field.write({"value": "Paris", "date_filled": fields.Datetime.now()})
+            tick_field.write({"value": "1", "date_filled": fields.Datetime.now()})
         self._portal_sign(second)
         self.assertEqual(request.state, "signed")
         final = document.signed_attachment_id.raw
@@ -127,6 +133,22 @@ class TestEsignFieldsSigned(O2sEsignSigningCommon):
         self.assertEqual(field_value(final, tick_field.pdf_field_name), "/Yes")
         with pikepdf.open(io.BytesIO(final)) as pdf:
             self.assertEqual(len(pdf.pages), 2)
+        # the evidence states each box: page, rectangle, signer, type, value, time filled
+        with zipfile.ZipFile(io.BytesIO(request.evidence_attachment_id.raw)) as archive:
+            manifest = json.loads(archive.read("manifest.json"))
+            report = archive.read("evidence.pdf")
+        [doc_meta] = manifest["documents"]
+        by_name = {item["name"]: item for item in doc_meta["fields"]}
+        self.assertEqual(by_name[text_field.pdf_field_name]["value"], "Paris")
+        self.assertEqual(by_name[text_field.pdf_field_name]["signer"], second.id)
+        self.assertEqual(by_name[text_field.pdf_field_name]["page"], 1)
+        self.assertEqual(by_name[tick_field.pdf_field_name]["value"], True)
+        self.assertEqual(by_name[first._esign_field_name()]["rect"], [320, 40, 520, 110])
+        self.assertTrue(by_name[date_field.pdf_field_name]["filled_at"])
+        # evidence.pdf shows the signatures drawn (an image per signer)
+        with pikepdf.open(io.BytesIO(report)) as pdf:
+            images = sum(1 for page in pdf.pages for _name, image in page.images.items())
+        self.assertGreaterEqual(images, 2)
 
     def test_anchors_place_each_signature_where_its_tag_is(self):
         data = tagged_pdf([[("Signature du client : {{signature:1}}", 72, 300)],
