@@ -18,6 +18,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from odoo import _, fields, http, sql_db
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import content_disposition, request
+from odoo.tools import format_date
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
@@ -230,6 +231,22 @@ class O2sEsignSigningPage(http.Controller):
             "esign_error": kwargs.get("error"),
             "status_url": "/esign/status/%d/%s" % (signer_sudo.id, token),
             **self._in_person_values(signer_sudo, validity),
+            **self._fields_values(signer_sudo, validity),
+        }
+
+    def _fields_values(self, signer_sudo, validity):
+        """Issue 17: the signer's fields drawn over the documents (``esign_fields``: per
+        document id), what their date and initials boxes will show, and whether the Sign button
+        waits for required fields."""
+        esign_fields = signer_sudo._esign_page_fields() if validity == "ok" else {}
+        return {
+            "esign_fields": esign_fields,
+            "esign_fields_required": any(
+                values["required"] for values_list in esign_fields.values()
+                for values in values_list),
+            "esign_today": format_date(request.env, fields.Date.context_today(signer_sudo),
+                                       lang_code=signer_sudo._esign_lang()),
+            "esign_initials": signer_sudo._esign_initials(),
         }
 
     def _in_person_values(self, signer_sudo, validity):
@@ -366,13 +383,17 @@ class O2sEsignSigningPage(http.Controller):
     @http.route("/esign/action/<int:signer_id>/sign", type="json", auth="public", methods=["POST"])
     def esign_sign(self, signer_id, token=None, csrf_token=None, consent=None,
                    consent_sha256=None, name=None, signature=None, signature_type=None,
-                   key_signatures=None, **kwargs):
+                   key_signatures=None, field_values=None, **kwargs):
         signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
         if error:
             return error
         if not signer_sudo._otp_check_session(self._session_secret(signer_sudo)):
             return {"error": _("Please confirm your identity with a new SMS code before signing."),
                     "reset_code": True}
+        # issue 17: the values of the signer's fields, stored before the documents are signed
+        error = signer_sudo._esign_set_field_values(field_values)
+        if error:
+            return error
         if key_signatures is not None:
             # the signature values made by the key of the signer's browser (issue 18)
             if not signer_sudo._browser_key_accept_signatures(key_signatures, signature):
@@ -418,10 +439,13 @@ class O2sEsignSigningPage(http.Controller):
 
     @http.route("/esign/action/<int:signer_id>/prepare", type="json", auth="public",
                 methods=["POST"])
-    def esign_prepare(self, signer_id, token=None, csrf_token=None, signature=None, **kwargs):
-        """What the browser's key signs, per document (the DER signed attributes), the
-        signature the signer drew (base64 PNG) shown in their box."""
+    def esign_prepare(self, signer_id, token=None, csrf_token=None, signature=None,
+                      field_values=None, **kwargs):
+        """What the browser's key signs, per document (the DER signed attributes), once the
+        values of the signer's fields are stored (they are in the prepared documents), with
+        the signature the signer drew (base64 PNG) shown in their box."""
         signer_sudo, error = self._browser_key_action(signer_id, token, csrf_token)
+        error = error or signer_sudo._esign_set_field_values(field_values)
         return error or signer_sudo._browser_key_prepare(signature=signature)
 
     @http.route("/esign/action/<int:signer_id>/refuse", type="http", auth="public",

@@ -53,6 +53,7 @@ from ..tools import (
     is_single_address,
     mail_button,
 )
+from .o2s_esign_field import MAX_TEXT_LENGTH as FIELD_MAX_TEXT_LENGTH
 from .o2s_esign_request import OPEN_STATES
 from .res_partner import PROTECTIONS
 
@@ -119,6 +120,10 @@ BROWSER_KEY_TTL = timedelta(minutes=10)
 KEY_MODE_BROWSER = "browser"
 KEY_MODE_SERVER = "server"
 
+#: the fields a signer fills on the signing page (issue 17), and how a checkbox is stored
+FILLED_BY_SIGNER = ("text", "checkbox")
+FIELD_CHECKED = "1"
+FIELD_UNCHECKED = "0"
 IAP_SUCCESS_STATES = ("success", "processing", "delivered", "sent")
 
 # Placeholders the options-management group may use in the signer mail templates without being
@@ -2071,3 +2076,93 @@ class O2sEsignSigner(models.Model):
         logged): a broken unit must not hold the others back, nor be retried in a loop."""
         with internal_write():
             self.write({"reminder_blocked_until": fields.Datetime.now() + timedelta(days=1)})
+
+    # ---- fields placed on the documents (issue 17)
+    def _esign_fields(self):
+        """This signer's field boxes on the documents of their request."""
+        self.ensure_one()
+        return self.env["o2s.esign.field"].search([
+            ("signer_id", "=", self.id), ("request_id", "=", self.request_id.id)])
+
+    def _esign_page_fields(self):
+        """What the signing page draws over the documents: this signer's fields only (no value
+        of another signer), ``{document id: [values of _esign_page_values() + "order"]}``;
+        ``order`` (from 1, across the documents) is the order in which the signer fills them:
+        document order, page, top to bottom, left to right.
+
+        No sudo here: on the signing page the signer record already is (the link's token is the
+        visitor's access right), and the search keeps to this signer's fields."""
+        self.ensure_one()
+        rank = {document.id: index for index, document in enumerate(self.request_id.document_ids)}
+        ordered = self._esign_fields().sorted(lambda f: (
+            rank.get(f.document_id.id, len(rank)), f.page, -(f.y + f.height), f.x, f.id))
+        by_document = {}
+        for order, values in enumerate(ordered._esign_page_values(), start=1):
+            values["order"] = order
+            by_document.setdefault(values["document_id"], []).append(values)
+        return by_document
+
+    def _esign_initials(self):
+        """The initials shown (and written) in this signer's initials boxes: the first letter
+        of each word of their name, e.g. "J.M." for Jeanne Martin."""
+        self.ensure_one()
+        words = re.findall(r"[^\W\d_]+", self.name or "")
+        return "".join("%s." % word[0].upper() for word in words)
+
+    def _esign_set_field_values(self, field_values):
+        """Store what the signer typed or ticked in their text and checkbox fields, posted by the
+        signing page with the signature (or before the browser's key signs): ``field_values`` is
+        ``{"<field id>": text | true | false}``. Dates and initials are not posted (the signing
+        fills them); signature boxes take the signature. Only this signer's fields of this
+        request, while they may still sign; a text is stripped, at most MAX_TEXT_LENGTH
+        characters, printable; a checkbox is stored as FIELD_CHECKED / FIELD_UNCHECKED.
+
+        Returns False when stored, else ``{"error": message, "field_id": id or None}`` and
+        nothing is stored. ``value`` and ``date_filled`` are written by this process only
+        (internal write); an unchanged value keeps its time."""
+        self.ensure_one()
+        if self.state != "pending" or self.sign_pending or self.request_id.state not in OPEN_STATES:
+            return {"error": _("This request cannot be signed any more."), "field_id": None}
+        if field_values is None:
+            field_values = {}
+        if not isinstance(field_values, dict):
+            return {"error": _("The fields could not be read. Please reload the page."),
+                    "field_id": None}
+        fillable = self._esign_fields().filtered(lambda f: f.field_type in FILLED_BY_SIGNER)
+        by_id = {str(field.id): field for field in fillable}
+        if any(key not in by_id for key in field_values):
+            return {"error": _("The fields could not be read. Please reload the page."),
+                    "field_id": None}
+        new_values = {}
+        for field in fillable:
+            posted = field_values.get(str(field.id))
+            what = field.label or (_("Text") if field.field_type == "text" else _("Checkbox"))
+            if field.field_type == "text":
+                if posted is not None and not isinstance(posted, str):
+                    return {"error": _("The field “%s” could not be read.", what),
+                            "field_id": field.id}
+                text = " ".join((posted or "").split()) if posted is not None else None
+                if text and (len(text) > FIELD_MAX_TEXT_LENGTH or not text.isprintable()):
+                    return {"error": _(
+                        "The field “%(field)s” is too long (%(max)s characters at most) or "
+                        "contains characters that cannot be used.",
+                        field=what, max=FIELD_MAX_TEXT_LENGTH), "field_id": field.id}
+                if field.required and not text:
+                    return {"error": _("Please fill in the field “%s”.", what),
+                            "field_id": field.id}
+                if text is not None:
+                    new_values[field] = text
+            else:
+                if posted is not None and not isinstance(posted, bool):
+                    return {"error": _("The field “%s” could not be read.", what),
+                            "field_id": field.id}
+                if field.required and posted is not True:
+                    return {"error": _("Please tick the box “%s”.", what), "field_id": field.id}
+                if posted is not None:
+                    new_values[field] = FIELD_CHECKED if posted else FIELD_UNCHECKED
+        now = fields.Datetime.now()
+        with internal_write():
+            for field, value in new_values.items():
+                if field.value != value or not field.date_filled:
+                    field.write({"value": value, "date_filled": now})
+        return False

@@ -8,9 +8,10 @@ import { NameAndSignature } from "@web/core/signature/name_and_signature";
 /**
  * The signature of the signing page, shared with its public widget (signer_page.js):
  * ``signaturePadState.signature`` holds the NameAndSignature state (name, mode,
- * isSignatureEmpty, getSignatureImage(), resetSignature()).
+ * isSignatureEmpty, getSignatureImage(), resetSignature()); ``signaturePadState.listeners``
+ * are called at each change of the signature.
  */
-export const signaturePadState = { signature: null };
+export const signaturePadState = { signature: null, listeners: new Set() };
 
 /** NameAndSignature's modes, as the server records them. */
 export const SIGNATURE_TYPES = { auto: "typed", draw: "drawn", load: "uploaded" };
@@ -33,6 +34,10 @@ export class EsignSignaturePad extends Component {
 
     onSignatureChange(mode) {
         this.signature.mode = mode;
+        // issue 17: the signature boxes on the documents show the signature as it changes
+        for (const callback of signaturePadState.listeners) {
+            callback(this.signature);
+        }
     }
 }
 

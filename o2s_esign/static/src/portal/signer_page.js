@@ -5,6 +5,7 @@ import publicWidget from "@web/legacy/js/public/public_widget";
 import { rpc } from "@web/core/network/rpc";
 import { SIGNATURE_TYPES, signaturePadState } from "./signature_pad";
 import { browserKeySignatures } from "./signer_key";
+import { signerFields } from "./signer_fields";
 
 /**
  * The signing panel: send the SMS code, verify it, then consent and sign; refuse with a
@@ -17,6 +18,8 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         "click .o_esign_send_code": "_onSendCode",
         "submit .o_esign_code_form": "_onVerify",
         "click .o_esign_sign": "_onSign",
+        "click .o_esign_next_field": "_onNextField",
+        "input .o_esign_signature": "_updateSignButton",
     },
 
     start() {
@@ -27,11 +30,13 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         this.alertEl = this.el.querySelector(".o_esign_alert");
         this._startCooldown(parseInt(data.cooldown || "0", 10));
         this._watchPanel();
+        this._watchFields();
         return this._super(...arguments);
     },
 
     destroy() {
         clearInterval(this.cooldownTimer);
+        this._unsubscribeFields?.();
         this.panelObserver?.disconnect();
         this._super(...arguments);
     },
@@ -125,6 +130,55 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         this.panelObserver.observe(panel);
     },
 
+    //--------------------------------------------------------------------------
+    // The signer's fields (issue 17)
+    //--------------------------------------------------------------------------
+
+    _watchFields() {
+        signerFields.load(this.el);
+        if (!signerFields.fields.length) {
+            return;
+        }
+        this._unsubscribeFields = signerFields.subscribe(() => this._updateSignButton());
+        this._updateSignButton();
+        if (this.el.dataset.verified === "1") {
+            this._scrollToField();
+        }
+    },
+
+    /** Sign waits for the required fields, and says why. */
+    _updateSignButton() {
+        if (!signerFields.fields.length) {
+            return;
+        }
+        const button = this.el.querySelector(".o_esign_sign");
+        const hint = this.el.querySelector(".o_esign_fields_hint");
+        const why = signerFields.hint();
+        if (button && !button.dataset.keepDisabled) {
+            button.disabled = Boolean(why);
+        }
+        if (hint) {
+            hint.textContent = why;
+            hint.classList.toggle("d-none", !why);
+        }
+        for (const next of this.el.querySelectorAll(".o_esign_next_field")) {
+            next.classList.toggle("d-none", !signerFields.pending().length);
+        }
+    },
+
+    /** The next required field to fill (else the first field), brought into view. */
+    _scrollToField() {
+        const field = signerFields.pending()[0] || signerFields.fields[0];
+        if (field && !signerFields.scrollTo(field)) {
+            signerFields.scrollWhenDrawn = field.id; // its document is still loading
+        }
+        return field;
+    },
+
+    _onNextField() {
+        this._scrollToField();
+    },
+
     _handleFailure(result) {
         this._showAlert(result.error);
         if (result.reload) {
@@ -177,7 +231,13 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         this._toggle(".o_esign_step_sign", true);
         // The signature area was hidden: size it now that it has a width.
         signaturePadState.signature?.resetSignature();
-        this.el.querySelector(".o_esign_consent")?.focus();
+        if (signerFields.fields.length) {
+            // the signer's fields on the documents come first
+            this.el.querySelector(".o_esign_consent")?.focus({ preventScroll: true });
+            this._scrollToField();
+        } else {
+            this.el.querySelector(".o_esign_consent")?.focus();
+        }
     },
 
     async _onSign(ev) {
@@ -194,12 +254,21 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
             this._showAlert(this._text(".o_esign_msg_empty_signature"));
             return;
         }
+        if (signerFields.pending().length) {
+            this._showAlert(signerFields.hint());
+            this._scrollToField();
+            return;
+        }
+        // what the signer typed and ticked in their fields, stored before the documents are
+        // prepared and signed (by the browser's key: at "prepare"; else at "sign")
+        const fieldValues = signerFields.fields.length ? signerFields.postedValues() : null;
+        const withFields = (params) => (fieldValues ? { ...params, field_values: fieldValues } : params);
         const image = signature.getSignatureImage();
         button.dataset.keepDisabled = "1";
         button.disabled = true;
         // The key made in this browser signs when it can; otherwise the server-side key does.
         const keySignatures = await browserKeySignatures(
-            (action, params) => this._call(action, params),
+            (action, params) => this._call(action, action === "prepare" ? withFields(params) : params),
             { signature: image.split(",")[1] || "" }
         );
         const result = await this._call(
@@ -211,12 +280,18 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
                 signature: image.split(",")[1] || "",
                 signature_type: SIGNATURE_TYPES[signature.mode] || "typed",
                 ...(keySignatures ? { key_signatures: keySignatures } : {}),
+                ...withFields({}),
             },
             button
         );
         if (result.error) {
             delete button.dataset.keepDisabled;
             button.disabled = false;
+            this._updateSignButton();
+            const box = result.field_id && signerFields.byId.get(result.field_id);
+            if (box) {
+                signerFields.scrollTo(box);
+            }
             if (result.reset_code) {
                 this._toggle(".o_esign_step_sign", false);
                 this._toggle(".o_esign_step_identity", true);
