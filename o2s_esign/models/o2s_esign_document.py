@@ -375,6 +375,16 @@ class O2sEsignDocument(models.Model):
             "conversion_failed": _("%(name)s could not be converted to PDF by LibreOffice.", name=name),
             "conversion_timeout": _(
                 "%(name)s took too long to convert to PDF and was refused.", name=name),
+            "field_outside_page": _(
+                "A box placed on %(name)s lies outside its page.", name=name),
+            "field_on_rotated_page": _(
+                "%(name)s has turned pages (rotated in the PDF): boxes cannot be placed on "
+                "them. Place the boxes on other pages, or none (the signers then sign on a "
+                "signature page added to the document).", name=name),
+            "anchors_timeout": _(
+                "Looking for the signature tags of %(name)s took too long.", name=name),
+            "anchors_too_much_text": _(
+                "%(name)s holds too much text to look for signature tags in it.", name=name),
         }
         return messages.get(exc.code, _("%(name)s cannot be signed (%(code)s).", name=name, code=exc.code))
 

@@ -115,8 +115,16 @@ class TestEsignFieldsPage(EsignHttpCommon):
         self.assertEqual((lieu.value, checkbox.value), ("Paris", "1"))
         self.assertTrue(lieu.date_filled and checkbox.date_filled)
         self.assertFalse(remark.value)
-        # the server fills dates and signatures itself: not from the page
-        self.assertFalse(date.value or signature.value)
+        # the server fills the date itself when it signs (never from the page), and a
+        # signature box has no value
+        self.assertFalse(signature.value)
+        self.assertTrue(date.value and date.date_filled)
+        # written into the signed PDF, covered by the signature
+        from .test_esign_fields_sign import field_value
+        data = lieu.document_id.signed_attachment_id.raw
+        self.assertEqual(field_value(data, lieu.pdf_field_name), "Paris")
+        self.assertEqual(field_value(data, checkbox.pdf_field_name), "/Yes")
+        self.assertEqual(field_value(data, date.pdf_field_name), date.value)
 
     def test_missing_required_values_are_refused(self):
         request, signer, mine, _other = self._request_with_fields()

@@ -40,7 +40,7 @@ class TestFoundation(TransactionCase):
         from odoo.modules.module import get_manifest
         manifest = get_manifest("o2s_esign")
         self.assertEqual(set(manifest["external_dependencies"]["python"]),
-                         {"pyhanko", "phonenumbers", "qrcode", "pikepdf"})
+                         {"pyhanko", "phonenumbers", "qrcode", "pikepdf", "pdfminer.six"})
         for dependency in ("mail", "portal", "sms"):
             self.assertIn(dependency, manifest["depends"])
 
