@@ -717,13 +717,11 @@ class O2sEsignDocument(models.Model):
         sign on the signature page)."""
         try:
             anchors = lib_anchors.find_anchors(pdf, max_pages=self._esign_anchor_max_pages())
-            sizes = lib_pdf.page_sizes(pdf)
         except PdfError:
             return []  # the send check reports an unreadable PDF
         placements = []
         for anchor in anchors:
-            size = sizes[anchor.page] if anchor.page < len(sizes) else None
-            x1, y1, x2, y2 = lib_anchors.field_box(anchor, size)
+            x1, y1, x2, y2 = lib_anchors.field_box(anchor, anchor.page_box)
             placements.append({
                 "signer": anchor.signer, "type": anchor.kind, "page": anchor.page + 1,
                 "x": round(x1, 2), "y": round(y1, 2), "width": round(x2 - x1, 2),
