@@ -93,6 +93,35 @@ class TestEsignExternalApi(HttpCase):
         return self._call("api_advisor", "o2s.esign.request", "create_and_send", self._request_values(data))
 
     # ------------------------------------------------------------------- tests
+    def test_fields_over_xmlrpc(self):
+        """Issue 17: the boxes given with a document are where its signer signs; no page is
+        added to the PDF to sign."""
+        values = self._request_values(make_pdf("Mission letter", pages=2))
+        values["documents"][0]["fields"] = [
+            {"signer": 1, "type": "signature", "page": 2, "x": 320, "y": 40, "width": 200,
+             "height": 70},
+            {"signer": 1, "type": "text", "page": 1, "x": 72, "y": 700, "width": 150,
+             "height": 18, "label": "Lieu"}]
+        request_id = self._call("api_advisor", "o2s.esign.request", "create_and_send", values)
+        [request] = self._call("api_advisor", "o2s.esign.request", "read", [request_id],
+                               fields=["document_ids"])
+        [document] = self._call("api_advisor", "o2s.esign.document", "read",
+                                request["document_ids"], fields=["prepared_page_count", "field_ids"])
+        self.assertEqual(document["prepared_page_count"], 2)
+        boxes = self._call("api_advisor", "o2s.esign.field", "read", document["field_ids"],
+                           fields=["field_type", "page", "x", "y", "width", "height", "source",
+                                   "pdf_field_name"])
+        self.assertEqual([(b["field_type"], b["page"], b["x"], b["y"], b["source"]) for b in boxes],
+                         [("text", 1, 72.0, 700.0, "api"), ("signature", 2, 320.0, 40.0, "api")])
+        self.assertTrue(all(b["pdf_field_name"] for b in boxes))
+        # a box for a signer the request does not have: refused, nothing created
+        before = self._count("o2s.esign.request")
+        values["documents"][0]["fields"][0]["signer"] = 2
+        with mute_logger("odoo.http"):
+            fault = self._fault("api_advisor", "o2s.esign.request", "create_and_send", values)
+        self.assertIn("is for signer 2", fault)
+        self.assertEqual(self._count("o2s.esign.request"), before)
+
     def test_complete_contact_gets_a_request_with_hashes_and_chained_events(self):
         data = make_pdf("Mission letter")
         request_id = self._send(data)
