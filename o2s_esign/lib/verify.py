@@ -1339,7 +1339,7 @@ class Verifier:
                 continue
             got = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
             want = (min(w1, w2), min(v1, v2), max(w1, w2), max(v1, v2))
-            if any(abs(a - b) > 1 for a, b in zip(got, want)):
+            if any(abs(got[i] - want[i]) > 1 for i in range(4)):
                 problems.append("{}: at {} instead of {}".format(
                     item.get("name"), [round(v, 1) for v in got], list(want)))
             page_ref = widget.raw_get("/P") if "/P" in widget else None
