@@ -617,7 +617,8 @@ class O2sEsignRequest(models.Model):
                 "cancelled", cancel_reason=reason, date_done=fields.Datetime.now(),
                 event_payload=dict(self._actor_payload(), reason=reason or None))
             request._log_event("cancelled", payload=dict(self._actor_payload(), reason=reason or None))
-            request.signer_ids.filtered(lambda s: s.state in ("pending", "waiting"))._notify_cancel()
+            # the signers who were invited (a waiting one never heard of the request)
+            request.signer_ids.filtered(lambda s: s.state == "pending")._notify_cancel()
             body = Markup("<p>%s</p>") % _("Signature request cancelled.")
             if reason:
                 body += Markup("<p>%s</p>") % _("Reason: %(reason)s", reason=reason)
@@ -1543,7 +1544,7 @@ class O2sEsignRequest(models.Model):
 
     def _on_refused(self, signer):
         self.ensure_one()
-        self.signer_ids.filtered(lambda s: s.state in ("pending", "waiting"))._notify_cancel(refused=True)
+        self.signer_ids.filtered(lambda s: s.state == "pending")._notify_cancel(refused=True)
         self.activity_schedule(
             "mail.mail_activity_data_todo", user_id=self.user_id.id,
             summary=_("Signature refused by %(name)s", name=signer.name),

@@ -54,6 +54,17 @@ class TestEsignReviewMends(O2sEsignCommon):
         request.with_user(self.advisor).write({"date_deadline": later})
         self.assertEqual(request.date_deadline, later)
 
+    def test_cancel_tells_only_the_signers_who_were_invited(self):
+        signers = [{"partner_id": self.client.id, "sequence": 10},
+                   {"partner_id": self.client2.id, "sequence": 20}]
+        request = self._sent_request(signers=signers, signing_order="sequential")
+        first, second = request.signer_ids.sorted("sequence")
+        self.assertEqual((first.state, second.state), ("pending", "waiting"))
+        request.with_user(self.advisor).action_cancel()
+        logs = self.env["o2s.esign.mail.log"].sudo().search(
+            [("request_id", "=", request.id), ("kind", "=", "cancellation")])
+        self.assertEqual(logs.mapped("signer_id"), first, "the waiting signer never heard of it")
+
     def test_field_files_stay_out_of_searches(self):
         """A user outside the E-signature group does not list the files of binary fields
         (a contact's avatar here), as Odoo never lists them."""
