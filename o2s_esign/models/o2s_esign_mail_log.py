@@ -131,6 +131,12 @@ class O2sEsignMailLog(models.Model):
         if not resendable:
             raise UserError(_("Only a failed or bounced mail can be sent again."))
         resendable.request_id.check_access("write")
+        stale = resendable.filtered(lambda log: log.kind in ("invitation", "reminder") and (
+            log.request_id.state not in ("in_progress", "error")
+            or (log.signer_id and log.signer_id.state != "pending")))
+        if stale:
+            raise UserError(_("An invitation or a reminder is sent again only while its signer "
+                              "may still sign: the request is over or the signer has answered."))
         if resendable.filtered(lambda log: not log.mail_id):
             raise UserError(_("This mail was deleted from the outgoing mails: it cannot be sent again."))
         requests = resendable.request_id.filtered(lambda r: r.state == "error" and r.error_transient)

@@ -216,6 +216,18 @@ class TestEsignMailReport(O2sEsignAutomationCommon):
         with self.assertRaises(UserError):
             log.with_user(self.advisor).action_resend()
 
+    def test_no_invitation_sent_again_once_the_request_is_over(self):
+        request = self._send_on()
+        with freeze_time("2026-03-04 08:00:00"):
+            request.with_user(self.advisor).action_remind()
+            self._send_queue(fail_with=ConnectionRefusedError(111, "Connection refused"))
+        log = self._logs("reminder", request)
+        self.assertEqual(log.state, "failed")
+        request.with_user(self.advisor).action_cancel()
+        with self.assertRaisesRegex(UserError, "may still sign"):
+            log.with_user(self.advisor).action_resend()
+        self.assertEqual(log.mail_id.state, "exception", "not put back in the queue")
+
     def test_retry_cron_sends_the_failed_mails_again(self):
         request = self._send_on()
         with freeze_time("2026-03-04 08:00:00"):
