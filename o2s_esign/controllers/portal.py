@@ -396,7 +396,7 @@ class O2sEsignSigningPage(http.Controller):
             return error
         if key_signatures is not None:
             # the signature values made by the key of the signer's browser (issue 18)
-            if not signer_sudo._browser_key_accept_signatures(key_signatures):
+            if not signer_sudo._browser_key_accept_signatures(key_signatures, signature):
                 return {"error": _("The signatures made in your browser could not be used. "
                                    "Please reload the page and sign again."),
                         "key_failed": True}
@@ -439,13 +439,14 @@ class O2sEsignSigningPage(http.Controller):
 
     @http.route("/esign/action/<int:signer_id>/prepare", type="json", auth="public",
                 methods=["POST"])
-    def esign_prepare(self, signer_id, token=None, csrf_token=None, field_values=None,
-                      **kwargs):
+    def esign_prepare(self, signer_id, token=None, csrf_token=None, signature=None,
+                      field_values=None, **kwargs):
         """What the browser's key signs, per document (the DER signed attributes), once the
-        values of the signer's fields are stored (they are in the prepared documents)."""
+        values of the signer's fields are stored (they are in the prepared documents), with
+        the signature the signer drew (base64 PNG) shown in their box."""
         signer_sudo, error = self._browser_key_action(signer_id, token, csrf_token)
         error = error or signer_sudo._esign_set_field_values(field_values)
-        return error or signer_sudo._browser_key_prepare()
+        return error or signer_sudo._browser_key_prepare(signature=signature)
 
     @http.route("/esign/action/<int:signer_id>/refuse", type="http", auth="public",
                 methods=["POST"], website=True, multilang=False, sitemap=False)

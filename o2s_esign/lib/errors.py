@@ -66,6 +66,13 @@ class PdfError(EsignError):
         "active_content": "The PDF contains active content ({kind}).",
         "decompression_bomb": "The PDF contains a stream that inflates beyond the limit.",
         "field_exists": "The PDF already has a field named {field_name!r}.",
+        "field_outside_page": "A field ({field_name}) is not inside page {page} of the "
+                              "document.",
+        "field_on_rotated_page": "A field ({field_name}) cannot be placed on a rotated page "
+                                 "(page {page}).",
+        "anchors_timeout": "Reading the document's text for field tags took more than "
+                           "{seconds} s.",
+        "anchors_too_much_text": "The document has too much text to look for field tags.",
         "unsupported_type": "This kind of file cannot be signed.",
         "image_too_large": "The image has too many pixels (limit {max_pixels}).",
         "image_corrupt": "The image is damaged or cannot be read.",

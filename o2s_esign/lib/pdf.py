@@ -35,9 +35,12 @@ from .errors import PdfError
 
 __all__ = [
     "DEFAULT_LABELS",
+    "FORM_FIELD_KINDS",
+    "FormField",
     "PdfInfo",
     "SignatureSlot",
     "inspect_pdf",
+    "page_sizes",
     "prepare_for_signing",
     "revision_prefixes_ok",
 ]
@@ -366,15 +369,52 @@ def count_pages(data: bytes) -> int:
         raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
 
 
+def page_sizes(data: bytes, *, max_pages: int = 100_000) -> list[tuple[float, float]]:
+    """(width, height) in points of each page's MediaBox, in the page's user space (the space
+    of field boxes; a page's ``/Rotate`` is not applied). Raises ``PdfError("corrupt")``."""
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=INSPECT_DECODE_LIMITS)
+        inspector = _Inspector(reader, max_pages=max_pages)
+        inspector.walk_pages()
+        return [_page_geometry(page)[2:4] for page in inspector.pages]
+    except PdfError:
+        raise
+    except (PyHankoPdfError, PdfDecodeLimitError, ValueError, TypeError, KeyError,
+            AttributeError, IndexError) as exc:
+        raise PdfError("corrupt", {"reason": type(exc).__name__}) from None
+
+
 # --- preparation -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class SignatureSlot:
-    """One signature to collect: the empty field to create and the text of its box."""
+    """One signature to collect: the empty field to create and the text of its box.
+
+    With ``page`` (0-based) and ``box`` (x1, y1, x2, y2 in points, that page's user space,
+    bottom-left origin) the field is placed there; without, it goes to the signature page or
+    band of :func:`prepare_for_signing`."""
 
     field_name: str
     signer_name: str
     capacity_label: str = ""
+    page: int | None = None
+    box: tuple | None = None
+
+
+FORM_FIELD_KINDS = ("text", "checkbox", "date", "initials")
+
+
+@dataclass(frozen=True)
+class FormField:
+    """An empty form field a signer fills before signing (see ``field_values`` of
+    ``lib.signing.PadesSigner.sign``): ``kind`` "text", "date" and "initials" make a text field
+    (/Tx), "checkbox" a check box (/Btn, states /Yes and /Off). ``label``: its tooltip."""
+
+    field_name: str
+    kind: str
+    page: int
+    box: tuple
+    label: str = ""
 
 
 #: English defaults; the Odoo layer passes translated strings with the same keys
@@ -577,15 +617,28 @@ def _content_stream(writer, data: bytes):
 
 
 def prepare_for_signing(data: bytes, slots: list[SignatureSlot], *,
-                        placement: str = "signature_page", labels: dict | None = None) -> bytes:
+                        placement: str = "signature_page", labels: dict | None = None,
+                        form_fields: list[FormField] = (),
+                        cover: list[tuple[int, tuple]] = ()) -> bytes:
     """Return ``data`` plus one incremental update that holds an empty signature field per slot.
 
-    ``placement="signature_page"`` appends A4 signature page(s) (four boxes per page) showing
-    ``labels["title"]``, the document name, the request reference and, per slot, "<signer_label>
-    n", the signer's name and capacity line, with the field on the right of the box.
-    ``placement="last_page"`` draws the boxes in a band at the bottom of the last page instead
-    (three per row); when such a band would cover more than a third of that page, or the page
-    is rotated, signature page(s) are appended instead.
+    A slot with ``page`` and ``box`` gets its field (a /Sig field whose widget is at ``box``)
+    on that page of the document. The other slots go to the fallback: ``placement=
+    "signature_page"`` appends A4 signature page(s) (four boxes per page) showing
+    ``labels["title"]``, the document name, the request reference and, per slot,
+    "<signer_label> n", the signer's name and capacity line, with the field on the right of the
+    box. ``placement="last_page"`` draws the boxes in a band at the bottom of the last page
+    instead (three per row); when such a band would cover more than a third of that page, or
+    the page is rotated, signature page(s) are appended instead. When every slot is placed,
+    nothing is appended or drawn.
+
+    ``form_fields``: empty form fields (:class:`FormField`) created in the same update.
+    ``cover``: ``(page, (x1, y1, x2, y2))`` areas painted white over that page's content (e.g.
+    the anchor tags under the fields).
+
+    Raises ``PdfError("field_outside_page")`` for a box (slot, form field) not inside its page
+    (or a page that does not exist) and ``PdfError("field_on_rotated_page")`` for a placed
+    field on a page with ``/Rotate`` (its appearance would show turned).
 
     ``labels`` keys (missing keys take :data:`DEFAULT_LABELS`): ``title``, ``document_label``,
     ``document_name``, ``reference_label``, ``reference``, ``signer_label``, ``intro``.
@@ -595,32 +648,53 @@ def prepare_for_signing(data: bytes, slots: list[SignatureSlot], *,
         raise ValueError(f"unknown placement {placement!r}")
     if not slots:
         raise ValueError("at least one signature slot is required")
-    names = [slot.field_name for slot in slots]
+    form_fields = list(form_fields or ())
+    names = [slot.field_name for slot in slots] + [f.field_name for f in form_fields]
     if len(set(names)) != len(names) or any(not n or "." in n for n in names):
         raise ValueError("field names must be unique, non-empty and without dots")
+    for form_field in form_fields:
+        if form_field.kind not in FORM_FIELD_KINDS:
+            raise ValueError(f"unknown form field kind {form_field.kind!r}")
+    for slot in slots:
+        if (slot.page is None) != (slot.box is None):
+            raise ValueError("a placed slot needs both page and box")
     labels = {**DEFAULT_LABELS, **(labels or {})}
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
         if writer.security_handler is not None:
             raise PdfError("encrypted")
         existing = {name for name, _, _ in sig_fields.enumerate_sig_fields(writer.prev)}
+        existing |= _top_field_names(writer.prev)
         clash = existing.intersection(names)
         if clash:
             raise PdfError("field_exists", {"field_name": min(clash)})
         inspector = _Inspector(writer.prev, max_pages=100_000)
         page_count = inspector.walk_pages()
-        band_boxes = None
-        if placement == "last_page":
-            x0, y0, page_w, page_h, rotate = _page_geometry(inspector.pages[-1])
-            if not rotate:
-                band_boxes = _band_layout(len(slots), page_w, page_h)
-        if band_boxes is not None:
-            field_specs = _add_band(writer, slots, page_count - 1, x0, y0, page_w, page_h,
-                                    band_boxes)
-        else:
-            field_specs = _add_signature_pages(writer, slots, labels, page_count)
+        placed = [slot for slot in slots if slot.page is not None]
+        rest = [slot for slot in slots if slot.page is None]
+        field_specs = []
+        for slot in placed:
+            box = _checked_box(inspector.pages, slot.page, slot.box, slot.field_name)
+            field_specs.append(sig_fields.SigFieldSpec(slot.field_name, on_page=slot.page,
+                                                       box=box))
+        form_boxes = [_checked_box(inspector.pages, f.page, f.box, f.field_name)
+                      for f in form_fields]
+        _add_covers(writer, inspector.pages, cover)
+        if rest:
+            band_boxes = None
+            if placement == "last_page":
+                x0, y0, page_w, page_h, rotate = _page_geometry(inspector.pages[-1])
+                if not rotate:
+                    band_boxes = _band_layout(len(rest), page_w, page_h)
+            if band_boxes is not None:
+                field_specs += _add_band(writer, rest, page_count - 1, x0, y0, page_w, page_h,
+                                         band_boxes)
+            else:
+                field_specs += _add_signature_pages(writer, rest, labels, page_count)
         for spec in field_specs:
             sig_fields.append_signature_field(writer, spec)
+        for form_field, box in zip(form_fields, form_boxes, strict=True):
+            _add_form_field(writer, form_field, box)
         out = io.BytesIO()
         writer.write(out)
     except PdfError:
@@ -633,6 +707,160 @@ def prepare_for_signing(data: bytes, slots: list[SignatureSlot], *,
     if not revision_prefixes_ok(data, result):  # pragma: no cover - pyHanko guarantees this
         raise PdfError("corrupt", {"reason": "not_incremental"})
     return result
+
+
+def _top_field_names(reader) -> set:
+    """Names (/T) of the form's top-level fields."""
+    try:
+        fields = _resolve(_resolve(reader.root["/AcroForm"]).raw_get("/Fields"))
+    except KeyError:
+        return set()
+    names = set()
+    if isinstance(fields, generic.ArrayObject):
+        for index in range(min(len(fields), MAX_STRUCTURE_NODES)):
+            item = _resolve(fields.raw_get(index))
+            if isinstance(item, generic.DictionaryObject) and "/T" in item:
+                names.add(str(_resolve(item.raw_get("/T"))))
+    return names
+
+
+#: how far (points) a box may stick out of its page (rounding of callers' coordinates)
+_BOX_TOLERANCE = 0.5
+
+
+def _checked_box(pages, page_ix, box, field_name) -> tuple:
+    """``box`` normalised (x1 < x2, y1 < y2) after checking it lies inside page ``page_ix``."""
+    params = {"field_name": field_name, "page": page_ix, "box": list(box or ())}
+    try:
+        x1, y1, x2, y2 = (float(v) for v in box)
+    except (TypeError, ValueError):
+        raise PdfError("field_outside_page", params) from None
+    x1, x2 = min(x1, x2), max(x1, x2)
+    y1, y2 = min(y1, y2), max(y1, y2)
+    if not isinstance(page_ix, int) or not 0 <= page_ix < len(pages) or x2 - x1 < 1 \
+            or y2 - y1 < 1:
+        raise PdfError("field_outside_page", params)
+    px, py, pw, ph, rotate = _page_geometry(pages[page_ix])
+    t = _BOX_TOLERANCE
+    if x1 < px - t or y1 < py - t or x2 > px + pw + t or y2 > py + ph + t:
+        raise PdfError("field_outside_page", {**params, "page_box": [px, py, px + pw, py + ph]})
+    if rotate:
+        raise PdfError("field_on_rotated_page", {**params, "rotate": rotate})
+    return (x1, y1, x2, y2)
+
+
+#: how much (points) a cover rectangle is grown on each side
+_COVER_BLEED = 1.0
+
+
+def _add_covers(writer, pages, cover):
+    """Paint the ``cover`` rectangles, grown by :data:`_COVER_BLEED` on each side (glyph
+    edges and anti-aliasing), white over their pages' content (one stream per page, after
+    the content, whose graphics state is isolated first)."""
+    by_page: dict[int, list] = {}
+    for page_ix, rect in cover or ():
+        if not isinstance(page_ix, int) or not 0 <= page_ix < len(pages):
+            raise PdfError("field_outside_page", {"field_name": "cover", "page": page_ix,
+                                                 "box": list(rect or ())})
+        x1, y1, x2, y2 = (float(v) for v in rect)
+        b = _COVER_BLEED
+        by_page.setdefault(page_ix, []).append(
+            (min(x1, x2) - b, min(y1, y2) - b, abs(x2 - x1) + 2 * b, abs(y2 - y1) + 2 * b))
+    for page_ix, rects in sorted(by_page.items()):
+        ops = b"Q q 1 g " + b" ".join(b"%.2f %.2f %.2f %.2f re" % r for r in rects) + b" f Q"
+        writer.add_stream_to_page(page_ix, _content_stream(writer, b"q"), prepend=True)
+        writer.add_stream_to_page(page_ix, _content_stream(writer, ops))
+
+
+#: font resource name of the form's default appearance (Helvetica, WinAnsi)
+FORM_FONT = "/O2sHelv"
+FORM_DA = f"{FORM_FONT} 10 Tf 0 g"
+
+
+def _helvetica():
+    name = generic.NameObject
+    return generic.DictionaryObject({
+        name("/Type"): name("/Font"), name("/Subtype"): name("/Type1"),
+        name("/BaseFont"): name("/Helvetica"), name("/Encoding"): name("/WinAnsiEncoding"),
+    })
+
+
+def _form_resources(writer):
+    """The AcroForm (created if absent) with :data:`FORM_FONT` in its /DR; returns its
+    /Fields array."""
+    root = writer.root
+    if "/AcroForm" not in root:
+        form = generic.DictionaryObject({generic.pdf_name("/Fields"): generic.ArrayObject()})
+        root[generic.pdf_name("/AcroForm")] = writer.add_object(form)
+        writer.update_root()
+    form = root["/AcroForm"]
+    writer.update_container(form)
+    if "/Fields" not in form:
+        form[generic.pdf_name("/Fields")] = generic.ArrayObject()
+    if "/DR" not in form:
+        form[generic.pdf_name("/DR")] = generic.DictionaryObject()
+    resources = form["/DR"]
+    writer.update_container(resources)
+    if "/Font" not in resources:
+        resources[generic.pdf_name("/Font")] = generic.DictionaryObject()
+    fonts = resources["/Font"]
+    writer.update_container(fonts)
+    if FORM_FONT not in fonts:
+        fonts[generic.NameObject(FORM_FONT)] = writer.add_object(_helvetica())
+    fields = form["/Fields"]
+    writer.update_container(fields)
+    return fields
+
+
+def _form_xobject(writer, ops: bytes, width: float, height: float, resources=None):
+    from pyhanko.pdf_utils.writer import init_xobject_dictionary
+
+    return writer.add_object(init_xobject_dictionary(ops, width, height, resources))
+
+
+def checkbox_appearances(writer, width: float, height: float) -> generic.DictionaryObject:
+    """/AP /N of a check box: /Yes (frame and tick) and /Off (frame), drawn as paths."""
+    frame = b"0.4 G 0.6 w 0.3 0.3 %.2f %.2f re S" % (width - 0.6, height - 0.6)
+    tick = b"0 g 0 G %.2f w 1 J 1 j %.2f %.2f m %.2f %.2f l %.2f %.2f l S" % (
+        max(1.0, min(width, height) / 8),
+        width * 0.2, height * 0.52, width * 0.42, height * 0.25, width * 0.8, height * 0.78)
+    name = generic.NameObject
+    return generic.DictionaryObject({name("/N"): generic.DictionaryObject({
+        name("/Yes"): _form_xobject(writer, frame + b" " + tick, width, height),
+        name("/Off"): _form_xobject(writer, frame, width, height),
+    })})
+
+
+def _add_form_field(writer, form_field: FormField, box):
+    """One empty field with its widget (merged) on its page."""
+    name = generic.NameObject
+    x1, y1, x2, y2 = box
+    width, height = x2 - x1, y2 - y1
+    page_ref = writer.find_page_for_modification(form_field.page)[0]
+    field = generic.DictionaryObject({
+        name("/Type"): name("/Annot"), name("/Subtype"): name("/Widget"),
+        name("/T"): generic.TextStringObject(form_field.field_name),
+        name("/Rect"): generic.ArrayObject(generic.FloatObject(v) for v in box),
+        name("/F"): generic.NumberObject(4),
+        name("/P"): page_ref,
+    })
+    if form_field.label:
+        field[name("/TU")] = generic.TextStringObject(form_field.label)
+    if form_field.kind == "checkbox":
+        field[name("/FT")] = name("/Btn")
+        field[name("/V")] = name("/Off")
+        field[name("/AS")] = name("/Off")
+        field[name("/AP")] = checkbox_appearances(writer, width, height)
+    else:
+        field[name("/FT")] = name("/Tx")
+        field[name("/DA")] = generic.TextStringObject(FORM_DA)
+        field[name("/AP")] = generic.DictionaryObject({
+            name("/N"): _form_xobject(writer, b"", width, height)})
+    fields = _form_resources(writer)
+    field_ref = writer.add_object(field)
+    fields.append(field_ref)
+    writer.register_annotation(page_ref, field_ref)
+    return field_ref
 
 
 def _add_signature_pages(writer, slots, labels, page_count):

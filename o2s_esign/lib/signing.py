@@ -97,11 +97,15 @@ class TsaConfig:
 class Appearance:
     """Visible signature appearance. ``lines`` are already translated and formatted by the
     caller (e.g. ``["Signé électroniquement", "par Jeanne Martin", "le 27/11/2026 à 14:03
-    UTC"]``); ``qr_url`` adds a QR code (and its text is the URL it encodes)."""
+    UTC"]``); ``qr_url`` adds a QR code (and its text is the URL it encodes); ``image``: a
+    PNG (or any image Pillow reads) of the signature the signer drew or typed, shown in the
+    upper or left part of the box, aspect kept. In a small box (under 100 x 40 points) the QR
+    code is left out, and with an image only the signer's name is written."""
 
     signer_name: str
     lines: list[str] = field(default_factory=list)
     qr_url: str | None = None
+    image: bytes | None = None
 
 
 @dataclass
@@ -351,18 +355,209 @@ class _FastQRStampStyle(QRStampStyle):
         return _FastQRStamp(writer, style=self, url=url, text_params=text_params, box=box)
 
 
+#: below this size (points) a box shows no QR code (and, with an image, only the name)
+_SMALL_W, _SMALL_H = 100, 40
+#: the drawn signature is scaled down to at most this many pixels before it is embedded
+_IMAGE_MAX = (1200, 600)
+_IMAGE_MAX_PIXELS = 16_000_000
+
+
+def _signature_image(data: bytes):
+    """The drawn signature as a Pillow image pyHanko can embed (RGB/RGBA/L/LA), at most
+    :data:`_IMAGE_MAX` pixels. Raises ``ValueError`` for what is not a readable image."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(bytes(data)))
+        if image.width * image.height > _IMAGE_MAX_PIXELS:
+            raise ValueError("the signature image is too large")
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"the signature image cannot be read ({type(exc).__name__})") from None
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA")
+    if image.width > _IMAGE_MAX[0] or image.height > _IMAGE_MAX[1]:
+        image.thumbnail(_IMAGE_MAX)
+    return image
+
+
+def _margins(left=0.0, right=0.0, top=0.0, bottom=0.0):
+    from pyhanko.pdf_utils.layout import Margins
+
+    return Margins(left=left, right=right, top=top, bottom=bottom)
+
+
+@dataclass(frozen=True)
+class _BoxStampStyle(TextStampStyle):
+    """Chooses the stamp once the field's box is known: the drawn image in the upper or left
+    part, the QR code only when there is room for it."""
+
+    o2s_lines: tuple = ()
+    o2s_name: str = ""
+    o2s_url: str | None = None
+    o2s_image: object = None
+
+    def create_stamp(self, writer, box, text_params):
+        from pyhanko.pdf_utils.images import PdfImage
+        from pyhanko.pdf_utils.layout import AxisAlignment, InnerScaling, SimpleBoxLayoutRule
+        from pyhanko.stamp.text import TextStamp
+
+        text_params = {k: v for k, v in dict(text_params).items() if k != "url"}
+        width = box.width if box is not None and box.width_defined else 1000
+        height = box.height if box is not None and box.height_defined else 1000
+        small = width < _SMALL_W or height < _SMALL_H
+        lines = list(self.o2s_lines)
+        extra = {}
+        region_w, region_h = width, height
+        if self.o2s_image is not None:
+            if small:
+                lines = [self.o2s_name]
+            pad = 2.0
+            if width >= 1.6 * height and not small:  # image on the left
+                side = width * 0.35
+                image_margins = _margins(pad, width - side, pad, pad)
+                text_margins = _margins(side + pad, pad, pad, pad)
+                region_w = width - side
+            else:  # image on top
+                side = height * (0.6 if small else 0.5)
+                image_margins = _margins(pad, pad, pad, height - side)
+                text_margins = _margins(pad, pad, side + pad / 2, pad / 2)
+                region_h = height - side
+            extra = {
+                "background": PdfImage(self.o2s_image),
+                "background_opacity": 1.0,
+                "background_layout": SimpleBoxLayoutRule(
+                    x_align=AxisAlignment.ALIGN_MIN, y_align=AxisAlignment.ALIGN_MAX,
+                    margins=image_margins, inner_content_scaling=InnerScaling.STRETCH_TO_FIT),
+                "inner_content_layout": SimpleBoxLayoutRule(
+                    x_align=AxisAlignment.ALIGN_MIN, y_align=AxisAlignment.ALIGN_MID,
+                    margins=text_margins, inner_content_scaling=InnerScaling.SHRINK_TO_FIT),
+            }
+        common = {"stamp_text": "\n".join(line.replace("%", "%%") for line in lines),
+                  "text_box_style": self.text_box_style, "border_width": 0, **extra}
+        if self.o2s_url and region_w >= _SMALL_W and region_h >= _SMALL_H:
+            style = _FastQRStampStyle(innsep=2, **common)
+            return _FastQRStamp(writer, style=style, url=self.o2s_url, text_params=text_params,
+                                box=box)
+        return TextStamp(writer, style=TextStampStyle(**common), text_params=text_params,
+                         box=box)
+
+
 def _stamp_style(appearance: Appearance):
     lines = [line for line in (appearance.lines or []) if line is not None]
     if not lines:
         lines = [appearance.signer_name]
     texts = [*lines, appearance.signer_name]
     font = _WinAnsiFactory() if _cp1252_ok(texts) else _ttf_factory()
-    text = "\n".join(line.replace("%", "%%") for line in lines)
     box_style = TextBoxStyle(font=font, font_size=10)
-    if appearance.qr_url:
-        return _FastQRStampStyle(stamp_text=text, text_box_style=box_style, border_width=0,
-                                 innsep=2), {"url": appearance.qr_url}
-    return TextStampStyle(stamp_text=text, text_box_style=box_style, border_width=0), None
+    image = _signature_image(appearance.image) if appearance.image else None
+    return _BoxStampStyle(text_box_style=box_style, border_width=0, o2s_lines=tuple(lines),
+                          o2s_name=appearance.signer_name, o2s_url=appearance.qr_url,
+                          o2s_image=image), None
+
+
+# --- form field values -------------------------------------------------------------------------
+
+#: longest text a signer may write into a field
+MAX_FIELD_TEXT = 200
+
+
+def _form_fields(writer) -> dict:
+    """Top-level fields of the form: name -> (reference, field dictionary)."""
+    try:
+        fields = writer.root["/AcroForm"]["/Fields"]
+    except KeyError:
+        return {}
+    result = {}
+    for ref in fields:
+        if not isinstance(ref, generic.IndirectObject):
+            continue
+        item = ref.get_object()
+        if isinstance(item, generic.DictionaryObject) and "/T" in item:
+            result[str(item["/T"])] = (ref, item)
+    return result
+
+
+def _widgets(field_ref, field_obj) -> list:
+    """(reference, widget) of a field: itself when merged, else its kids."""
+    if "/Rect" in field_obj:
+        return [(field_ref, field_obj)]
+    return [(kid, kid.get_object()) for kid in field_obj.get("/Kids", ())
+            if isinstance(kid, generic.IndirectObject)]
+
+
+def _text_appearance(writer, text: str, width: float, height: float):
+    from pyhanko.pdf_utils.layout import (
+        AxisAlignment,
+        BoxConstraints,
+        InnerScaling,
+        SimpleBoxLayoutRule,
+    )
+    from pyhanko.pdf_utils.text import TextBox
+
+    font = _WinAnsiFactory() if _cp1252_ok([text]) else _ttf_factory()
+    style = TextBoxStyle(
+        font=font, font_size=max(4.0, min(10.0, height * 0.65)), border_width=0,
+        box_layout_rule=SimpleBoxLayoutRule(
+            x_align=AxisAlignment.ALIGN_MIN, y_align=AxisAlignment.ALIGN_MID,
+            margins=_margins(2, 2, 1, 1), inner_content_scaling=InnerScaling.SHRINK_TO_FIT))
+    box = TextBox(style, writer, box=BoxConstraints(width=width, height=height))
+    box.content = " ".join(text.split()) if text else ""
+    return writer.add_object(box.as_form_xobject())
+
+
+def fill_form_fields(writer, values: dict | None):
+    """Write ``values`` (field name -> text, or True/False for a check box) into the form of
+    ``writer`` (an incremental writer about to receive a signature): /V, a new normal
+    appearance (/AS for check boxes), and the read-only flag. Everything is checked before
+    anything changes: an unknown name, a signature field, a value of the wrong type or a text
+    longer than :data:`MAX_FIELD_TEXT` raises ``ValueError``."""
+    if not values:
+        return
+    fields = _form_fields(writer)
+    plan = []
+    for name, value in values.items():
+        if name not in fields:
+            raise ValueError(f"unknown form field {name!r}")
+        ref, obj = fields[name]
+        kind = obj.get("/FT")
+        if kind == "/Tx":
+            if not isinstance(value, str):
+                raise ValueError(f"form field {name!r} takes a text")
+            if len(value) > MAX_FIELD_TEXT:
+                raise ValueError(f"text of form field {name!r} longer than {MAX_FIELD_TEXT}")
+        elif kind == "/Btn":
+            if not isinstance(value, bool):
+                raise ValueError(f"check box {name!r} takes True or False")
+        else:
+            raise ValueError(f"form field {name!r} is not a text field or a check box")
+        plan.append((ref, obj, kind, value))
+    name_obj = generic.NameObject
+    for ref, obj, kind, value in plan:
+        widgets = _widgets(ref, obj)
+        if kind == "/Tx":
+            obj[name_obj("/V")] = generic.TextStringObject(value)
+            for widget_ref, widget in widgets:
+                x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+                widget[name_obj("/AP")] = generic.DictionaryObject({
+                    name_obj("/N"): _text_appearance(writer, value, abs(x2 - x1),
+                                                     abs(y2 - y1))})
+                writer.mark_update(widget_ref)
+        else:
+            state = name_obj("/Off")
+            for _widget_ref, widget in widgets:
+                try:
+                    on = [k for k in widget["/AP"]["/N"] if k != "/Off"]
+                except (KeyError, TypeError):
+                    on = []
+                if value and on:
+                    state = name_obj(on[0])
+            obj[name_obj("/V")] = state
+            for widget_ref, widget in widgets:
+                widget[name_obj("/AS")] = state
+                writer.mark_update(widget_ref)
+        obj[name_obj("/Ff")] = generic.NumberObject(int(obj.get("/Ff", 0)) | 1)
+        writer.mark_update(ref)
 
 
 # --- event loop ------------------------------------------------------------------------------
@@ -680,7 +875,8 @@ class PadesSigner:
     def sign(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, appearance: Appearance | None, trust_roots: list,
              extra_crls=(), reason: str | None = None,
-             location: str | None = None, lock: bool = False) -> SignResult:
+             location: str | None = None, lock: bool = False,
+             field_values: dict | None = None) -> SignResult:
         """Add an incremental PAdES signature (``/ETSI.CAdES.detached``, SHA-256,
         signing-certificate-v2) in the field ``field_name`` (created invisible if absent; an
         already signed field raises ``SigningError("field_already_signed")``).
@@ -695,6 +891,10 @@ class PadesSigner:
         any later change but validation data and document timestamps (form filling,
         annotations, pages...) makes validators report that the signatures no longer cover the
         document.
+        ``field_values``: form field name -> text (text fields) or True/False (check boxes),
+        written by :func:`fill_form_fields` into the same incremental update, before the
+        signature that therefore covers them (``ValueError`` for an unknown name, a signature
+        field, a wrong type or a text longer than 200 characters).
         Raises ``TsaError`` (transient) when the TSA fails, ``SigningError`` otherwise, and
         returns nothing in either case.
         """
@@ -702,7 +902,7 @@ class PadesSigner:
         return self._run(lambda loop: self._async_sign(
             loop, pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
             appearance=appearance, trust_roots=trust_roots, extra_crls=extra_crls,
-            reason=reason, location=location, lock=lock))
+            reason=reason, location=location, lock=lock, field_values=field_values))
 
     def seal(self, pdf: bytes, *, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, trust_roots: list, extra_crls=()) -> SignResult:
@@ -732,7 +932,7 @@ class PadesSigner:
 
     async def _async_sign(self, loop, pdf, *, field_name, identity, level, tsa, appearance,
                           trust_roots, extra_crls, reason, location, lock=False,
-                          external=False) -> SignResult | ExternalPrepared:
+                          external=False, field_values=None) -> SignResult | ExternalPrepared:
         timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
         dummy = await timestamper.async_dummy_response(MD) if timestamper else None
         signer = _external_signer(identity.cert, identity.chain) if external else \
@@ -789,6 +989,7 @@ class PadesSigner:
             raise PdfError("corrupt", {"reason": str(exc)[:200]}) from None
         if existing.get(field_name) is not None:
             raise SigningError("field_already_signed", {"field_name": field_name})
+        fill_form_fields(writer, field_values)
         if external:
             try:
                 return await self._prepare_pdf(pdf_signer, writer, bytes_reserved, text_params,
@@ -808,6 +1009,7 @@ class PadesSigner:
                     raise
                 # our estimate was too small (unexpectedly big TSA token): let pyHanko measure
                 writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+                fill_form_fields(writer, field_values)
                 data, system_time, sig_contents = await self._sign_pdf(
                     pdf_signer, writer, None, text_params)
         except Exception as exc:
@@ -881,16 +1083,17 @@ class PadesSigner:
     def prepare_external(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity,
                          level: str, tsa: TsaConfig | None, appearance: Appearance | None,
                          reason: str | None = None,
-                         location: str | None = None) -> ExternalPrepared:
+                         location: str | None = None,
+                         field_values: dict | None = None) -> ExternalPrepared:
         """Step 1 of a signature whose key is held elsewhere (``identity.key`` is None, e.g.
-        :func:`pki.issue_one_time_certificate`): the same field, appearance and signed
-        attributes as :meth:`sign` (it runs the same code), stopped before the signature
-        value. Step 2 is :meth:`finish_external`."""
+        :func:`pki.issue_one_time_certificate`): the same field, appearance, form field
+        values and signed attributes as :meth:`sign` (it runs the same code), stopped before
+        the signature value. Step 2 is :meth:`finish_external`."""
         level = _level(level, tsa)
         return self._run(lambda loop: self._async_sign(
             loop, pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
             appearance=appearance, trust_roots=(), extra_crls=(), reason=reason,
-            location=location, external=True))
+            location=location, external=True, field_values=field_values))
 
     def finish_external(self, state: dict, signature: bytes, *, tsa: TsaConfig | None,
                         trust_roots: list, extra_crls=()) -> SignResult:

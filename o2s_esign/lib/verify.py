@@ -1308,6 +1308,71 @@ class Verifier:
             self.report("FAIL", "pdf_trust:" + name, "; ".join(trust))
         else:
             self.report("PASS", "pdf_trust:" + name, f"{count} chain(s) to the trust anchors")
+        self.check_field_positions(name, reader, signatures)
+
+    def check_field_positions(self, name, reader, signatures):
+        """Each signed signature field that the manifest places (documents[].fields, type
+        "signature", bundles since issue 17) has its widget on that page at that rectangle
+        (within 1 point). Nothing is reported for bundles without fields."""
+        wanted = []
+        for document in self.manifest.get("documents") or []:
+            if isinstance(document, dict) and document.get("signed") == name:
+                wanted = [f for f in document.get("fields") or []
+                          if isinstance(f, dict) and f.get("type") == "signature"]
+        if not wanted:
+            return
+        by_name = {es.field_name: es for es in signatures}
+        pages = self._page_numbers(reader)
+        problems, checked = [], 0
+        for item in wanted:
+            embedded = by_name.get(item.get("name"))
+            if embedded is None:  # not signed (refused, or still to sign)
+                continue
+            widget = embedded.sig_field
+            if "/Rect" not in widget and "/Kids" in widget:
+                widget = widget["/Kids"][0].get_object()
+            try:
+                x1, y1, x2, y2 = (float(v) for v in widget["/Rect"])
+                w1, v1, w2, v2 = (float(v) for v in item.get("rect") or ())
+            except (KeyError, TypeError, ValueError):
+                problems.append(f"{item.get('name')}: no rectangle")
+                continue
+            got = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+            want = (min(w1, w2), min(v1, v2), max(w1, w2), max(v1, v2))
+            if any(abs(a - b) > 1 for a, b in zip(got, want)):
+                problems.append("{}: at {} instead of {}".format(
+                    item.get("name"), [round(v, 1) for v in got], list(want)))
+            page_ref = widget.raw_get("/P") if "/P" in widget else None
+            page = pages.get((page_ref.idnum, page_ref.generation)) \
+                if hasattr(page_ref, "idnum") else None
+            if page is not None and page != item.get("page"):
+                problems.append(f"{item.get('name')}: on page {page} instead of "
+                                f"{item.get('page')}")
+            checked += 1
+        if problems:
+            self.report("FAIL", "field_positions:" + name, "; ".join(problems[:5]))
+        elif checked:
+            self.report("PASS", "field_positions:" + name,
+                        f"{checked} signature field(s) where the manifest places them")
+
+    @staticmethod
+    def _page_numbers(reader, limit=100000):
+        """(object number, generation) of each page -> its 1-based number."""
+        result, stack, seen = {}, [reader.root.raw_get("/Pages")], set()
+        while stack and len(seen) < limit:
+            ref = stack.pop()
+            key = (ref.idnum, ref.generation) if hasattr(ref, "idnum") else None
+            if key is not None:
+                if key in seen:
+                    continue
+                seen.add(key)
+            node = ref.get_object() if hasattr(ref, "get_object") else ref
+            if "/Kids" in node:
+                kids = node["/Kids"]
+                stack.extend(kids.raw_get(i) for i in reversed(range(len(kids))))
+            elif key is not None:
+                result[key] = len(result) + 1
+        return result
 
     def _validate_embedded(self, embedded, is_doc_ts):
         validation = self.ph.validation

@@ -14,6 +14,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import SQL
 
+from ..lib import anchors as lib_anchors
 from ..lib import convert as lib_convert
 from ..lib import pdf as lib_pdf
 from ..lib import signing as lib_signing
@@ -381,7 +382,7 @@ class O2sEsignDocument(models.Model):
         self.ensure_one()
         if not self.original_attachment_id:
             return [_("The document %(name)s has no file.", name=self.name)]
-        return self._get_pdf_problems()
+        return self._get_pdf_problems() or self._esign_check_fields()
 
     # ------------------------------------------------------------------- send
     def _freeze_for_send(self):
@@ -433,17 +434,32 @@ class O2sEsignDocument(models.Model):
         request = self.request_id
         lang = request.partner_id.lang or self.env.user.lang or "en_US"
         document = self.with_context(lang=lang)
-        slots = [lib_pdf.SignatureSlot(signer._esign_field_name(), signer.name or "",
-                                       signer.with_context(lang=lang)._esign_capacity_label())
-                 for signer in request.signer_ids.sorted(lambda s: (s.sequence, s.id))]
+        placed = self._esign_placed_signatures()
+        slots = []
+        for signer in request.signer_ids.sorted(lambda s: (s.sequence, s.id)):
+            box = placed.get(signer.id)
+            slots.append(lib_pdf.SignatureSlot(
+                signer._esign_field_name(), signer.name or "",
+                signer.with_context(lang=lang)._esign_capacity_label(),
+                page=box.page - 1 if box else None, box=box._esign_rect() if box else None))
         if not slots:
             return data
         placement = request.company_id.esign_signature_placement or "signature_page"
+        form_fields = [
+            lib_pdf.FormField(field._esign_pdf_field_name(), field.field_type, field.page - 1,
+                              field._esign_rect(), field.label or "")
+            for field in self.field_ids if field.field_type != "signature"]
         try:
-            return lib_pdf.prepare_for_signing(
-                data, slots, placement=placement, labels=document._esign_page_labels())
+            prepared = lib_pdf.prepare_for_signing(
+                data, slots, placement=placement, labels=document._esign_page_labels(),
+                form_fields=form_fields, cover=self._esign_anchor_covers(data))
         except PdfError as exc:
             raise UserError(self._pdf_error_message(self.name, exc, self._max_bytes())) from exc
+        with internal_write():
+            for field in self.field_ids:
+                field.pdf_field_name = field.signer_id._esign_field_name() \
+                    if field.field_type == "signature" else field._esign_pdf_field_name()
+        return prepared
 
     def _esign_page_labels(self):
         """The texts of the signature page, translated in the context's language."""
@@ -675,3 +691,125 @@ class O2sEsignDocument(models.Model):
         stems = [re.sub(r"\.pdf$", "", self._safe_file_name(name), flags=re.IGNORECASE).strip()
                  for name in names if name]
         return ", ".join(stem for stem in stems if stem) or False
+
+    # ---------------------------------------------------- fields placed on the document (#17)
+    def _esign_pdf_data(self):
+        """The PDF the signers will sign (the uploaded file was made into it at create)."""
+        self.ensure_one()
+        return self.original_attachment_id.sudo().raw or b""
+
+    @api.model
+    def _esign_find_anchors(self, pdf, signer_count=None):
+        """The text anchors of ``pdf`` (``{{signature:1}}``, ``{{initials:2}}``..., see
+        lib/anchors.py) as placements (PDF points from the page's bottom-left corner, pages and
+        signers numbered from 1), each with ``found`` True; with ``signer_count``, one
+        placement with ``found`` False per signer 1..signer_count without a signature tag (they
+        sign on the signature page)."""
+        try:
+            anchors = lib_anchors.find_anchors(pdf, max_pages=self._esign_anchor_max_pages())
+            sizes = lib_pdf.page_sizes(pdf)
+        except PdfError:
+            return []  # the send check reports an unreadable PDF
+        placements = []
+        for anchor in anchors:
+            size = sizes[anchor.page] if anchor.page < len(sizes) else None
+            x1, y1, x2, y2 = lib_anchors.field_box(anchor, size)
+            placements.append({
+                "signer": anchor.signer, "type": anchor.kind, "page": anchor.page + 1,
+                "x": round(x1, 2), "y": round(y1, 2), "width": round(x2 - x1, 2),
+                "height": round(y2 - y1, 2), "required": True, "label": "", "found": True,
+                "tag": anchor.tag,
+            })
+        if signer_count:
+            signed = {p["signer"] for p in placements if p["type"] == "signature"}
+            placements += [{"signer": number, "type": "signature", "found": False}
+                           for number in range(1, signer_count + 1) if number not in signed]
+        return placements
+
+    @api.model
+    def _esign_anchor_max_pages(self):
+        """Pages searched for anchors (a long annex is not read to its end)."""
+        return 500
+
+    def _esign_anchor_covers(self, data):
+        """The anchor tags to hide under the fields placed from them: (page index, rect)."""
+        self.ensure_one()
+        if not self.field_ids.filtered(lambda field: field.source == "anchor"):
+            return []
+        try:
+            return [(anchor.page, anchor.rect) for anchor in lib_anchors.find_anchors(
+                data, max_pages=self._esign_anchor_max_pages())]
+        except PdfError:
+            return []
+
+    def _esign_placed_signatures(self):
+        """{signer id: its signature field on this document}, for the signers who have one."""
+        self.ensure_one()
+        return {field.signer_id.id: field for field in self.field_ids.sorted(
+            lambda f: (f.sequence, f.id)) if field.field_type == "signature"}
+
+    def _esign_place(self, placements, signers, source):
+        """Create the fields of ``placements`` (dicts as the editor's and the API's: signer
+        numbered from 1 in ``signers``' order, page from 1, PDF points) on this document.
+        Placements of a signer the request does not have are refused for the editor and the
+        API, ignored for anchors and templates (made for another number of signers)."""
+        self.ensure_one()
+        cleaned = self.env["o2s.esign.field.template"]._esign_clean_placements(placements)
+        values = []
+        for index, item in enumerate(cleaned):
+            if item["signer"] > len(signers):
+                if source in ("anchor", "template"):
+                    continue
+                raise UserError(_(
+                    "A field of %(document)s is for signer %(number)s, but the request has "
+                    "%(count)s signer(s).", document=self.name, number=item["signer"],
+                    count=len(signers)))
+            values.append({
+                "document_id": self.id, "signer_id": signers[item["signer"] - 1].id,
+                "field_type": item["type"], "page": item["page"], "x": item["x"], "y": item["y"],
+                "width": item["width"], "height": item["height"], "required": item["required"],
+                "label": item["label"] or False, "source": source,
+                "sequence": 10 * (index + 1),
+            })
+        return self.env["o2s.esign.field"].create(values)
+
+    def _esign_place_default(self, signers, require_anchors=False):
+        """The fields of a document sent without placements: its anchors when it has some,
+        else the fields saved for its type; ``require_anchors``: refuse a document without a
+        tag (the API's ``anchors=True``)."""
+        self.ensure_one()
+        anchors = [p for p in self._esign_find_anchors(self._esign_pdf_data()) if p["found"]]
+        if anchors:
+            return self._esign_place(anchors, signers, "anchor")
+        if require_anchors:
+            raise UserError(_(
+                "No signature tag such as {{signature:1}} was found in %(document)s.",
+                document=self.name))
+        placements = self.env["o2s.esign.field.template"]._esign_placements_for(
+            self.document_type_id)
+        return self._esign_place(placements, signers, "template") if placements else \
+            self.env["o2s.esign.field"]
+
+    def _esign_check_fields(self):
+        """Before sending: one signature box per signer and document, every box inside its
+        page (problems as translated sentences)."""
+        problems = []
+        for document in self.filtered("field_ids"):
+            counts = {}
+            for field in document.field_ids.filtered(lambda f: f.field_type == "signature"):
+                counts[field.signer_id] = counts.get(field.signer_id, 0) + 1
+            for signer, count in counts.items():
+                if count > 1:
+                    problems.append(_(
+                        "%(name)s has %(count)s signature boxes on %(document)s: one per "
+                        "document (use initials for the other pages).", name=signer.name,
+                        count=count, document=document.name))
+            try:
+                sizes = lib_pdf.page_sizes(document._esign_pdf_data())
+            except PdfError:
+                continue  # reported by the PDF check
+            try:
+                document.field_ids._esign_check_in_page(sizes)
+            except UserError as exc:
+                problems.append(exc.args[0])
+        return problems

@@ -21,6 +21,8 @@ FIELD_INTERNAL_FIELDS = {"pdf_field_name", "value", "date_filled"}
 #: a box is at least this big and at most this big (points; A0 is 2384 points high)
 MIN_SIZE = 4.0
 MAX_COORD = 14400.0
+#: the stored values of a ticked checkbox
+TICKED_VALUES = ("1", "true", "yes", "on", "x")
 #: what a signer may type into a text field
 MAX_TEXT_LENGTH = 200
 
@@ -125,6 +127,17 @@ class O2sEsignField(models.Model):
                 raise UserError(_(
                     "A field of %(document)s lies outside page %(page)s.",
                     document=field.document_id.name, page=field.page))
+
+    def _esign_is_ticked(self):
+        """A checkbox's stored value read as ticked or not."""
+        self.ensure_one()
+        return (self.value or "").strip().lower() in TICKED_VALUES
+
+    def _esign_pdf_field_name(self):
+        """The PDF form field of a box the signer fills (a signature box is the signer's
+        signature field, o2s.esign.signer._esign_field_name)."""
+        self.ensure_one()
+        return "O2sField%d" % self.id
 
     def _esign_rect(self):
         """(x1, y1, x2, y2) in PDF points, bottom-left origin."""

@@ -5,6 +5,7 @@ created, who must sign for a company or a protected person), the flow to the end
 company seal, evidence ZIP and attestations), what keeps it moving without anyone watching
 (reminders, expiry, automatic retry of passing errors), its mails and the E-signature home
 block's data."""
+import base64
 import hashlib
 import io
 import json
@@ -478,13 +479,32 @@ class O2sEsignRequest(models.Model):
                            "('signed', 'refused', 'cancelled', 'expired')")
         return res
 
+    @api.model
+    def _check_origin(self, model, record_id):
+        """The record that asks for the signature must exist and be one the caller may
+        change: its ``_esign_on_request_state`` runs when the request ends (as the module), so
+        naming another's record would act on it."""
+        if is_internal_write() or not model:
+            return
+        if model not in self.env:
+            raise ValidationError(_("Unknown origin model: %(model)s", model=model))
+        if not record_id:
+            return
+        try:
+            record = self.env[model].browse(int(record_id)).exists()
+        except (TypeError, ValueError):
+            record = None
+        if not record:
+            raise ValidationError(_("The record asking for the signature (%(model)s #%(id)s) "
+                                    "does not exist.", model=model, id=record_id))
+        record.check_access("write")
+
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
             self._check_storable_text(vals)
             self._check_protected_fields(vals, create=True)
-            if vals.get("origin_model") and vals["origin_model"] not in self.env:
-                raise ValidationError(_("Unknown origin model: %(model)s", model=vals["origin_model"]))
+            self._check_origin(vals.get("origin_model"), vals.get("origin_id"))
             if vals.get("user_id") and vals.get("partner_id"):
                 self._check_advisor_choice(self.env["res.users"].browse(vals["user_id"]),
                                            self.env["res.partner"].browse(vals["partner_id"]))
@@ -498,6 +518,10 @@ class O2sEsignRequest(models.Model):
     def write(self, vals):
         self._check_storable_text(vals)
         self._check_protected_fields(vals)
+        if "origin_model" in vals or "origin_id" in vals:
+            for request in self:
+                request._check_origin(vals.get("origin_model", request.origin_model),
+                                      vals.get("origin_id", request.origin_id))
         if not is_internal_write():
             frozen = FROZEN_AFTER_SEND.intersection(vals)
             if frozen and self.filtered(lambda r: r.state != "draft"):
@@ -506,6 +530,10 @@ class O2sEsignRequest(models.Model):
                     "send a new one.", fields=", ".join(sorted(frozen))))
             if "date_deadline" in vals and self.filtered(lambda r: r.state in FINAL_STATES):
                 raise UserError(_("The expiry date of a completed request cannot be changed."))
+            if "date_deadline" in vals and not vals["date_deadline"] and \
+                    self.filtered(lambda r: r.state in OPEN_STATES):
+                raise UserError(_("A sent request keeps an expiry date: choose a later one "
+                                  "to give the signers more time."))
         access_before = None
         if ACCESS_FIELDS.intersection(vals):
             self._check_may_change_access()
@@ -796,8 +824,16 @@ class O2sEsignRequest(models.Model):
           - ``name`` (str): the subject (default: the documents' names);
           - ``documents``: a list of dicts, each with either ``attachment_id`` (an
             ir.attachment the caller can read) or ``name`` + ``datas`` (base64: a PDF, an
-            image or an Office document, made into the PDF signed; see lib/convert.py), and an
-            optional ``document_type_id``;
+            image or an Office document, made into the PDF signed; see lib/convert.py), an
+            optional ``document_type_id``, and optional ``fields``: where the signers sign and
+            fill, a list of ``{signer, type, page, x, y, width, height}`` (``signer``: 1 for
+            the first signer in signing order; ``type``: signature, initials, date, text or
+            checkbox; ``page`` from 1; PDF points from the page's bottom-left corner;
+            optional ``required`` and ``label``), or ``anchors`` (true: the document's tags
+            such as ``{{signature:1}}`` place the fields, and a document without any is
+            refused; false: no tag used). Without either, the document's tags are used when
+            it has some, else the fields saved for its type, else every signer signs on a
+            signature page added to the document;
           - ``signers`` (optional): a list of dicts with ``partner_id`` and optional ``role``,
             ``represented_partner_id``, ``presence``, ``sequence``; default: the client's
             signers (``res.partner._esign_default_signers``);
@@ -806,6 +842,7 @@ class O2sEsignRequest(models.Model):
             without ``sequence`` sign in the order of the list (numbered 10, 20, ...); with
             ``sequence`` on every signer, in increasing sequence; a sequence on some signers
             only, or two signers with the same sequence, is refused (an ambiguous order);
+          - optional ``anchors``: the default of every document's ``anchors``;
           - optional ``date_deadline``, ``message``, ``user_id``,
             ``origin_model`` and ``origin_id`` (the business record asking for the signature).
         Returns the new request's id. Raises UserError listing every problem, in which case
@@ -855,7 +892,25 @@ class O2sEsignRequest(models.Model):
                 vals["date_deadline"] = values["date_deadline"]
             if values.get("user_id"):
                 vals["user_id"] = values["user_id"]
-            return self._create_and_send(vals, problems=problems).id
+            placements = [self._esign_api_placements(document, values.get("anchors"))
+                          for document in documents]
+            return self._create_and_send(vals, problems=problems, placements=placements).id
+
+    @api.model
+    def _esign_api_placements(self, document, anchors=None):
+        """What ``create_and_send`` places on one of its ``documents``: its ``fields`` (a list
+        of ``{signer, type, page, x, y, width, height}``, optional ``required`` and ``label``),
+        or its tags when ``anchors`` (the document's own, else the call's) is true, or nothing
+        when it is false; by default, its tags when it has some."""
+        document = document if isinstance(document, dict) else {}
+        if document.get("fields") is not None:
+            if not isinstance(document["fields"], list):
+                raise UserError(_("The fields of a document are a list."))
+            return document["fields"]
+        anchors = document.get("anchors", anchors)
+        if anchors is None:
+            return None
+        return "anchors" if anchors else []
 
     @api.model
     def _esign_api_signing_order_problems(self, signer_vals, signing_order):
@@ -899,16 +954,37 @@ class O2sEsignRequest(models.Model):
         return problems
 
     @api.model
-    def _create_and_send(self, vals, problems=()):
+    def _create_and_send(self, vals, problems=(), placements=None, source="api"):
         """Create the request of ``vals`` (the values of ``create``, documents pointing to
         attachments of their own) and send it: the one way ``create_and_send`` and the send
         wizard both take. Every problem (``problems``, the caller's own, then every reason the
         request could not be sent) is raised in one UserError before anything is created.
-        Callers run it in a savepoint with what they created for it (all or nothing)."""
+        Callers run it in a savepoint with what they created for it (all or nothing).
+
+        ``placements``: per document of ``vals`` (in their order), where its signers sign and
+        fill (see :meth:`_esign_place_fields`)."""
         self._check_before_create(vals, problems=problems)
         request = self.create(vals)
+        request._esign_place_fields(placements or [], source=source)
         request.action_send()
         return request
+
+    def _esign_place_fields(self, placements, source="api"):
+        """The fields of a new request's documents, before it is sent. ``placements`` has one
+        item per document in their order: a list of placements (the editor's or the API's
+        ``fields``: signer numbered from 1 in signing order, page from 1, PDF points from the
+        page's bottom-left corner), ``"anchors"`` (the document's tags, required), or None /
+        missing (its tags when it has some, else the fields saved for its type, else none:
+        the signature page)."""
+        self.ensure_one()
+        signers = self.signer_ids.sorted(lambda signer: (signer.sequence, signer.id))
+        documents = self.document_ids.sorted(lambda doc: (doc.sequence, doc.id))
+        placements = list(placements) + [None] * (len(documents) - len(placements))
+        for document, item in zip(documents, placements, strict=False):
+            if isinstance(item, list) and item:
+                document._esign_place(item, signers, source)
+            elif item != []:  # an empty list: no field at all on this document
+                document._esign_place_default(signers, require_anchors=item == "anchors")
 
     @api.model
     def _check_before_create(self, vals, problems=()):
@@ -1634,6 +1710,7 @@ class O2sEsignRequest(models.Model):
                 signed=self._esign_opener(signed.sudo()) if has_revisions else None,
                 final_sha256=document.signed_sha256 if has_revisions else None,
                 steps=steps.get(document.id, []),
+                fields=self._esign_evidence_fields(document),
                 **self._esign_evidence_source(document),
             ))
             if has_revisions:
@@ -1738,8 +1815,32 @@ class O2sEsignRequest(models.Model):
                 date_refused=signer.date_refused or None,
                 refusal_reason=signer.refusal_reason or "",
                 certificate=certificate,
+                signature_image=base64.b64decode(signer.signature_image)
+                if signer.signature_image else None,
             ))
         return signers, certs, extra
+
+    @api.model
+    def _esign_evidence_fields(self, document):
+        """The boxes placed on ``document`` as the evidence states them (issue 17): page,
+        rectangle, signer, type, value and the time it was filled; a signature box is
+        "filled" when its signer signed."""
+        result = []
+        for field in document.field_ids.sorted(lambda f: (f.page, f.sequence, f.id)):
+            signer = field.signer_id
+            if field.field_type == "signature":
+                value, filled = None, signer.date_signed or None
+            elif field.field_type == "checkbox":
+                value = field._esign_is_ticked() if field.date_filled else None
+                filled = field.date_filled or None
+            else:
+                value, filled = field.value or None, field.date_filled or None
+            result.append({
+                "name": field.pdf_field_name or "", "type": field.field_type, "page": field.page,
+                "rect": [round(v, 2) for v in field._esign_rect()], "signer": signer.id,
+                "value": value, "filled_at": filled,
+            })
+        return result
 
     def _esign_build_evidence(self, *, state=None, date_done=None):
         """Build the evidence ZIP, store it as a new append-only attachment of the request and

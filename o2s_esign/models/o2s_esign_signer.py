@@ -1607,9 +1607,10 @@ class O2sEsignSigner(models.Model):
             return self.env._("You are signing for yourself, assisted by your curator (curatelle).")
         return ""
 
-    def _esign_appearance(self, document, moment):
-        """The visible signature: "Signed electronically", the name, the date and time (UTC)
-        and a QR code to the document's public verification page, in the signer's language."""
+    def _esign_appearance(self, document, moment, image=None):
+        """The visible signature: the signature the signer drew or typed (``image``, PNG),
+        "Signed electronically", the name, the date and time (UTC) and a QR code to the
+        document's public verification page, in the signer's language."""
         self.ensure_one()
         signer = self.with_context(lang=self.lang or "en_US")
         env = signer.env
@@ -1624,7 +1625,51 @@ class O2sEsignSigner(models.Model):
                       time=moment.strftime("%H:%M")),
             ],
             qr_url="%s/esign/verify/%s" % (base_url, document.sudo().verification_token),
+            image=image or None,
         )
+
+    def _esign_fill_values(self, document, moment):
+        """{PDF field name: value} of this signer's boxes on ``document`` that go into the PDF
+        just before their signature covers them: text and checkbox as the signer filled them
+        on the signing page, the date of signing (in their language) and their initials."""
+        self.ensure_one()
+        values = {}
+        env = self.with_context(lang=self.lang or "en_US").env
+        for field in document.sudo().field_ids:
+            if field.signer_id != self or field.field_type == "signature" \
+                    or not field.pdf_field_name:
+                continue
+            if field.field_type == "checkbox":
+                values[field.pdf_field_name] = field._esign_is_ticked()
+            elif field.field_type == "date":
+                values[field.pdf_field_name] = format_date(env, moment.date(), lang_code=env.lang)
+            elif field.field_type == "initials":
+                values[field.pdf_field_name] = self._esign_initials()
+            elif field.value:
+                values[field.pdf_field_name] = field.value
+        return values
+
+    def _esign_initials(self):
+        """The signer's initials, e.g. "JM" for Jeanne Martin (the name they typed when
+        signing, else their name)."""
+        self.ensure_one()
+        words = (self.signature_name or self.name or "").replace("-", " ").split()
+        return "".join(word[0].upper() for word in words if word[0].isalnum())[:4]
+
+    def _esign_record_filled(self, documents, moment):
+        """After the signature: the date and initials boxes keep what was written in the PDF,
+        with the time (text and checkbox values were kept when the signer filled them)."""
+        self.ensure_one()
+        filled = self.env["o2s.esign.field"]
+        for document in documents:
+            values = self._esign_fill_values(document, moment)
+            for field in document.sudo().field_ids.filtered(
+                    lambda f: f.signer_id == self and f.field_type in ("date", "initials")):
+                with internal_write():
+                    field.write({"value": values.get(field.pdf_field_name) or False,
+                                 "date_filled": moment})
+                filled |= field
+        return filled
 
     def _sign_documents(self, signature=None):
         """Sign every document of the request for this signer: one incremental PAdES signature
@@ -1672,9 +1717,11 @@ class O2sEsignSigner(models.Model):
                 result = context.pades.sign(
                     current, field_name=signer_sudo._esign_field_name(), identity=one_time,
                     level=context.level, tsa=context.tsa,
-                    appearance=signer_sudo._esign_appearance(document, moment),
+                    appearance=signer_sudo._esign_appearance(
+                        document, moment, image=(signature or {}).get("image")),
                     trust_roots=context.trust_roots, extra_crls=context.extra_crls,
-                    reason=reason)
+                    reason=reason,
+                    field_values=signer_sudo._esign_fill_values(document, moment) or None)
                 results.append((document, result))
         finally:
             # The one-time key is used for these signatures only: drop every reference to it.
@@ -1711,6 +1758,7 @@ class O2sEsignSigner(models.Model):
                 "date_signature_applied": fields.Datetime.now(),
             })
             signer_sudo.write({"browser_key_data": False})
+        signer_sudo._esign_record_filled(documents, moment)
         # The ``signed`` event, with the documents' new hashes.
         signed_documents = self.request_id.document_ids
         self._log_portal_event("signed", {
@@ -1800,11 +1848,16 @@ class O2sEsignSigner(models.Model):
         self._browser_key_store(data)
         return {"ok": True, "fingerprint": pki.public_key_fingerprint(spki)}
 
-    def _browser_key_prepare(self):
-        """Step 1 for every document: the signer's incremental revision (same field and
-        appearance as the server-side signature) and the DER signed attributes the browser's
-        key signs. Returns ``{"documents": [{"id", "to_be_signed"}]}`` or ``{"error": ...}``."""
+    def _browser_key_prepare(self, signature=None):
+        """Step 1 for every document: the signer's incremental revision (same field, values
+        and appearance as the server-side signature: ``signature`` is the base64 PNG the
+        signer drew or typed, shown in the box; the signature posted next must be the same)
+        and the DER signed attributes the browser's key signs. Returns ``{"documents": [{"id",
+        "to_be_signed"}]}`` or ``{"error": ...}``."""
         self.ensure_one()
+        image = self._parse_signature_image(signature) if signature else None
+        if signature and image is None:
+            return {"error": _("The signature could not be read. Please sign again.")}
         data = self._browser_key_load()
         if not data.get("certificate") or \
                 fields.Datetime.to_datetime(data["expires"]) < fields.Datetime.now():
@@ -1826,7 +1879,9 @@ class O2sEsignSigner(models.Model):
                 step = context.pades.prepare_external(
                     document.signed_attachment_id.raw, field_name=signer_sudo._esign_field_name(),
                     identity=identity, level=context.level, tsa=context.tsa,
-                    appearance=signer_sudo._esign_appearance(document, moment), reason=reason)
+                    appearance=signer_sudo._esign_appearance(document, moment, image=image),
+                    reason=reason,
+                    field_values=signer_sudo._esign_fill_values(document, moment) or None)
             except lib_errors.EsignError as exc:
                 return {"error": self._esign_error_reason(exc)}
             prepared[str(document.id)] = {
@@ -1836,16 +1891,23 @@ class O2sEsignSigner(models.Model):
             out.append({"id": document.id,
                         "to_be_signed": base64.b64encode(step.to_be_signed).decode()})
         data["prepared"] = prepared
+        data["image_sha256"] = hashlib.sha256(image).hexdigest() if image else None
         data.pop("signatures", None)
         self._browser_key_store(data)
         return {"documents": out}
 
-    def _browser_key_accept_signatures(self, signatures):
+    def _browser_key_accept_signatures(self, signatures, signature=None):
         """Keep the browser's signature values (``{document id: base64 r||s}``) for
-        ``_sign_documents``; False when they do not cover exactly the prepared documents."""
+        ``_sign_documents``; False when they do not cover exactly the prepared documents, or
+        when ``signature`` (the base64 PNG posted with them) is not the one the prepared
+        revisions show."""
         self.ensure_one()
         data = self._browser_key_load()
         prepared = data.get("prepared") or {}
+        image = self._parse_signature_image(signature) if signature else None
+        if data.get("image_sha256") and (
+                image is None or hashlib.sha256(image).hexdigest() != data["image_sha256"]):
+            return False
         if not prepared or not isinstance(signatures, dict) or \
                 set(map(str, signatures)) != set(prepared) or \
                 fields.Datetime.to_datetime(data["expires"]) < fields.Datetime.now():

@@ -34,18 +34,19 @@ class ResPartner(models.Model):
         groups="o2s_esign.group_esign_user")
     esign_protection = fields.Selection(
         PROTECTIONS, string="Legal protection", default="none", required=True,
+        groups="o2s_esign.group_esign_user",
         help="Under tutelle, for a minor (administration légale), under habilitation familiale "
              "or under a mandat de protection future, the representatives sign on the person's "
              "behalf; under curatelle the person and their curator both sign.")
     esign_legal_representative_ids = fields.Many2many(
         "res.partner", "o2s_esign_partner_legal_rep_rel", "partner_id", "representative_id",
-        string="Legal representatives",
+        string="Legal representatives", groups="o2s_esign.group_esign_user",
         help="Who acts for the protected person: the guardian (tuteur), the curator (curateur), "
              "the parents (administrateurs légaux), the person authorised by the judge "
              "(personne habilitée) or the agent of the mandate (mandataire).")
     esign_minor_signature = fields.Selection(
         [("both", "Both parents sign"), ("one", "One parent signs")],
-        string="Parents who sign", default="both",
+        string="Parents who sign", default="both", groups="o2s_esign.group_esign_user",
         help="For a minor: whether every parent listed as legal representative signs (acts of "
              "disposition, or when the parents so agree), or one of them (acts of "
              "administration).")
@@ -63,7 +64,7 @@ class ResPartner(models.Model):
         string="Supporting document SHA-256", compute="_compute_esign_protection_sha256",
         store=True, groups="o2s_esign.group_esign_user")
     esign_representative_id = fields.Many2one(
-        "res.partner", string="Signs for the company",
+        "res.partner", string="Signs for the company", groups="o2s_esign.group_esign_user",
         help="The person who signs on the company's behalf.")
 
     # Computed rather than a One2many: nothing ever writes the rows, so a cached one2many of a

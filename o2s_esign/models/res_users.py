@@ -29,6 +29,7 @@ from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import email_normalize
 
+from ..lib import netguard
 from .o2s_esign_request import HOME_STATES
 
 _logger = logging.getLogger(__name__)
@@ -362,11 +363,40 @@ class ResUsers(models.Model):
                 "Your email address %(address)s is one the company or another user sends from: "
                 "your own server can only send from an address that is yours alone.",
                 address=address))
-        if not (self.esign_smtp_host or "").strip():
+        host = (self.esign_smtp_host or "").strip()
+        if not host:
             problems.append(_("Enter the address of your SMTP server."))
         if not 0 < (self.esign_smtp_port or 0) < 65536:
             problems.append(_("The SMTP port must be between 1 and 65535."))
+        elif host:
+            problems += self._esign_smtp_host_problems(host)
         return problems
+
+    def _esign_smtp_host_problems(self, host):
+        """The server connects to the advisor's SMTP host on their behalf (server-side request
+        forgery): a public address only (loopback when the company allows it: tests and the
+        local demo), and credentials never sent over a connection without encryption, except
+        to loopback."""
+        Company = self.env["res.company"]
+        if ":" in host and not host.startswith("["):
+            host = "[%s]" % host  # an IPv6 address, as a URL writes it
+        url = "https://%s:%d" % (host, self.esign_smtp_port)
+        problem = Company._esign_url_problem(url)
+        if problem == "address":
+            return [_("The SMTP server is on a private, loopback, link-local or reserved network "
+                      "address: your own server must be a public one.")]
+        if problem == "resolve":
+            return [_("The SMTP server %(host)s cannot be found.", host=self.esign_smtp_host)]
+        if problem:
+            return [_("The SMTP server %(host)s is not a valid server name or address.",
+                      host=self.esign_smtp_host)]
+        # passed with the company's loopback allowance, refused without it: a loopback host
+        loopback = netguard.url_problem(url, allow_localhost=False, resolve=False) == "address"
+        if (self.esign_smtp_encryption or "none") == "none" and self.esign_smtp_user \
+                and not loopback:
+            return [_("Choose TLS (STARTTLS) or SSL/TLS for your SMTP server: your user name and "
+                      "password must not travel unencrypted.")]
+        return []
 
     def _esign_reserved_addresses_sudo(self):
         """The normalized addresses this user's own server may not send from: those of the

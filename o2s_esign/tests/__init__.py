@@ -39,3 +39,4 @@ from . import test_esign_documents_any
 from . import test_esign_sealing
 from . import test_esign_review_mends
 from . import test_esign_fields_ui
+from . import test_esign_fields_sign

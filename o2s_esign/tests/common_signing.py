@@ -2,6 +2,7 @@
 """Shared set-up for the signing tests: a real certomancer PKI (TSA, OCSP, CRL) on a loopback
 port configured as the company's timestamp authority, and the signing page's steps."""
 import hashlib
+import io
 import sys
 from pathlib import Path
 
@@ -22,6 +23,17 @@ from sigcheck import pdfsig  # noqa: E402
 #: pyHanko's validator logs at WARNING what our reports carry anyway
 PYHANKO_LOGGERS = ("pyhanko", "pyhanko_certvalidator", "pyhanko.sign.validation",
                    "pyhanko.sign.validation.generic_cms", "pyhanko.sign.diff_analysis")
+
+
+def signature_png(seed):
+    """A small real PNG, different for each ``seed`` (the drawn signature of a test)."""
+    from PIL import Image, ImageDraw  # Odoo's own dependency
+
+    image = Image.new("RGBA", (120, 40), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line((5, 30, 60, 5 + seed % 25, 115, 30), fill=(0, 0, 80, 255), width=3)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
 
 
 def sha256(data):
@@ -81,7 +93,7 @@ class O2sEsignSigningCommon(O2sEsignCommon):
     @classmethod
     def _signature(cls, signer):
         """The signature as the signing page hands it to ``_sign_documents``."""
-        image = b"\x89PNG\r\n\x1a\n drawn signature of %d" % signer.id
+        image = signature_png(signer.id)
         return {
             "name": signer.sudo().name, "type": "drawn", "image": image,
             "image_sha256": hashlib.sha256(image).hexdigest(), "date": fields.Datetime.now(),

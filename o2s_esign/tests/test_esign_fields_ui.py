@@ -6,12 +6,13 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import fields
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, tagged
 from odoo.tools import mute_logger
 
 from ..wizard.o2s_esign_request_wizard import O2sEsignRequestWizard
 from .common import XmlRpcMixin, esign_user, make_pdf
+from .test_esign_fields_sign import tagged_pdf, widgets
 from .test_esign_wizard import EsignWizardCase
 
 TEMPLATE = "o2s.esign.field.template"
@@ -52,6 +53,34 @@ class TestEsignFieldTemplates(EsignWizardCase):
             line.document_type_id = self.profile
             self.assertFalse(line.field_placements)
 
+    def test_wizard_says_where_the_signers_sign(self):
+        """Before sending: the tags found and the signers without one; sent, the tags place
+        the boxes."""
+        tagged = self._record_attachment(self.client, "tagged.pdf", tagged_pdf(
+            [[("{{signature:1}}", 72, 300), ("{{paraphe:1}}", 400, 60)], [("x", 72, 100)]]))
+        form = self._wizard_form()
+        form.partner_attachment_ids.add(tagged)
+        with form.document_line_ids.edit(0) as line:
+            line.document_type_id = self.profile
+            self.assertEqual(line.placement_note,
+                             "Signature tags found: signer 1 on page 1.")
+        with form.signer_line_ids.new() as signer:
+            signer.partner_id = self.client2
+        with form.document_line_ids.edit(0) as line:
+            self.assertIn("No signature box for signer(s) 2", line.placement_note)
+        plain = self._form_with_mission_letter()
+        with plain.document_line_ids.edit(0) as line:
+            line.document_type_id = self.profile
+            self.assertIn("No box placed", line.placement_note)
+        wizard = form.save()
+        wizard.action_send()
+        request = self.env["o2s.esign.request"].search([("partner_id", "=", self.client.id)],
+                                                       order="id desc", limit=1)
+        made = request.document_ids.field_ids
+        self.assertEqual(sorted(made.mapped("field_type")), ["initials", "signature"])
+        self.assertEqual(set(made.mapped("source")), {"anchor"})
+        self.assertEqual(made.signer_id, request.signer_ids.sorted("sequence")[0])
+
     def test_saving_again_replaces_the_template(self):
         Template = self.env[TEMPLATE].with_user(self.customiser)
         Template.esign_save_from_editor(self.mission.id, [BOX, BOX])
@@ -72,16 +101,22 @@ class TestEsignFieldTemplates(EsignWizardCase):
     def test_field_values_follow_the_signing_order(self):
         wizard = self._form_with_mission_letter().save()
         line = wizard.document_line_ids
-        line.field_placements = [dict(BOX, signer=2), BOX, dict(BOX, signer=3)]
         signer_vals = [dict(vals, sequence=10 * (index + 1)) for index, vals in enumerate(
             self.client._esign_default_signers() + self.client2._esign_default_signers())]
         request = self._draft_request(signers=signer_vals)
         signers = request.signer_ids.sorted("sequence")
-        values = line._esign_field_values(request.document_ids[0], signers)
-        # the third signer's box is dropped: the request has two signers
-        self.assertEqual([v["signer_id"] for v in values], [signers[1].id, signers[0].id])
-        self.assertEqual({v["source"] for v in values}, {"editor"})
-        self.assertEqual(values[0]["document_id"], request.document_ids[0].id)
+        document = request.document_ids[0]
+        # a box for a third signer of a request that has two: refused, nothing placed
+        line.field_placements = [dict(BOX, signer=2), BOX, dict(BOX, signer=3)]
+        with self.assertRaises(UserError), self.env.cr.savepoint():
+            document._esign_place(line.field_placements, signers, "editor")
+        self.assertFalse(document.field_ids)
+        line.field_placements = [dict(BOX, signer=2), BOX]
+        made = document._esign_place(line.field_placements, signers, "editor")
+        self.assertEqual(made.mapped("signer_id"), signers[1] | signers[0])
+        self.assertEqual([f.signer_id for f in made.sorted("sequence")], [signers[1], signers[0]])
+        self.assertEqual(set(made.mapped("source")), {"editor"})
+        self.assertEqual(made.document_id, document)
 
     def test_editor_data(self):
         wizard = self._form_with_mission_letter().save()
@@ -179,8 +214,17 @@ class TestEsignFieldEditorTour(HttpCase):
             self.assertTrue(0 <= placement["y"] <= height - placement["height"], placement)
         # the sizes of the editor's boxes, in points
         self.assertEqual([(p["width"], p["height"]) for p in placements], [(160, 50), (60, 30)])
-        if "o2s.esign.field" in env:  # the fields model of the backend (issue 17)
-            fields_made = env["o2s.esign.field"].search([("request_id", "=", request.id)])
-            signers = request.signer_ids.sorted("sequence")
-            self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
-                             [(signers[0], "signature", 1), (signers[1], "initials", 2)])
+        fields_made = env["o2s.esign.field"].search([("request_id", "=", request.id)])
+        signers = request.signer_ids.sorted("sequence")
+        self.assertEqual([(f.signer_id, f.field_type, f.page) for f in fields_made.sorted("sequence")],
+                         [(signers[0], "signature", 1), (signers[1], "initials", 2)])
+        # frozen into the PDF to sign: the first signer's signature field is the placed box;
+        # the second, with initials only, signs on the signature page added for them
+        document = request.document_ids
+        self.assertEqual(document.prepared_page_count, 3)
+        placed = widgets(document.prepared_attachment_id.raw)
+        self.assertEqual(placed[signers[0]._esign_field_name()][0], 0)
+        self.assertEqual(placed[signers[1]._esign_field_name()][0], 2)
+        self.assertEqual(placed[fields_made[1]._esign_pdf_field_name()][0], 1)
+        self.assertEqual(fields_made.mapped("pdf_field_name"),
+                         [signers[0]._esign_field_name(), fields_made[1]._esign_pdf_field_name()])

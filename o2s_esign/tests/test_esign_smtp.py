@@ -154,6 +154,23 @@ class TestEsignAdvisorSmtp(O2sEsignAutomationCommon):
         with self.assertRaises(UserError):
             advisor.write({"esign_smtp_use_own": True, "esign_smtp_host": ""})
 
+    def test_own_server_must_be_public_and_encrypted(self):
+        advisor = self.advisor.with_user(self.advisor)
+        base = {"esign_smtp_use_own": True, "esign_smtp_port": 587, "esign_smtp_user": "alice",
+                "esign_smtp_password": "pw"}
+        for host in ("10.0.0.1", "169.254.169.254", "[::ffff:192.168.1.1]", "fd00::1"):
+            with self.subTest(host=host), self.assertRaisesRegex(UserError, "public one"):
+                advisor.write(dict(base, esign_smtp_host=host, esign_smtp_encryption="starttls"))
+        with self.assertRaisesRegex(UserError, "must not travel unencrypted"):
+            advisor.write(dict(base, esign_smtp_host="8.8.8.8", esign_smtp_encryption="none"))
+        self.assertFalse(self.advisor.sudo().esign_mail_server_id.active)
+        advisor.write(dict(base, esign_smtp_host="8.8.8.8", esign_smtp_encryption="starttls"))
+        self.assertEqual(self.advisor.sudo().esign_mail_server_id.smtp_host, "8.8.8.8")
+        # loopback only while the company allows it (tests, local demo)
+        self.env["ir.config_parameter"].sudo().set_param("o2s_esign.allow_http_localhost", "False")
+        with self.assertRaisesRegex(UserError, "public one"):
+            advisor.write({"esign_smtp_host": "127.0.0.1"})
+
     def test_own_server_for_own_requests_company_server_for_others(self):
         own_server = self._use_own_server()
         mine = self._send_on()
@@ -245,6 +262,8 @@ class TestEsignAdvisorSmtpOverRpc(HttpCase):
         env["res.lang"]._activate_lang("en_US")
         env.ref("base.user_admin").lang = "en_US"
         env.company.email = "office@company.example.com"
+        # the tests' SMTP sinks listen on loopback, which only this parameter allows
+        env["ir.config_parameter"].sudo().set_param("o2s_esign.allow_http_localhost", "True")
         env["mail.alias.domain"].create({
             "name": "company.example.com", "catchall_alias": "catchall", "bounce_alias": "bounce",
             "default_from": "notifications"})

@@ -284,22 +284,12 @@ class O2sEsignRequestWizard(models.TransientModel):
 
     # ---------------------------------------------------------- send helpers
     def _esign_create_and_send(self, values, document_lines, problems):
-        """o2s.esign.request._create_and_send, the fields placed on the documents created between
-        the request's creation and its sending (the PDFs are frozen with their fields)."""
-        Request = self.env["o2s.esign.request"]
-        if "o2s.esign.field" not in self.env or not any(document_lines.mapped("field_placements")):
-            return Request._create_and_send(values, problems=problems)
-        Request._check_before_create(values, problems=problems)
-        request = Request.create(values)
-        signers = request.signer_ids.sorted(lambda signer: (signer.sequence, signer.id))
-        field_values = []
-        # documents were created from the lines in their order (_prepare_request_values)
-        documents = request.document_ids.sorted(lambda doc: (doc.sequence, doc.id))
-        for line, document in zip(document_lines.sorted("sequence"), documents, strict=True):
-            field_values += line._esign_field_values(document, signers)
-        self.env["o2s.esign.field"].create(field_values)
-        request.action_send()
-        return request
+        """o2s.esign.request._create_and_send with the fields placed in the editor on each
+        document (the lines in the order of the documents they made: _prepare_request_values);
+        a document without placements gets its anchors or its type's fields."""
+        placements = [line.field_placements or None for line in document_lines.sorted("sequence")]
+        return self.env["o2s.esign.request"]._create_and_send(
+            values, problems=problems, placements=placements, source="editor")
 
     def _get_attachment_problems(self):
         """Files the user may not use: unreadable, or internal to the module. Returns

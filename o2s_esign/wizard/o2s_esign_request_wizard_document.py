@@ -1,6 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """A document line of the send wizard (o2s_esign_request_wizard.py)."""
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from ..lib import convert as lib_convert
 from ..lib.errors import PdfError
@@ -31,6 +32,10 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
              "in signing order from 1, in PDF points from the page's bottom-left corner. Filled "
              "from the fields saved for the document's type.")
     field_count = fields.Integer(string="Fields placed", compute="_compute_field_count")
+    placement_note = fields.Text(
+        string="Where they sign", compute="_compute_placement_note",
+        help="The boxes placed on the document, or the tags ({{signature:1}}...) found in it, "
+             "and the signers who sign on a signature page added to it.")
 
     @api.depends("document_type_id")
     def _compute_field_placements(self):
@@ -50,6 +55,54 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
     def _compute_field_count(self):
         for line in self:
             line.field_count = len(line.field_placements or [])
+
+    @api.depends("attachment_id", "name", "field_placements", "wizard_id.signer_line_ids.partner_id")
+    def _compute_placement_note(self):
+        """What the send will do about where each signer signs on this document."""
+        Document = self.env["o2s.esign.document"]
+        for line in self:
+            count = len(line.wizard_id.signer_line_ids.filtered("partner_id"))
+            placements = line.field_placements or []
+            source = "editor"
+            if not placements and line.attachment_id:
+                try:
+                    pdf = Document._esign_normalised(line.name or line.attachment_id.name,
+                                                     line.attachment_id.raw or b"").pdf
+                except ValidationError:
+                    line.placement_note = False  # the conversion note says why
+                    continue
+                placements = [p for p in Document._esign_find_anchors(pdf) if p["found"]]
+                source = "anchor"
+            line.placement_note = line._esign_placement_sentence(placements, count, source)
+
+    def _esign_placement_sentence(self, placements, count, source):
+        signatures = {}
+        for placement in placements:
+            if placement["type"] == "signature":
+                signatures.setdefault(placement["signer"], placement["page"])
+        if not placements:
+            return self.env._("No box placed: the signers sign on a signature page added to "
+                              "the document.")
+        parts = [self.env._("Signature tags found: %(list)s.", list=", ".join(
+            self.env._("signer %(number)s on page %(page)s", number=number, page=page)
+            for number, page in sorted(signatures.items())))
+            if source == "anchor" and signatures else
+            self.env._("%(count)s box(es) placed.", count=len(placements))]
+        missing = [str(number) for number in range(1, count + 1) if number not in signatures]
+        if missing:
+            parts.append(self.env._("No signature box for signer(s) %(numbers)s: they sign on a "
+                                    "signature page added to the document.",
+                                    numbers=", ".join(missing)))
+        extra = sorted({p["signer"] for p in placements if p["signer"] > count})
+        if count and extra and source == "anchor":
+            parts.append(self.env._("Tags of signer(s) %(numbers)s are left out: the request "
+                                    "has %(count)s signer(s).",
+                                    numbers=", ".join(map(str, extra)), count=count))
+        elif count and extra:
+            parts.append(self.env._("Boxes for signer(s) %(numbers)s, whom the request does not "
+                                    "have: give them to a signer or remove them before sending.",
+                                    numbers=", ".join(map(str, extra))))
+        return " ".join(parts)
 
     @api.depends("attachment_id", "name")
     def _compute_conversion_note(self):
@@ -128,32 +181,7 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
         ``found``; an empty list while anchors cannot be detected (o2s.esign.document's
         _esign_find_anchors, from the backend of issue 17)."""
         Document = self.env["o2s.esign.document"]
-        if not hasattr(Document, "_esign_find_anchors"):
-            return []
         name = self.name or self.attachment_id.name
         result = Document._esign_normalised(name, self.attachment_id.raw or b"")
-        anchors = []
-        for anchor in Document._esign_find_anchors(result.pdf) or []:
-            anchors.append(dict(anchor, found=anchor.get("found", True)))
-        return anchors
-
-    def _esign_field_values(self, document, signers):
-        """Values of the o2s.esign.field records of ``document`` (made from this line) from the
-        placements, signer N being the Nth of ``signers`` (in signing order); placements of a
-        signer the request does not have are dropped."""
-        self.ensure_one()
-        values = []
-        placements = self.env["o2s.esign.field.template"]._esign_clean_placements(
-            self.field_placements)
-        for index, item in enumerate(placements):
-            if item["signer"] > len(signers):
-                continue
-            values.append({
-                "document_id": document.id, "request_id": document.request_id.id,
-                "signer_id": signers[item["signer"] - 1].id, "field_type": item["type"],
-                "page": item["page"], "x": item["x"], "y": item["y"],
-                "width": item["width"], "height": item["height"],
-                "required": item["required"], "label": item["label"] or False,
-                "source": "editor", "sequence": 10 * (index + 1),
-            })
-        return values
+        return Document._esign_find_anchors(
+            result.pdf, signer_count=len(self.wizard_id.signer_line_ids.filtered("partner_id")))

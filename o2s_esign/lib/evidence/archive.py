@@ -176,6 +176,26 @@ def build_evidence_zip(out: BinaryIO, bundle: EvidenceBundle, *, sealer: Sealer
         raise
 
 
+def _fields_meta(fields) -> list[dict]:
+    """The document's fields as manifest.json states them (ISO times, plain values)."""
+    result = []
+    for item in fields:
+        filled = item.get("filled_at")
+        value = item.get("value")
+        result.append({
+            "name": str(item.get("name") or ""),
+            "type": str(item.get("type") or ""),
+            "page": int(item["page"]) if item.get("page") is not None else None,
+            "rect": [round(float(v), 2) for v in item.get("rect") or ()],
+            "signer": item.get("signer") if isinstance(item.get("signer"), (int, str))
+            else (None if item.get("signer") is None else str(item.get("signer"))),
+            "value": value if isinstance(value, (bool, int, float)) or value is None
+            else str(value),
+            "filled_at": iso_utc(filled) if isinstance(filled, (datetime, date)) else filled,
+        })
+    return result
+
+
 def _source_suffix(name: str) -> str:
     """The uploaded file's extension (``.jpg``, ``.docx``...), ASCII, or ``.bin``."""
     match = re.search(r"(\.[A-Za-z0-9]{1,5})\Z", str(name or "").strip())
@@ -221,6 +241,8 @@ def _write_evidence(zb: _ZipBuilder, bundle: EvidenceBundle, sealer: Sealer,
             paths[("signed", index)] = signed_path
             meta.update(signed=signed_path, final_sha256=signed_sha,
                         original_is_prefix=prefix_sha == original_sha)
+        if doc.fields:
+            meta["fields"] = _fields_meta(doc.fields)
         documents_meta.append(meta)
 
     for index, doc in enumerate(bundle.documents, start=1):

@@ -47,6 +47,11 @@ class EvidenceDocument:
     repaired: bool = False
     decrypted: bool = False
     conversion_note: str = ""      # what was done, in the evidence's language
+    #: fields placed on the document: dicts with "name", "type" (signature, initials, date,
+    #: text, checkbox), "page" (1-based), "rect" [x1, y1, x2, y2] (points, the page's user
+    #: space), "signer" (the signer's ``ref``), "value" (text, bool or None) and "filled_at"
+    #: (datetime or None); listed in evidence.pdf and in manifest.json ("fields")
+    fields: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -79,6 +84,7 @@ class EvidenceSigner:
     date_refused: datetime | str | None = None
     refusal_reason: str = ""
     certificate: str = ""          # file name in certificates/ of the one-time certificate
+    signature_image: bytes | None = None  # PNG of the signature drawn or typed (shown)
 
 
 @dataclass

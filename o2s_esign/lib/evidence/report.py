@@ -347,11 +347,13 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
                  files.get(("signed", index))]
         rows.append(("files", ", ".join(p for p in paths if p)))
         report.kv_table(rows)
+        _fields_table(report, doc, signers, labels)
 
     report.heading("signers")
     for index, signer in enumerate(bundle.signers, start=1):
         report.add(f"{index}. {signer.name}", "h3")
         report.kv_table(_signer_rows(signer, labels))
+        _signature_image(report, signer, labels)
 
     report.heading("timeline")
     rows = []
@@ -406,6 +408,72 @@ def render_evidence_pdf(bundle: EvidenceBundle, *, hashes: dict | None = None,
                     label_width=170)
     return report.build(author=request.company or "o2s_esign",
                         keywords=report_keywords(bundle))
+
+
+#: the drawn signature is shown at most this big (points) in the reports
+_IMAGE_BOX = (170.0, 60.0)
+_IMAGE_MAX_PIXELS = 16_000_000
+
+
+def _signature_image(report, signer: EvidenceSigner, labels: dict):
+    """The signature the signer drew or typed (``signer.signature_image``), aspect kept."""
+    if not signer.signature_image:
+        return
+    from PIL import Image as PilImage
+    from reportlab.platypus import Image, Table, TableStyle
+
+    try:
+        with PilImage.open(io.BytesIO(bytes(signer.signature_image))) as probe:
+            width, height = probe.size
+            if not width or not height or width * height > _IMAGE_MAX_PIXELS:
+                raise ValueError("size")
+            probe.load()
+        scale = min(_IMAGE_BOX[0] / width, _IMAGE_BOX[1] / height)
+        cell = Image(io.BytesIO(bytes(signer.signature_image)), width=width * scale,
+                     height=height * scale, hAlign="LEFT")
+    except (OSError, ValueError, PilImage.DecompressionBombError):
+        cell = report.p(labels["signature_image_unreadable"])
+    table = Table([[report.p(labels["signature_image"], "label"), cell]],
+                  colWidths=[150, 360], hAlign="LEFT")
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (0, -1), report.colors.HexColor("#f4f6f8")),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, report.colors.HexColor("#d0d7de")),
+    ]))
+    report.story.append(table)
+
+
+def _field_value(value, labels: dict) -> str:
+    if value is True:
+        return labels["checkbox_checked"]
+    if value is False:
+        return labels["checkbox_unchecked"]
+    return "" if value is None else str(value)
+
+
+def _fields_table(report, doc: EvidenceDocument, signers: dict, labels: dict):
+    """The fields placed on the document: page, rectangle, signer, type, value, time."""
+    if not doc.fields:
+        return
+    rows = []
+    for item in doc.fields:
+        signer = signers.get(item.get("signer"))
+        who = signer.name if signer is not None else str(item.get("signer") or "")
+        rect = ", ".join(f"{float(v):.1f}" for v in item.get("rect") or ())
+        kind = str(item.get("type") or "")
+        rows.append([
+            report.p(item.get("page"), "small"),
+            report.p(rect, "small"),
+            report.p(who, "small", 120),
+            report.p(f"{labels.get('field_' + kind, kind)} ({item.get('name') or ''})",
+                     "wrap", 120),
+            report.p(_field_value(item.get("value"), labels), "wrap", 220),
+            report.p(display_date(item.get("filled_at")), "small"),
+        ])
+    report.add(labels["fields"], "label")
+    report.grid([labels["col_page"], labels["col_rect"], labels["col_signer"],
+                 labels["col_type"], labels["col_value"], labels["col_filled_at"]],
+                rows, [30, 110, 90, 90, 110, 80])
 
 
 def report_keywords(bundle: EvidenceBundle) -> str:
@@ -487,6 +555,7 @@ def render_attestation_pdf(bundle: EvidenceBundle, signer_index: int) -> bytes:
 
     report.heading("signer")
     report.kv_table(_signer_rows(signer, labels))
+    _signature_image(report, signer, labels)
 
     report.heading("documents")
     for index, doc in enumerate(bundle.documents, start=1):

@@ -41,9 +41,10 @@ export function browserKeySupported() {
 
 /**
  * @param {Function} call async (action, params) => result of the page's JSON action
+ * @param {Object} prepareParams what the prepared revisions show (the signature image...)
  * @returns {Promise<Object|null>}
  */
-export async function browserKeySignatures(call) {
+export async function browserKeySignatures(call, prepareParams = {}) {
     if (!browserKeySupported()) {
         return null;
     }
@@ -70,7 +71,7 @@ export async function browserKeySignatures(call) {
         if (!registered || registered.error) {
             return null;
         }
-        const prepared = await call("prepare", {});
+        const prepared = await call("prepare", prepareParams);
         if (!prepared || prepared.error || !prepared.documents) {
             return null;
         }

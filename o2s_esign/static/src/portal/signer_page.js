@@ -267,8 +267,9 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         button.dataset.keepDisabled = "1";
         button.disabled = true;
         // The key made in this browser signs when it can; otherwise the server-side key does.
-        const keySignatures = await browserKeySignatures((action, params) =>
-            this._call(action, action === "prepare" ? withFields(params) : params)
+        const keySignatures = await browserKeySignatures(
+            (action, params) => this._call(action, action === "prepare" ? withFields(params) : params),
+            { signature: image.split(",")[1] || "" }
         );
         const result = await this._call(
             "sign",
