@@ -90,7 +90,7 @@ class TestEsignFieldsPage(EsignHttpCommon):
         # the Sign button waits for the required fields, and says why
         self.assertRegex(response.text, r'<button[^>]*o_esign_sign"[^>]*disabled')
         self.assertIn("o_esign_fields_hint", response.text)
-        self.assertIn('data-initials="J.M."', response.text)
+        self.assertIn('data-initials="JM"', response.text)
         # the second signer sees their own field only
         second = request.signer_ids - signer
         self.assertEqual([f["id"] for f in self._page_fields(self._fetch(self._path(second)))],
@@ -107,6 +107,7 @@ class TestEsignFieldsPage(EsignHttpCommon):
     def test_values_are_stored_with_the_signature(self):
         request, signer, mine, _other = self._request_with_fields()
         signature, lieu, checkbox, date, remark = mine
+        today = re.search(r'data-today="([^"]+)"', self._fetch(self._path(signer)).text).group(1)
         csrf, token = self._verify(signer)
         result = self._sign_with(signer, csrf, token, {
             str(lieu.id): "  Paris  ", str(checkbox.id): True, str(remark.id): ""})
@@ -115,8 +116,9 @@ class TestEsignFieldsPage(EsignHttpCommon):
         self.assertEqual((lieu.value, checkbox.value), ("Paris", "1"))
         self.assertTrue(lieu.date_filled and checkbox.date_filled)
         self.assertFalse(remark.value)
-        # the server fills dates and signatures itself: not from the page
-        self.assertFalse(date.value or signature.value)
+        # the server fills the date itself, as the page showed it; a signature has no value
+        self.assertEqual(date.value, html.unescape(today))
+        self.assertFalse(signature.value)
 
     def test_missing_required_values_are_refused(self):
         request, signer, mine, _other = self._request_with_fields()
