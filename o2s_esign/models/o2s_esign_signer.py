@@ -2102,13 +2102,6 @@ class O2sEsignSigner(models.Model):
             by_document.setdefault(values["document_id"], []).append(values)
         return by_document
 
-    def _esign_initials(self):
-        """The initials shown (and written) in this signer's initials boxes: the first letter
-        of each word of their name, e.g. "J.M." for Jeanne Martin."""
-        self.ensure_one()
-        words = re.findall(r"[^\W\d_]+", self.name or "")
-        return "".join("%s." % word[0].upper() for word in words)
-
     def _esign_set_field_values(self, field_values):
         """Store what the signer typed or ticked in their text and checkbox fields, posted by the
         signing page with the signature (or before the browser's key signs): ``field_values`` is

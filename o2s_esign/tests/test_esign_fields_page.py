@@ -16,6 +16,7 @@ from ..models.o2s_esign_field import MAX_TEXT_LENGTH
 from ..tools import internal_write
 from .esign_portal_common import EsignHttpCommon
 from .test_esign_browser_key import FakeBrowserKey
+from .test_esign_fields_sign import field_value
 
 _FIELDS_ATTR = re.compile(r'data-fields="([^"]*)"')
 
@@ -90,7 +91,7 @@ class TestEsignFieldsPage(EsignHttpCommon):
         # the Sign button waits for the required fields, and says why
         self.assertRegex(response.text, r'<button[^>]*o_esign_sign"[^>]*disabled')
         self.assertIn("o_esign_fields_hint", response.text)
-        self.assertIn('data-initials="J.M."', response.text)
+        self.assertIn('data-initials="JM"', response.text)
         # the second signer sees their own field only
         second = request.signer_ids - signer
         self.assertEqual([f["id"] for f in self._page_fields(self._fetch(self._path(second)))],
@@ -107,6 +108,7 @@ class TestEsignFieldsPage(EsignHttpCommon):
     def test_values_are_stored_with_the_signature(self):
         request, signer, mine, _other = self._request_with_fields()
         signature, lieu, checkbox, date, remark = mine
+        today = re.search(r'data-today="([^"]+)"', self._fetch(self._path(signer)).text).group(1)
         csrf, token = self._verify(signer)
         result = self._sign_with(signer, csrf, token, {
             str(lieu.id): "  Paris  ", str(checkbox.id): True, str(remark.id): ""})
@@ -115,12 +117,11 @@ class TestEsignFieldsPage(EsignHttpCommon):
         self.assertEqual((lieu.value, checkbox.value), ("Paris", "1"))
         self.assertTrue(lieu.date_filled and checkbox.date_filled)
         self.assertFalse(remark.value)
-        # the server fills the date itself when it signs (never from the page), and a
-        # signature box has no value
+        # the server fills the date itself, as the page showed it; a signature has no value
+        self.assertEqual(date.value, html.unescape(today))
+        self.assertTrue(date.date_filled)
         self.assertFalse(signature.value)
-        self.assertTrue(date.value and date.date_filled)
         # written into the signed PDF, covered by the signature
-        from .test_esign_fields_sign import field_value
         data = lieu.document_id.signed_attachment_id.raw
         self.assertEqual(field_value(data, lieu.pdf_field_name), "Paris")
         self.assertEqual(field_value(data, checkbox.pdf_field_name), "/Yes")
