@@ -18,7 +18,6 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from odoo import _, fields, http, sql_db
 from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import content_disposition, request
-from odoo.tools import format_date
 
 from odoo.addons.portal.controllers.portal import CustomerPortal
 from odoo.addons.portal.controllers.portal import pager as portal_pager
@@ -244,8 +243,7 @@ class O2sEsignSigningPage(http.Controller):
             "esign_fields_required": any(
                 values["required"] for values_list in esign_fields.values()
                 for values in values_list),
-            "esign_today": format_date(request.env, fields.Date.context_today(signer_sudo),
-                                       lang_code=signer_sudo._esign_lang()),
+            "esign_today": signer_sudo._esign_today_text(),
             "esign_initials": signer_sudo._esign_initials(),
         }
 

@@ -1634,7 +1634,6 @@ class O2sEsignSigner(models.Model):
         on the signing page, the date of signing (in their language) and their initials."""
         self.ensure_one()
         values = {}
-        env = self.with_context(lang=self.lang or "en_US").env
         for field in document.sudo().field_ids:
             if field.signer_id != self or field.field_type == "signature" \
                     or not field.pdf_field_name:
@@ -1642,12 +1641,18 @@ class O2sEsignSigner(models.Model):
             if field.field_type == "checkbox":
                 values[field.pdf_field_name] = field._esign_is_ticked()
             elif field.field_type == "date":
-                values[field.pdf_field_name] = format_date(env, moment.date(), lang_code=env.lang)
+                values[field.pdf_field_name] = self._esign_today_text()
             elif field.field_type == "initials":
                 values[field.pdf_field_name] = self._esign_initials()
             elif field.value:
                 values[field.pdf_field_name] = field.value
         return values
+
+    def _esign_today_text(self):
+        """Today's date as a date box shows it: on the signing page before signing, and in
+        the PDF when signing (the same day and language for both)."""
+        self.ensure_one()
+        return format_date(self.env, fields.Date.context_today(self), lang_code=self._esign_lang())
 
     def _esign_initials(self):
         """The signer's initials, e.g. "JM" for Jeanne Martin (the name they typed when
