@@ -6,6 +6,7 @@ Loads ``o2s_esign/lib`` as the package ``o2s_esign_lib`` without importing
 """
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 
@@ -79,3 +80,15 @@ def tsa(pki_server):
 def roots(company, pki_server):
     """Trust anchors of a validator: our company CA and the test PKI root (TSA)."""
     return [company.ca.cert, pki_server.root_cert]
+
+
+@pytest.fixture(autouse=True)
+def _pyhanko_loggers_restored():
+    """verify.py, run in-process by some tests, quiets pyHanko's loggers for its own run (no
+    propagation, a null handler): give every test the loggers as they were."""
+    loggers = [logging.getLogger(name) for name in ("pyhanko", "pyhanko_certvalidator")]
+    saved = [(logger.propagate, list(logger.handlers)) for logger in loggers]
+    yield
+    for logger, (propagate, handlers) in zip(loggers, saved, strict=True):
+        logger.propagate = propagate
+        logger.handlers[:] = handlers

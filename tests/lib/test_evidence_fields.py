@@ -50,7 +50,7 @@ def _images(data):
     sizes = []
     with pikepdf.open(io.BytesIO(data)) as doc:
         for page in doc.pages:
-            for image in page.images.values():
+            for image in page.get_images(recursive=False).values():
                 sizes.append((int(image.Width), int(image.Height)))
     return sizes
 
