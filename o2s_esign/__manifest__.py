@@ -15,7 +15,7 @@ evidence ZIP that can be verified without Odoo.
     "license": "LGPL-3",
     "depends": ["mail", "portal", "contacts", "sms", "phone_validation", "board"],
     "external_dependencies": {
-        "python": ["pyhanko", "phonenumbers", "qrcode"],
+        "python": ["pyhanko", "phonenumbers", "qrcode", "pikepdf"],
     },
     "data": [
         "security/o2s_esign_groups.xml",

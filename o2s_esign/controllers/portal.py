@@ -365,13 +365,22 @@ class O2sEsignSigningPage(http.Controller):
 
     @http.route("/esign/action/<int:signer_id>/sign", type="json", auth="public", methods=["POST"])
     def esign_sign(self, signer_id, token=None, csrf_token=None, consent=None,
-                   consent_sha256=None, name=None, signature=None, signature_type=None, **kwargs):
+                   consent_sha256=None, name=None, signature=None, signature_type=None,
+                   key_signatures=None, **kwargs):
         signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
         if error:
             return error
         if not signer_sudo._otp_check_session(self._session_secret(signer_sudo)):
             return {"error": _("Please confirm your identity with a new SMS code before signing."),
                     "reset_code": True}
+        if key_signatures is not None:
+            # the signature values made by the key of the signer's browser (issue 18)
+            if not signer_sudo._browser_key_accept_signatures(key_signatures):
+                return {"error": _("The signatures made in your browser could not be used. "
+                                   "Please reload the page and sign again."),
+                        "key_failed": True}
+        else:
+            signer_sudo._browser_key_drop_signatures()
         ip_address, user_agent = self._client_info()
         result = signer_sudo._portal_sign({
             "consent": consent, "consent_sha256": consent_sha256, "name": name,
@@ -380,6 +389,39 @@ class O2sEsignSigningPage(http.Controller):
         if not result.get("error"):
             result["reload"] = True
         return result
+
+    def _browser_key_action(self, signer_id, token, csrf_token):
+        """Common checks of the browser key routes: the link, CSRF, the request's turn and the
+        verified code. Returns (signer_sudo, None) or (None, error dict)."""
+        signer_sudo, error = self._json_prepare_action(signer_id, token, csrf_token)
+        if error:
+            return None, error
+        if not signer_sudo._otp_check_session(self._session_secret(signer_sudo)):
+            return None, {"error": _("Please confirm your identity with a new SMS code before "
+                                     "signing."), "reset_code": True}
+        return signer_sudo, None
+
+    @http.route("/esign/action/<int:signer_id>/key_challenge", type="json", auth="public",
+                methods=["POST"])
+    def esign_key_challenge(self, signer_id, token=None, csrf_token=None, **kwargs):
+        """A one-time challenge the key made in the signer's browser signs (issue 18)."""
+        signer_sudo, error = self._browser_key_action(signer_id, token, csrf_token)
+        return error or signer_sudo._browser_key_challenge()
+
+    @http.route("/esign/action/<int:signer_id>/key", type="json", auth="public", methods=["POST"])
+    def esign_key(self, signer_id, token=None, csrf_token=None, public_key=None, proof=None,
+                  **kwargs):
+        """The browser's public key (base64 SPKI) and its proof of possession: the one-time
+        certificate in the signer's name is issued for it."""
+        signer_sudo, error = self._browser_key_action(signer_id, token, csrf_token)
+        return error or signer_sudo._browser_key_register(public_key, proof)
+
+    @http.route("/esign/action/<int:signer_id>/prepare", type="json", auth="public",
+                methods=["POST"])
+    def esign_prepare(self, signer_id, token=None, csrf_token=None, **kwargs):
+        """What the browser's key signs, per document (the DER signed attributes)."""
+        signer_sudo, error = self._browser_key_action(signer_id, token, csrf_token)
+        return error or signer_sudo._browser_key_prepare()
 
     @http.route("/esign/action/<int:signer_id>/refuse", type="http", auth="public",
                 methods=["POST"], website=True, multilang=False, sitemap=False)

@@ -410,9 +410,12 @@ class _Neutraliser:
             self.removed.add("additional_actions")
 
     # structure
-    def _outlines(self, outlines):
+    def _walk(self, start, children):
+        """The dictionaries reachable from ``start`` (a list of nodes) through ``children(node)``,
+        each once (loop-safe), counted against the structure budget."""
+        found = []
         seen = set()
-        todo = [outlines]
+        todo = list(start)
         while todo:
             node = todo.pop()
             self._spend()
@@ -422,10 +425,14 @@ class _Neutraliser:
                 if node.objgen in seen:
                     continue
                 seen.add(node.objgen)
+            found.append(node)
+            todo.extend(children(node))
+        return found
+
+    def _outlines(self, outlines):
+        for node in self._walk([outlines], lambda node: [
+                node[link] for link in ("/First", "/Next") if link in node]):
             self._drop_action(node)
-            for link in ("/First", "/Next"):
-                if link in node:
-                    todo.append(node[link])
 
     def _page(self, page):
         obj = page.obj
@@ -458,9 +465,10 @@ class _Neutraliser:
         if "/XFA" in form:
             del form.XFA
             self.removed.add("xfa")
-        fields = [f for f in self._fields(form) if str(f.get("/FT", "")) != "/Sig"]
-        has_signatures = any(str(f.get("/FT", "")) == "/Sig" for f in self._fields(form))
-        for field in self._fields(form):
+        all_fields = self._fields(form)  # walked once: each walk spends the budget
+        fields = [f for f in all_fields if str(f.get("/FT", "")) != "/Sig"]
+        has_signatures = len(fields) != len(all_fields)
+        for field in all_fields:
             self._drop_action(field)
             self._drop_aa(field)
         if not fields:
@@ -485,24 +493,8 @@ class _Neutraliser:
         self.removed.add("fields_flattened")
 
     def _fields(self, form):
-        found = []
-        seen = set()
-        todo = list(form.get("/Fields", []))
-        depth_guard = 0
-        while todo:
-            node = todo.pop()
-            self._spend()
-            depth_guard += 1
-            if not isinstance(node, self.pikepdf.Dictionary):
-                continue
-            if node.is_indirect:
-                if node.objgen in seen:
-                    continue
-                seen.add(node.objgen)
-            found.append(node)
-            if "/Kids" in node:
-                todo.extend(node.Kids)
-        return found
+        return self._walk(form.get("/Fields", []),
+                          lambda node: list(node.Kids) if "/Kids" in node else [])
 
 
 # --- images ----------------------------------------------------------------------------------

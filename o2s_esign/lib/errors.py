@@ -85,6 +85,8 @@ class PkiError(EsignError):
         "pkcs12_password": "The PKCS#12 password is wrong.",
         "pkcs12_no_key": "The PKCS#12 file holds no private key with its certificate.",
         "not_a_ca": "The certificate cannot issue certificates.",
+        "public_key_invalid": "The public key is not an ECDSA P-256 key.",
+        "pop_invalid": "The proof of possession of the key does not verify.",
     }
 
 
@@ -94,6 +96,8 @@ class SigningError(EsignError):
     messages: ClassVar[dict] = {
         "tsa_required": "A time-stamping authority is required for level {level}.",
         "unknown_level": "Unknown signature level {level!r}.",
+        "external_signature_invalid": (
+            "The signature value was not made by the key of the signer's certificate."),
         "field_not_found": "Signature field {field_name!r} not found.",
         "field_already_signed": "Signature field {field_name!r} is already signed.",
         "sign_failed": "The signature could not be produced.",

@@ -20,6 +20,8 @@ Certificates are returned as asn1crypto objects (what pyHanko consumes); private
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,8 +30,10 @@ from asn1crypto import pem as asn1_pem
 from asn1crypto import pkcs12 as asn1_pkcs12
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
@@ -258,6 +262,124 @@ def issue_one_time_identity(ca: SigningIdentity, *, name: str, email: str,
     cert = _issue(ca, ca_cert, key, _name(name, email=email or None),
                   not_before=now - CLOCK_SKEW, not_after=now + validity, email=email or None)
     return SigningIdentity(key=key, cert=_to_asn1(cert), chain=[ca.cert, *ca.chain])
+
+
+# --- keys generated elsewhere (the signer's browser, WebCrypto) ---------------------------
+
+#: prefix of the proof-of-possession challenge: a signature over it can be nothing else
+POP_CONTEXT = b"o2s-esign proof of possession v1\n"
+
+
+def load_p256_public_key(spki_der: bytes):
+    """The ECDSA P-256 public key of a DER SubjectPublicKeyInfo (what WebCrypto
+    ``exportKey("spki")`` gives); anything else raises ``PkiError("public_key_invalid")``."""
+    try:
+        key = serialization.load_der_public_key(bytes(spki_der))
+    except (ValueError, TypeError):
+        raise PkiError("public_key_invalid") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise PkiError("public_key_invalid")
+    return key
+
+
+def public_key_der(key) -> bytes:
+    """DER SubjectPublicKeyInfo of a public key."""
+    return key.public_bytes(serialization.Encoding.DER,
+                            serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def public_key_fingerprint(spki_der: bytes) -> str:
+    """SHA-256 (hex) of the DER SubjectPublicKeyInfo."""
+    return hashlib.sha256(bytes(spki_der)).hexdigest()
+
+
+def ecdsa_signature_der(signature: bytes) -> bytes:
+    """An ECDSA P-256 signature as DER: WebCrypto gives the raw ``r || s`` (64 bytes), which is
+    converted; a DER signature is returned as is (after checking it parses)."""
+    signature = bytes(signature)
+    if len(signature) == 64:
+        r = int.from_bytes(signature[:32], "big")
+        s = int.from_bytes(signature[32:], "big")
+        if not r or not s:
+            raise PkiError("pop_invalid")
+        return encode_dss_signature(r, s)
+    try:
+        decode_dss_signature(signature)
+    except ValueError:
+        raise PkiError("pop_invalid") from None
+    return signature
+
+
+def verify_ecdsa(public_key, data: bytes, signature: bytes) -> bool:
+    """True when ``signature`` (raw r||s or DER) is an ECDSA/SHA-256 signature of ``data``."""
+    try:
+        public_key.verify(ecdsa_signature_der(signature), bytes(data), ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, PkiError):
+        return False
+    return True
+
+
+def pop_challenge(*, signer: str, request: str, session: str, nonce: str) -> bytes:
+    """The challenge the signer's key signs to prove it holds the key: binds the signer, the
+    request, the verified-code session (an identifier of it, never the code) and a one-time
+    nonce. Deterministic, so the verifier rebuilds it from what the evidence lists."""
+    body = json.dumps({"nonce": nonce, "request": request, "session": session,
+                       "signer": signer}, sort_keys=True, separators=(",", ":"))
+    return POP_CONTEXT + body.encode()
+
+
+def verify_proof_of_possession(spki_der: bytes, challenge: bytes, signature: bytes):
+    """Check the proof of possession (``signature`` of ``challenge`` by the key of
+    ``spki_der``) and return the public key; raises ``PkiError`` otherwise. The caller builds
+    ``challenge`` itself (:func:`pop_challenge`) from what it expects, so a proof made for
+    another signer, request, session or nonce (a replay) fails here."""
+    key = load_p256_public_key(spki_der)
+    if not bytes(challenge).startswith(POP_CONTEXT) or not verify_ecdsa(key, challenge,
+                                                                        signature):
+        raise PkiError("pop_invalid")
+    return key
+
+
+def issue_one_time_certificate(ca: SigningIdentity, spki_der: bytes, *, name: str, email: str,
+                               now: datetime | None = None,
+                               validity: timedelta = ONE_TIME_VALIDITY) -> SigningIdentity:
+    """Same profile as :func:`issue_one_time_identity`, for a P-256 public key made elsewhere
+    (the signer's browser). The returned identity has no private key (``key`` is None); the
+    caller checks the proof of possession first (:func:`verify_proof_of_possession`)."""
+    if not can_issue(ca):
+        raise PkiError("not_a_ca", {"subject": _cn(ca.cert)})
+    public_key = load_p256_public_key(spki_der)
+    now = _utcnow(now)
+    cert = _issue(ca, _ca_crypto_cert(ca), _PublicOnly(public_key), _name(name, email=email or None),
+                  not_before=now - CLOCK_SKEW, not_after=now + validity, email=email or None)
+    return SigningIdentity(key=None, cert=_to_asn1(cert), chain=[ca.cert, *ca.chain])
+
+
+def check_key_proof(cert_der: bytes, proof: dict) -> list[str]:
+    """What is wrong (empty when nothing) with the proof that the key of the certificate
+    ``cert_der`` was made and held by the signer: ``proof`` is the evidence entry
+    ``{"public_key": SPKI DER, "challenge": bytes, "signature": raw r||s or DER}``. The
+    certificate must carry exactly that public key and the signature must verify."""
+    problems = []
+    cert = x509.load_der_x509_certificate(bytes(cert_der))
+    if public_key_der(cert.public_key()) != bytes(proof.get("public_key") or b""):
+        problems.append("certificate_key_differs")
+    try:
+        verify_proof_of_possession(proof.get("public_key") or b"", proof.get("challenge") or b"",
+                                   proof.get("signature") or b"")
+    except PkiError as exc:
+        problems.append(exc.code)
+    return problems
+
+
+class _PublicOnly:
+    """What :func:`_issue` needs of a key: its public key."""
+
+    def __init__(self, public_key):
+        self._public_key = public_key
+
+    def public_key(self):
+        return self._public_key
 
 
 _CA_CERT_CACHE: dict[bytes, x509.Certificate] = {}

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import dataclasses
 import hashlib
 import io
 import logging
@@ -112,6 +113,48 @@ class SignResult:
     signing_time: datetime
     timestamp_token: bytes | None
     signer_cert_der: bytes
+
+
+@dataclass
+class ExternalPrepared:
+    """First step of a signature made by a key held elsewhere (the signer's browser).
+
+    :ivar to_be_signed: DER of the CMS signed attributes: what the key signs with ECDSA/SHA-256
+        (WebCrypto hashes it itself).
+    :ivar state: what :meth:`PadesSigner.finish_external` needs (plain bytes and strings, no
+        secret: the prepared PDF with its byte range, the signed attributes, the certificates);
+        the caller keeps it server side between the two steps.
+    """
+
+    to_be_signed: bytes
+    state: dict
+
+
+def _external_signer(cert, chain, signature_value=None):
+    """pyHanko ``ExternalSigner`` for the certificate of a key we do not hold (ECDSA P-256)."""
+    from pyhanko.sign.signers.pdf_cms import ExternalSigner
+
+    registry = SimpleCertificateStore.from_certs([cert, *chain])
+    return ExternalSigner(
+        signing_cert=cert, cert_registry=registry, embed_roots=True,
+        signature_value=signature_value if signature_value is not None else 72,
+        signature_mechanism=cms.SignedDigestAlgorithm({"algorithm": "sha256_ecdsa"}))
+
+
+async def _presign_validation(cert, chain, validation_context, timestamper, level, pdf):
+    """pyHanko's pre-signing validation (the signer's and the TSA's paths and revocation data,
+    for the DSS of b_lt/b_lta) of a signature finished outside the signing session."""
+    ku = cert.key_usage_value
+    meta = PdfSignatureMetadata(
+        field_name="O2sEsignPresign", md_algorithm=MD,
+        subfilter=sig_fields.SigSeedSubFilter.PADES, embed_validation_info=True,
+        validation_context=validation_context, use_pades_lta=level == "b_lta",
+        signer_key_usage={"non_repudiation"} if ku is None or "non_repudiation" in ku.native
+        else {"digital_signature"})
+    pdf_signer = PdfSigner(meta, signer=_external_signer(cert, chain), timestamper=timestamper)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    session = pdf_signer.init_signing_session(writer, existing_fields_only=False)
+    return await session.perform_presign_validation(None)
 
 
 # --- signer with a parsed key ------------------------------------------------------------------
@@ -688,12 +731,14 @@ class PadesSigner:
                          lock=True)
 
     async def _async_sign(self, loop, pdf, *, field_name, identity, level, tsa, appearance,
-                          trust_roots, extra_crls, reason, location, lock=False) -> SignResult:
+                          trust_roots, extra_crls, reason, location, lock=False,
+                          external=False) -> SignResult | ExternalPrepared:
         timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
         dummy = await timestamper.async_dummy_response(MD) if timestamper else None
-        signer = _KeySigner(identity)
+        signer = _external_signer(identity.cert, identity.chain) if external else \
+            _KeySigner(identity)
         validation_context = None
-        if level in ("b_lt", "b_lta"):
+        if level in ("b_lt", "b_lta") and not external:
             validation_context = await self._signing_context(loop, trust_roots, extra_crls,
                                                               dummy)
         key_usage = {"non_repudiation"}
@@ -720,8 +765,12 @@ class PadesSigner:
             field_spec = sig_fields.SigFieldSpec(
                 field_name, field_mdp_spec=sig_fields.FieldMDPSpec(sig_fields.FieldMDPAction.ALL),
                 doc_mdp_update_value=sig_fields.MDPPerm.NO_CHANGES)
-        pdf_signer = PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=style,
-                               new_field_spec=field_spec)
+        if external:  # time-stamp, DSS and document time-stamp come when finishing
+            meta = dataclasses.replace(meta, embed_validation_info=False,
+                                       validation_context=None, use_pades_lta=False)
+        pdf_signer = PdfSigner(meta, signer=signer,
+                               timestamper=None if external else timestamper,
+                               stamp_style=style, new_field_spec=field_spec)
         certs_len = sum(len(c.dump()) for c in (identity.cert, *identity.chain))
         estimate = certs_len + _signature_size(identity.key) + 1600
         if dummy is not None:
@@ -740,6 +789,16 @@ class PadesSigner:
             raise PdfError("corrupt", {"reason": str(exc)[:200]}) from None
         if existing.get(field_name) is not None:
             raise SigningError("field_already_signed", {"field_name": field_name})
+        if external:
+            try:
+                return await self._prepare_pdf(pdf_signer, writer, bytes_reserved, text_params,
+                                                pdf=pdf, level=level, field_name=field_name,
+                                                identity=identity)
+            except Exception as exc:
+                mapped = _signing_error(exc)
+                if mapped is exc:
+                    raise
+                raise mapped from exc
         try:
             try:
                 data, system_time, sig_contents = await self._sign_pdf(
@@ -761,8 +820,10 @@ class PadesSigner:
                           timestamp_token=token, signer_cert_der=identity.cert.dump())
 
     @staticmethod
-    async def _sign_pdf(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
-        """PdfSigner.async_sign_pdf, keeping the session's signing time and the CMS bytes."""
+    async def _digest_revision(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
+        """The signing session's new revision (field, appearance, reserved /Contents: the
+        size pyHanko estimates when ``bytes_reserved`` is None) and its digest, shared by
+        :meth:`_sign_pdf` and :meth:`_prepare_pdf`: ``(session, tbs, prepared, output)``."""
         session = pdf_signer.init_signing_session(writer, existing_fields_only=False)
         validation_info = await session.perform_presign_validation(writer)
         if bytes_reserved is None:
@@ -770,8 +831,14 @@ class PadesSigner:
         tbs = session.prepare_tbs_document(validation_info=validation_info,
                                            bytes_reserved=bytes_reserved,
                                            appearance_text_params=text_params)
-        output = io.BytesIO()
-        prepared, output = tbs.digest_tbs_document(output=output)
+        prepared, output = tbs.digest_tbs_document(output=io.BytesIO())
+        return session, tbs, prepared, output
+
+    @staticmethod
+    async def _sign_pdf(pdf_signer: PdfSigner, writer, bytes_reserved, text_params):
+        """PdfSigner.async_sign_pdf, keeping the session's signing time and the CMS bytes."""
+        session, tbs, prepared, output = await PadesSigner._digest_revision(
+            pdf_signer, writer, bytes_reserved, text_params)
         post = await tbs.perform_signature(
             document_digest=prepared.document_digest,
             pdf_cms_signed_attrs=PdfCMSSignedAttributes(
@@ -785,6 +852,104 @@ class PadesSigner:
         if isinstance(sig_contents, str):
             sig_contents = bytes.fromhex(sig_contents)
         return output.getvalue(), session.system_time.astimezone(UTC), bytes(sig_contents)
+
+    @staticmethod
+    async def _prepare_pdf(pdf_signer: PdfSigner, writer, bytes_reserved, text_params, *, pdf,
+                           level, field_name, identity) -> ExternalPrepared:
+        """The first half of :meth:`_sign_pdf` for a key held elsewhere: the incremental
+        revision with its reserved /Contents, its digest and the signed attributes."""
+        session, _tbs, prepared, output = await PadesSigner._digest_revision(
+            pdf_signer, writer, bytes_reserved, text_params)
+        signed_attrs = await pdf_signer.signer.signed_attrs(
+            prepared.document_digest, MD,
+            attr_settings=PdfCMSSignedAttributes(
+                signing_time=session.system_time, adobe_revinfo_attr=None,
+                cades_signed_attrs=pdf_signer.signature_meta.cades_signed_attr_spec),
+            use_pades=True)
+        attrs_der = signed_attrs.dump()
+        return ExternalPrepared(to_be_signed=attrs_der, state={
+            "version": 1, "level": level, "field_name": field_name,
+            "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+            "prepared_pdf": output.getvalue(), "document_digest": prepared.document_digest,
+            "reserved_start": prepared.reserved_region_start,
+            "reserved_end": prepared.reserved_region_end,
+            "signed_attrs": attrs_der,
+            "signing_time": session.system_time.astimezone(UTC).isoformat(),
+            "cert": identity.cert.dump(), "chain": [c.dump() for c in identity.chain],
+        })
+
+    def prepare_external(self, pdf: bytes, *, field_name: str, identity: pki.SigningIdentity,
+                         level: str, tsa: TsaConfig | None, appearance: Appearance | None,
+                         reason: str | None = None,
+                         location: str | None = None) -> ExternalPrepared:
+        """Step 1 of a signature whose key is held elsewhere (``identity.key`` is None, e.g.
+        :func:`pki.issue_one_time_certificate`): the same field, appearance and signed
+        attributes as :meth:`sign` (it runs the same code), stopped before the signature
+        value. Step 2 is :meth:`finish_external`."""
+        level = _level(level, tsa)
+        return self._run(lambda loop: self._async_sign(
+            loop, pdf, field_name=field_name, identity=identity, level=level, tsa=tsa,
+            appearance=appearance, trust_roots=(), extra_crls=(), reason=reason,
+            location=location, external=True))
+
+    def finish_external(self, state: dict, signature: bytes, *, tsa: TsaConfig | None,
+                        trust_roots: list, extra_crls=()) -> SignResult:
+        """Step 2: embed ``signature`` (ECDSA over ``to_be_signed``, raw r||s or DER) in the
+        CMS, add the signature time-stamp (b_t and up), the validation data (b_lt) and the
+        document time-stamp (b_lta). A signature value that the certificate's key did not
+        make raises ``SigningError("external_signature_invalid")`` before anything is built;
+        the caller still validates the result before storing it."""
+        from pyhanko.sign.signers.pdf_signer import PdfTBSDocument, PostSignInstructions, PreparedByteRangeDigest
+
+        cert = asn1_x509.Certificate.load(state["cert"])
+        chain = [asn1_x509.Certificate.load(der) for der in state["chain"]]
+        public_key = pki.load_p256_public_key(cert.public_key.dump())
+        attrs_der = state["signed_attrs"]
+        if not pki.verify_ecdsa(public_key, attrs_der, signature):
+            raise SigningError("external_signature_invalid")
+        signature_der = pki.ecdsa_signature_der(signature)
+        level = _level(state["level"], tsa)
+        if level != state["level"]:
+            raise SigningError("unknown_level", {"level": state["level"]})
+
+        async def run(loop):
+            timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
+            signer = _external_signer(cert, chain, signature_value=signature_der)
+            signed_attrs = cms.CMSAttributes.load(attrs_der)
+            signature_cms = await signer.async_sign_prescribed_attributes(
+                MD, signed_attrs=signed_attrs, timestamper=timestamper)
+            prepared = PreparedByteRangeDigest(
+                document_digest=state["document_digest"],
+                reserved_region_start=state["reserved_start"],
+                reserved_region_end=state["reserved_end"])
+            output = io.BytesIO(state["prepared_pdf"])
+            post_sign, validation_context = None, None
+            if level in ("b_lt", "b_lta"):
+                dummy = await timestamper.async_dummy_response(MD)
+                validation_context = await self._signing_context(loop, trust_roots, extra_crls,
+                                                                  dummy)
+                post_sign = PostSignInstructions(
+                    validation_info=await _presign_validation(
+                        cert, chain, validation_context, timestamper, level,
+                        state["prepared_pdf"]),
+                    timestamper=timestamper if level == "b_lta" else None,
+                    timestamp_md_algorithm=MD)
+            await PdfTBSDocument.async_finish_signing(
+                output, prepared, signature_cms, post_sign_instr=post_sign,
+                validation_context=validation_context)
+            return output.getvalue(), signature_cms.dump()
+
+        try:
+            data, sig_contents = self._run(run)
+        except Exception as exc:
+            mapped = _signing_error(exc)
+            if mapped is exc:
+                raise
+            raise mapped from exc
+        token = _timestamp_token_from_cms(sig_contents) if level != "b_b" else None
+        return SignResult(data=data, level=level,
+                          signing_time=datetime.fromisoformat(state["signing_time"]),
+                          timestamp_token=token, signer_cert_der=cert.dump())
 
     async def _signing_context(self, loop, trust_roots, extra_crls, dummy):
         from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend

@@ -633,9 +633,10 @@ class Verifier:
                  ("company_ca", self.check_company_ca),
                  ("certificates", self.check_certificate_files),
                  ("chain", self.check_chain), ("evidence_report", self.check_report),
-                 ("documents", self.check_prefixes),
+                 ("documents", self.check_prefixes), ("sources", self.check_sources),
                  ("pyhanko", self.load_pyhanko), ("manifest_timestamp", self.check_timestamp),
-                 ("manifest_seal", self.check_seal), ("pdf_signatures", self.check_pdfs)]
+                 ("manifest_seal", self.check_seal), ("pdf_signatures", self.check_pdfs),
+                 ("key_proofs", self.check_key_proofs)]
         for name, step in steps:
             if self.manifest is None and name == "files_complete":
                 return
@@ -870,6 +871,7 @@ class Verifier:
             self.report("FAIL", "chain_head", "no audit trail")
             return
         events = audit["events"]
+        self.audit_events = events
         ok, head, position, reason = walk_chain(events)
         if ok:
             self.report("PASS", "chain", f"{len(events)} events, head {head}")
@@ -923,6 +925,37 @@ class Verifier:
                 self.report("PASS", check, f"starts with {original} (signatures only appended)")
             else:
                 self.report("FAIL", check, f"does not start with the bytes of {original}")
+
+    def check_sources(self):
+        """A document made from an uploaded file (converted, neutralised, repaired...) names
+        that file: it must be listed in the manifest with the SHA-256 the document states (the
+        file's own hash is checked with the others, in files_complete)."""
+        documents = self.manifest.get("documents") or []
+        if not isinstance(documents, list):
+            return
+        files = self.manifest["files"]
+        for document in documents:
+            source = document.get("source") if isinstance(document, dict) else None
+            if source is None:
+                continue
+            if not isinstance(source, dict) or not isinstance(source.get("file"), str):
+                self.report("FAIL", f"source:{document.get('original')}", "malformed entry")
+                continue
+            check = f"source:{source['file']}"
+            if source["file"] not in files:
+                self.report("FAIL", check, "uploaded file not listed in the manifest")
+            elif files[source["file"]] != source.get("sha256"):
+                self.report("FAIL", check, "sha256 differs from the manifest's file list")
+            elif not isinstance(source.get("removed", []), list):
+                self.report("FAIL", check, "removed is not a list")
+            else:
+                done = ", ".join(filter(None, [
+                    source.get("kind") != "pdf" and f"converted from {source.get('kind')}",
+                    source.get("removed") and "removed: " + ", ".join(map(str, source["removed"])),
+                    source.get("repaired") and "repaired", source.get("decrypted") and "decrypted",
+                ])) or "as uploaded"
+                self.report("PASS", check, f"uploaded file of {document.get('original')} "
+                            f"({done})")
 
     # --- pyHanko checks
     def load_pyhanko(self):
@@ -1141,6 +1174,70 @@ class Verifier:
         if ts is not None and ts.intact and ts.valid:
             return ts.timestamp
         return getattr(status, "signer_reported_dt", None)
+
+    def check_key_proofs(self):
+        """Signatures made with a key generated in the signer's browser (event ``signed`` with
+        ``key_mode`` "browser"): the proof of possession must verify (ECDSA P-256/SHA-256 over
+        its challenge) and the certificate that signed the PDFs (``certificate_sha256`` of
+        the signer's ``document_signature`` events) must carry exactly the proof's key."""
+        events = [e for e in getattr(self, "audit_events", None) or [] if isinstance(e, dict)]
+        proofs = [(event, event["payload"]) for event in events
+                  if event.get("event_type") == "signed" and isinstance(event.get("payload"), dict)
+                  and event["payload"].get("key_mode") == "browser"]
+        if not proofs:
+            return
+        if self.ph is None:
+            self.report("SKIP", "key_proofs", self.skip_reason(), weakens=True)
+            return
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, utils
+
+        certs = {}
+        for name in sorted(n for n in self.manifest["files"] if n.startswith("signed/")
+                           and n.endswith(".pdf") and n in self.source.names()):
+            reader = self.ph.PdfFileReader(io.BytesIO(self.read_all(name, MAX_IN_MEMORY)),
+                                           strict=False)
+            for embedded in reader.embedded_signatures:
+                cert = embedded.signer_cert
+                if cert is not None:
+                    certs[hashlib.sha256(cert.dump()).hexdigest()] = cert
+        problems = []
+        for event, payload in proofs:
+            who = f"event {event.get('sequence')}"
+            proof = payload.get("key_proof") if isinstance(payload.get("key_proof"), dict) else {}
+            try:
+                spki = base64.b64decode(proof.get("public_key") or "", validate=True)
+                challenge = base64.b64decode(proof.get("challenge") or "", validate=True)
+                value = base64.b64decode(proof.get("signature") or "", validate=True)
+                key = serialization.load_der_public_key(spki)
+                if len(value) == 64:
+                    value = utils.encode_dss_signature(int.from_bytes(value[:32], "big"),
+                                                       int.from_bytes(value[32:], "big"))
+                key.verify(value, challenge, ec.ECDSA(hashes.SHA256()))
+            except (ValueError, TypeError, InvalidSignature, AttributeError):
+                problems.append(f"{who}: the proof of possession does not verify")
+                continue
+            if hashlib.sha256(spki).hexdigest() != payload.get("public_key_sha256"):
+                problems.append(f"{who}: public_key_sha256 is not the proof's key")
+            steps = [e["payload"] for e in events
+                     if e.get("event_type") == "document_signature"
+                     and e.get("signer") == event.get("signer")
+                     and isinstance(e.get("payload"), dict)
+                     and e["payload"].get("key_mode") == "browser"]
+            if not steps:
+                problems.append(f"{who}: no document signature of this signer")
+            for step in steps:
+                cert = certs.get(step.get("certificate_sha256"))
+                if cert is None:
+                    problems.append(f"{who}: its certificate is in no signed PDF")
+                elif cert.public_key.dump() != spki:
+                    problems.append(f"{who}: the certificate's key is not the proof's key")
+        if problems:
+            self.report("FAIL", "key_proofs", "; ".join(problems[:5]))
+        else:
+            self.report("PASS", "key_proofs", f"{len(proofs)} signature(s) by a key made in the "
+                        "signer's browser: proof verifies, certificate carries that key")
 
     def check_pdfs(self):
         pdfs = sorted(n for n in self.manifest["files"] if n.endswith(".pdf")

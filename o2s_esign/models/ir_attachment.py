@@ -90,8 +90,14 @@ class IrAttachment(models.Model):
     @api.model
     def _search(self, domain, offset=0, limit=None, order=None):
         if not self.env.su:
-            domain = expression.AND([domain, self._esign_readable_evidence_domain(),
-                                     self._esign_readable_field_files_domain()])
+            field_files = self._esign_readable_field_files_domain()
+            if field_files and not any(isinstance(leaf, (list, tuple)) and leaf[0] in ("id", "res_field")
+                                       for leaf in domain):
+                # Odoo adds ("res_field", "=", False) only to domains that do not mention
+                # res_field: ours does, so the default must be kept explicitly (else the
+                # files of every binary field, avatars included, would be listed)
+                field_files = expression.AND([[("res_field", "=", False)], field_files])
+            domain = expression.AND([domain, self._esign_readable_evidence_domain(), field_files])
         return super()._search(domain, offset=offset, limit=limit, order=order)
 
     @api.model

@@ -25,6 +25,12 @@ class MailMail(models.Model):
         if kind:
             for vals in vals_list:
                 vals["auto_delete"] = False  # kept for the mail report and "send again"
+                if vals.get("model") == "o2s.esign.signer":
+                    # The signer's mails hold their personal signing link: kept in the outgoing
+                    # mail (body_html, administrators only) for "send again", never in the
+                    # message that whoever reads the signer may read (the link is handed over
+                    # by "Copy the signing link" only, which is logged).
+                    vals["body"] = ""
         mails = super().create(vals_list)
         if kind:
             self.env["o2s.esign.mail.log"].sudo()._create_from_mails(mails, kind)

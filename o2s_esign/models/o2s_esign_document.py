@@ -159,6 +159,10 @@ class O2sEsignDocument(models.Model):
                 _("Documents cannot be added to a request once it is sent."))
         elif self.filtered(lambda d: d.request_id.state != "draft"):
             raise UserError(_("The documents of a request cannot be changed once it is sent."))
+        elif vals.get("request_id"):
+            # nor can a draft document be moved into a sent request (never frozen nor hashed)
+            self.env["o2s.esign.request"].browse(vals["request_id"])._esign_check_draft(
+                _("Documents cannot be added to a request once it is sent."))
 
     # ------------------------------------------------------------ the original
     @api.model

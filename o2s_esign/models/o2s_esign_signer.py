@@ -113,6 +113,11 @@ OTP_POLICY = lib_otp.OtpPolicy()
 VERIFIED_TTL = timedelta(minutes=30)
 #: how long the session that signed may still download the documents of a closed request
 AFTER_SIGNING_TTL = timedelta(hours=1)
+#: how long the key registered by the signer's browser and the prepared documents stay usable
+BROWSER_KEY_TTL = timedelta(minutes=10)
+#: evidence of the key that made a signature (issue 18)
+KEY_MODE_BROWSER = "browser"
+KEY_MODE_SERVER = "server"
 
 IAP_SUCCESS_STATES = ("success", "processing", "delivered", "sent")
 
@@ -284,6 +289,9 @@ class O2sEsignSigner(models.Model):
              "(a service was down). Retrying the request applies it without asking them again.")
     date_sign_intent = fields.Datetime(string="Signed on the page on", readonly=True, copy=False)
     sign_pending_data = fields.Text(readonly=True, copy=False, groups="base.group_system")
+    # the key made in the signer's browser (issue 18): challenge nonce, public key, proof,
+    # certificate and prepared documents; no secret (the private key never leaves the page)
+    browser_key_data = fields.Text(readonly=True, copy=False, groups="base.group_system")
     # SMS codes
     otp_hash = fields.Char(readonly=True, copy=False, groups="base.group_system")
     otp_nonce = fields.Char(readonly=True, copy=False, groups="base.group_system")
@@ -505,6 +513,10 @@ class O2sEsignSigner(models.Model):
             # Once sent, a signer is part of the evidence: nothing of it changes, whatever
             # the field, but through the signature process.
             raise UserError(_("The signers of a request cannot be changed once it is sent."))
+        elif vals.get("request_id"):
+            # nor can a draft signer be moved into a sent request (never checked nor invited)
+            self.env["o2s.esign.request"].browse(vals["request_id"])._esign_check_draft(
+                _("Signers cannot be added to a request once it is sent."))
         if SIGNER_INTERNAL_FIELDS.intersection(vals) - {"name", "email", "mobile", "lang"}:
             raise UserError(_("The status of a signer follows the signature process."))
         if OTP_PROTECTED_FIELDS.intersection(vals):
@@ -1642,11 +1654,15 @@ class O2sEsignSigner(models.Model):
         moment = fields.Datetime.now()
         reason = signer_sudo.with_context(lang=signer_sudo.lang or "en_US").env._(
             "Electronic signature")
-        one_time = pki.issue_one_time_identity(
-            context.material.ca, name=signer_sudo.name or "", email=signer_sudo.email or "")
-        results = []
+        browser = signer_sudo._browser_key_signatures(documents)
+        if browser:
+            results, one_time = signer_sudo._browser_key_finish(documents, browser, context)
+        else:
+            one_time = pki.issue_one_time_identity(
+                context.material.ca, name=signer_sudo.name or "", email=signer_sudo.email or "")
+            results = []
         try:
-            for document in documents:
+            for document in documents if not browser else ():
                 current = document.signed_attachment_id.raw
                 result = context.pades.sign(
                     current, field_name=signer_sudo._esign_field_name(), identity=one_time,
@@ -1663,6 +1679,7 @@ class O2sEsignSigner(models.Model):
         cert_der = one_time.cert.dump()
         del one_time
         signature_sha256 = _signature_sha256(signature)
+        key_evidence = signer_sudo._browser_key_evidence(browser, cert_der)
         for document, result in results:
             document._append_signed_revision(result.data, "signature", signer=signer_sudo, payload={
                 "signer": signer_sudo.name,
@@ -1678,6 +1695,7 @@ class O2sEsignSigner(models.Model):
                 "certificate_sha256": hashlib.sha256(cert_der).hexdigest(),
                 "certificate_serial": "%x" % pki.cert_from_pem_or_der(cert_der).serial_number,
                 "signature_image_sha256": signature_sha256,
+                **key_evidence,
             })
             with internal_write():
                 document.write({"pades_level_achieved": result.level})
@@ -1687,6 +1705,7 @@ class O2sEsignSigner(models.Model):
                 "signing_certificate_chain": chain_pem,
                 "date_signature_applied": fields.Datetime.now(),
             })
+            signer_sudo.write({"browser_key_data": False})
         # The ``signed`` event, with the documents' new hashes.
         signed_documents = self.request_id.document_ids
         self._log_portal_event("signed", {
@@ -1697,10 +1716,216 @@ class O2sEsignSigner(models.Model):
             "signed_on_page": fields.Datetime.to_string(signature["date"]) if signature.get("date") else None,
             "otp_verified_at": signature.get("otp_verified_at"),
             "in_person": signature.get("in_person", False),
+            **key_evidence,
             "documents": [
                 {"id": doc.id, "name": doc.name, "sha256": doc.signed_sha256} for doc in signed_documents],
         }, ip_address=signature.get("ip_address"), user_agent=signature.get("user_agent"))
         return True
+
+    # ------------------------------------------------------- key of the signer's browser
+    def _browser_key_session(self):
+        """An identifier of the verified-code session the key is bound to (a hash of the stored
+        verification hash: it reveals neither the code nor the browser's secret)."""
+        self.ensure_one()
+        verified = self.sudo().otp_verified_hash or ""
+        return hashlib.sha256(("o2s-esign-key-session:" + verified).encode()).hexdigest()[:32]
+
+    def _browser_key_load(self):
+        """The browser key data still usable for the current verified-code session, or {}."""
+        self.ensure_one()
+        try:
+            data = json.loads(self.sudo().browser_key_data or "{}")
+        except ValueError:
+            return {}
+        if not isinstance(data, dict) or data.get("session") != self._browser_key_session():
+            return {}
+        return data
+
+    def _browser_key_store(self, data):
+        with internal_write():
+            self.sudo().write({"browser_key_data": json.dumps(data) if data else False})
+
+    def _browser_key_challenge_bytes(self, nonce):
+        return pki.pop_challenge(signer=str(self.id), request=self.request_id.reference or
+                                 str(self.request_id.id), session=self._browser_key_session(),
+                                 nonce=nonce)
+
+    def _browser_key_challenge(self):
+        """A new challenge for the proof of possession (the caller checked the link and the
+        verified code). Any earlier key, challenge or prepared document is dropped."""
+        self.ensure_one()
+        if self._get_signing_validity() != "ok":
+            return {"error": _("This request cannot be signed any more.")}
+        nonce = secrets.token_urlsafe(24)
+        self._browser_key_store({
+            "session": self._browser_key_session(), "nonce": nonce,
+            "expires": fields.Datetime.to_string(fields.Datetime.now() + BROWSER_KEY_TTL)})
+        return {"challenge": base64.b64encode(self._browser_key_challenge_bytes(nonce)).decode()}
+
+    def _browser_key_register(self, public_key, proof):
+        """Check the proof of possession (signature of the pending challenge, used once) of the
+        P-256 public key (base64 SPKI) and issue the one-time certificate in the signer's name
+        for it. Returns ``{"ok": True, "fingerprint": ...}`` or ``{"error": ...}``."""
+        self.ensure_one()
+        data = self._browser_key_load()
+        nonce = data.get("nonce")
+        if not nonce or data.get("certificate") or \
+                fields.Datetime.to_datetime(data["expires"]) < fields.Datetime.now():
+            return {"error": _("The signing key could not be registered. Please try again.")}
+        challenge = self._browser_key_challenge_bytes(nonce)
+        data["nonce"] = None  # used once, whatever the outcome
+        self._browser_key_store(data)
+        try:
+            spki = base64.b64decode(public_key or "", validate=True)
+            pop = base64.b64decode(proof or "", validate=True)
+            pki.verify_proof_of_possession(spki, challenge, pop)
+        except (binascii.Error, TypeError, lib_errors.PkiError):
+            return {"error": _("The signing key could not be registered. Please try again.")}
+        context = self.sudo().request_id.company_id._esign_signing_context(
+            self.request_id.pades_level)
+        identity = pki.issue_one_time_certificate(
+            context.material.ca, spki, name=self.name or "", email=self.email or "")
+        data.update({
+            "public_key": base64.b64encode(spki).decode(),
+            "challenge": base64.b64encode(challenge).decode(),
+            "proof": base64.b64encode(pop).decode(),
+            "certificate": base64.b64encode(identity.cert.dump()).decode(),
+            "chain": [base64.b64encode(c.dump()).decode() for c in identity.chain],
+        })
+        self._browser_key_store(data)
+        return {"ok": True, "fingerprint": pki.public_key_fingerprint(spki)}
+
+    def _browser_key_prepare(self):
+        """Step 1 for every document: the signer's incremental revision (same field and
+        appearance as the server-side signature) and the DER signed attributes the browser's
+        key signs. Returns ``{"documents": [{"id", "to_be_signed"}]}`` or ``{"error": ...}``."""
+        self.ensure_one()
+        data = self._browser_key_load()
+        if not data.get("certificate") or \
+                fields.Datetime.to_datetime(data["expires"]) < fields.Datetime.now():
+            return {"error": _("The signing key is no longer valid. Please try again.")}
+        if self._get_signing_validity() != "ok":
+            return {"error": _("This request cannot be signed any more.")}
+        signer_sudo = self.sudo()
+        request_sudo = signer_sudo.request_id
+        context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
+        identity = pki.SigningIdentity(
+            key=None, cert=pki.cert_from_pem_or_der(base64.b64decode(data["certificate"])),
+            chain=[pki.cert_from_pem_or_der(base64.b64decode(c)) for c in data["chain"]])
+        moment = fields.Datetime.now()
+        reason = signer_sudo.with_context(lang=signer_sudo.lang or "en_US").env._(
+            "Electronic signature")
+        prepared, out = {}, []
+        for document in request_sudo.document_ids.sorted(lambda d: (d.sequence, d.id)):
+            try:
+                step = context.pades.prepare_external(
+                    document.signed_attachment_id.raw, field_name=signer_sudo._esign_field_name(),
+                    identity=identity, level=context.level, tsa=context.tsa,
+                    appearance=signer_sudo._esign_appearance(document, moment), reason=reason)
+            except lib_errors.EsignError as exc:
+                return {"error": self._esign_error_reason(exc)}
+            prepared[str(document.id)] = {
+                key: base64.b64encode(value).decode() if isinstance(value, bytes) else
+                [base64.b64encode(v).decode() for v in value] if key == "chain" else value
+                for key, value in step.state.items()}
+            out.append({"id": document.id,
+                        "to_be_signed": base64.b64encode(step.to_be_signed).decode()})
+        data["prepared"] = prepared
+        data.pop("signatures", None)
+        self._browser_key_store(data)
+        return {"documents": out}
+
+    def _browser_key_accept_signatures(self, signatures):
+        """Keep the browser's signature values (``{document id: base64 r||s}``) for
+        ``_sign_documents``; False when they do not cover exactly the prepared documents."""
+        self.ensure_one()
+        data = self._browser_key_load()
+        prepared = data.get("prepared") or {}
+        if not prepared or not isinstance(signatures, dict) or \
+                set(map(str, signatures)) != set(prepared) or \
+                fields.Datetime.to_datetime(data["expires"]) < fields.Datetime.now():
+            return False
+        try:
+            values = {str(k): base64.b64encode(base64.b64decode(v, validate=True)).decode()
+                      for k, v in signatures.items()}
+            # each value must be the certified key's signature of what was prepared: a wrong
+            # one is refused here, before the signer's intent is recorded (else the request
+            # would go in error with a signature that can never be finished)
+            cert = pki.cert_from_pem_or_der(base64.b64decode(data["certificate"]))
+            public_key = pki.load_p256_public_key(cert.public_key.dump())
+            for key, value in values.items():
+                attrs_der = base64.b64decode(prepared[key]["signed_attrs"])
+                if not pki.verify_ecdsa(public_key, attrs_der, base64.b64decode(value)):
+                    return False
+        except (binascii.Error, TypeError, ValueError, KeyError, lib_errors.EsignError):
+            return False
+        data["signatures"] = values
+        self._browser_key_store(data)
+        return True
+
+    def _browser_key_drop_signatures(self):
+        """The signer signs without the browser's key (fallback): forget earlier values."""
+        self.ensure_one()
+        if self.sudo().browser_key_data:
+            self._browser_key_store({})
+
+    def _browser_key_signatures(self, documents):
+        """The browser data when its signatures cover ``documents`` as they are now, else
+        None (then the server-side key signs). Not bound to the session: a signature recorded
+        then retried later (timestamp authority down) still finishes."""
+        try:
+            data = json.loads(self.sudo().browser_key_data or "{}")
+        except ValueError:
+            return None
+        prepared, signatures = data.get("prepared") or {}, data.get("signatures") or {}
+        if not signatures or set(prepared) != {str(d.id) for d in documents}:
+            return None
+        for document in documents:
+            state = prepared[str(document.id)]
+            if state["pdf_sha256"] != hashlib.sha256(document.signed_attachment_id.raw).hexdigest():
+                return None
+        return data
+
+    def _browser_key_finish(self, documents, data, context):
+        """Step 2 for every document (all or none): embed the browser's signature value,
+        time-stamp, and validate each new signature before anything is stored."""
+        from ..lib import validation_report
+
+        results = []
+        for document in documents:
+            raw = data["prepared"][str(document.id)]
+            state = {key: [base64.b64decode(v) for v in value] if key == "chain" else
+                     base64.b64decode(value) if key in (
+                         "prepared_pdf", "document_digest", "signed_attrs", "cert") else value
+                     for key, value in raw.items()}
+            result = context.pades.finish_external(
+                state, base64.b64decode(data["signatures"][str(document.id)]), tsa=context.tsa,
+                trust_roots=context.trust_roots, extra_crls=context.extra_crls)
+            reports = validation_report.validate_pdf_signatures(
+                result.data, trust_roots=context.trust_roots, tsa_roots=context.trust_roots,
+                crls=context.extra_crls)
+            mine = [r for r in reports if r.field_name == self._esign_field_name()]
+            if not mine or mine[-1].indication != "TOTAL-PASSED":
+                raise lib_errors.SigningError("sign_failed", {"detail": "validation"})
+            results.append((document, result))
+        cert = pki.cert_from_pem_or_der(base64.b64decode(data["certificate"]))
+        chain = [pki.cert_from_pem_or_der(base64.b64decode(c)) for c in data["chain"]]
+        return results, pki.SigningIdentity(key=None, cert=cert, chain=chain)
+
+    def _browser_key_evidence(self, data, cert_der):
+        """What the evidence says of the key that signed (issue 18)."""
+        spki = pki.cert_from_pem_or_der(cert_der).public_key.dump()
+        evidence = {
+            "key_mode": KEY_MODE_BROWSER if data else KEY_MODE_SERVER,
+            "key_mode_label": "key generated and used in the signer's browser" if data else
+            "key generated on the server after SMS verification",
+            "public_key_sha256": pki.public_key_fingerprint(spki),
+        }
+        if data:
+            evidence["key_proof"] = {
+                "public_key": data["public_key"], "challenge": data["challenge"],
+                "signature": data["proof"]}
+        return evidence
 
     # ------------------------------------------------------------------- mails
     def mail_allowed_qweb_expressions(self):

@@ -36,3 +36,4 @@ from . import test_esign_mail_now
 from . import test_esign_company_seal
 from . import test_esign_documents_any
 from . import test_esign_sealing
+from . import test_esign_review_mends

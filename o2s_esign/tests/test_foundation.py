@@ -39,7 +39,8 @@ class TestFoundation(TransactionCase):
         self.assertTrue(module.latest_version.startswith("18.0."))
         from odoo.modules.module import get_manifest
         manifest = get_manifest("o2s_esign")
-        self.assertEqual(set(manifest["external_dependencies"]["python"]), {"pyhanko", "phonenumbers", "qrcode"})
+        self.assertEqual(set(manifest["external_dependencies"]["python"]),
+                         {"pyhanko", "phonenumbers", "qrcode", "pikepdf"})
         for dependency in ("mail", "portal", "sms"):
             self.assertIn(dependency, manifest["depends"])
 

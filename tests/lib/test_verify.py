@@ -1,6 +1,7 @@
 """verify.py: stdlib-only runs (system python3, no pyHanko), full runs (venv, pyHanko),
 tamper detection naming the failed check, hostile inputs, and agreement with lib/chain.py."""
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -593,3 +594,33 @@ def test_refused_request_verifies(tmp_path):
     # partially signed: signer A's signature only, no seal
     assert "1 intact and valid: signature SignerA" in output
     assert result["pdf_trust:signed/1-Lettre-de-mission-n-1-ete.pdf"] == "PASS"
+
+
+# --- documents made from an uploaded file (issue 16) ---------------------------------------
+
+def test_uploaded_source_is_listed_and_checked(scenario, tmp_path):
+    """A converted document's uploaded file is in the evidence and the verifier ties it to the
+    manifest's file list; a manifest whose source hash disagrees fails."""
+    upload = b"\xff\xd8\xff\xe0 a phone photo"
+    digest = hashlib.sha256(upload).hexdigest()
+    first, *rest = scenario.bundle.documents
+    first = dataclasses.replace(
+        first, source=lambda: io.BytesIO(upload), source_name="IMG_1.jpg",
+        source_sha256=digest, source_mimetype="image/jpeg", source_kind="image")
+    bundle = dataclasses.replace(scenario.bundle, documents=[first, *rest])
+    path = tmp_path / "EVIDENCE.zip"
+    with open(path, "wb") as fh:
+        ev.build_evidence_zip(fh, bundle, sealer=scenario.sealer)
+    rc, output = run_inprocess(path)
+    assert rc == 0, output
+    checks = statuses(output)
+    sources = [name for name in checks if name.startswith("source:")]
+    assert len(sources) == 1 and sources[0].endswith(".jpg"), output
+    assert checks[sources[0]] == "PASS" and "converted from image" in output
+    folder = unpack(path, tmp_path / "unpacked")
+
+    def mutate(manifest):
+        manifest["documents"][0]["source"]["sha256"] = "0" * 64
+    rewrite_manifest(folder, mutate)
+    rc, output = run_inprocess(folder)
+    assert rc == 1 and sources[0] in failed(output), output

@@ -4,6 +4,7 @@
 import publicWidget from "@web/legacy/js/public/public_widget";
 import { rpc } from "@web/core/network/rpc";
 import { SIGNATURE_TYPES, signaturePadState } from "./signature_pad";
+import { browserKeySignatures } from "./signer_key";
 
 /**
  * The signing panel: send the SMS code, verify it, then consent and sign; refuse with a
@@ -195,6 +196,11 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
         }
         const image = signature.getSignatureImage();
         button.dataset.keepDisabled = "1";
+        button.disabled = true;
+        // The key made in this browser signs when it can; otherwise the server-side key does.
+        const keySignatures = await browserKeySignatures((action, params) =>
+            this._call(action, params)
+        );
         const result = await this._call(
             "sign",
             {
@@ -203,6 +209,7 @@ publicWidget.registry.O2sEsignSignerPage = publicWidget.Widget.extend({
                 name: signature.name,
                 signature: image.split(",")[1] || "",
                 signature_type: SIGNATURE_TYPES[signature.mode] || "typed",
+                ...(keySignatures ? { key_signatures: keySignatures } : {}),
             },
             button
         );
