@@ -234,3 +234,36 @@ class MailSink:
     def __exit__(self, *exc):
         self.controller.stop()
         return False
+
+
+def ensure_partners(config_file: str, db: str, advisor_login: str, count: int,
+                    tag: str = "load") -> list[int]:
+    """``count`` clients (French mobile, an identity document on file, English), created once
+    and kept: the signers of the load scenario."""
+    from datetime import timedelta
+
+    import odoo_env
+
+    with odoo_env.odoo_env(config_file, db) as env:
+        from odoo import fields
+
+        env = env(context={"tracking_disable": True, "mail_create_nolog": True})
+        advisor = env["res.users"].search([("login", "=", advisor_login)])
+        france = env.ref("base.fr")
+        ids = []
+        for n in range(1, count + 1):
+            email = f"{tag}{n:03d}@client.example.com"
+            partner = env["res.partner"].search([("email", "=", email)], limit=1)
+            if not partner:
+                partner = env["res.partner"].create({
+                    "name": f"Client {tag} {n:03d} Durand", "email": email,
+                    "mobile": f"+336123{n:05d}", "country_id": france.id,
+                    "user_id": advisor.id, "lang": "en_US"})
+                env["o2s.esign.id.document"].create({
+                    "partner_id": partner.id, "doc_type": "id_card", "number": f"LD{n:06d}",
+                    "date_expiry": fields.Date.today() + timedelta(days=3650),
+                    "file": base64.b64encode(b"scan of the identity card"),
+                    "file_name": "id.png"})
+            ids.append(partner.id)
+    odoo_env.close_all()
+    return ids
