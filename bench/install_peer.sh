@@ -10,7 +10,8 @@ stamp="$target/.stamp"
 want="$(sha256sum "$here/requirements-peer.txt" | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     rm -rf "$target"
-    "$venv/bin/pip" install --quiet --no-deps --no-compile --target "$target" \
+    "$venv/bin/pip" install --quiet --no-deps --no-compile --retries 1 --timeout 15 \
+        --target "$target" \
         -r "$here/requirements-peer.txt" >&2
     echo "$want" >"$stamp"
 fi
