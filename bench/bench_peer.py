@@ -36,9 +36,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_http
 import benchflow
 import benchlib
-import bench_http
 
 CASES = ("sign_oca", "o2s_b_b", "o2s_b_t")
 

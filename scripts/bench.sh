@@ -44,7 +44,7 @@ rm -rf "$RUN_DIR/data/filestore/$DB"
 log "installing $modules (no demo data) in the throwaway database $DB"
 start=$(date +%s)
 "$PY" "$ODOO_SRC/odoo-bin" -c "$BENCH_CONF" -d "$DB" -i "$modules" --without-demo=all --stop-after-init \
-    --logfile="$RUN_DIR/logs/install-$DB.log" || {
+    --logfile="$RUN_DIR/logs/install-$DB.log" >/dev/null || {
     tail -n 40 "$RUN_DIR/logs/install-$DB.log" >&2
     die "installation failed: see $RUN_DIR/logs/install-$DB.log"
 }
