@@ -241,7 +241,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
                           f"TSA answering after {TSA_DELAY_S * 1000:.0f} ms")
         server.start()
         records: list[dict] = []
-        alone_ms, alone_sealed_ms = [], []
+        alone_ms, alone_sealed_ms, tsa_calls = [], [], []
         checks = {}
         try:
             # 1. "Sign" alone, on an idle server (the first request warms the workers up)
@@ -253,9 +253,12 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
                     if index:
                         alone_ms.append(elapsed)
                 signed_at = time.perf_counter()
+                tsa_before = sum(1 for path in list(pki.requests) if "/tsa" in path)
                 states = benchflow.wait_states(pg, [item["id"]], timeout=120)
                 if index:
                     alone_sealed_ms.append((time.perf_counter() - signed_at) * 1000.0)
+                    tsa_calls.append(sum(1 for path in list(pki.requests) if "/tsa" in path)
+                                     - tsa_before)
                 if states[item["id"]][0] != "signed":
                     raise RuntimeError(f"request {item['id']} ended {states[item['id']]}")
             benchlib.progress(f"load: 'Sign' alone, median {benchlib.summary(alone_ms)['median']:.0f} ms")
@@ -323,10 +326,14 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
         "ratio_p95_load_vs_median_alone": benchlib.ratio(load_summary["p95"],
                                                           alone_summary["median"]),
         "goal_ratio": 3.0,
+        "ratio_p95_server_load_vs_median_alone": benchlib.ratio(
+            benchlib.summary([r["server_ms"] for r in load_signs])["p95"],
+            alone_summary["median"]),
         "burst_s": round(burst_s, 3),
         "throughput_signatures_per_s_per_worker": round(len(load_signs) / burst_s / WORKERS, 3),
         "sealed_after_last_signature_ms": round(sealed_after_ms, 1),
         "sealed_after_last_signature_alone_ms": benchlib.summary(alone_sealed_ms),
+        "tsa_calls_per_sealing": benchlib.summary(tsa_calls),
         "final_states": {str(k): v[0] for k, v in states.items()},
         "checks": checks,
         "server_log_warnings": problems[:20],

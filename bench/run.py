@@ -168,7 +168,9 @@ def table(results: dict) -> str:
         out.append(f"  'Sign' alone: {alone['median']:.0f} ms median; under load: "
                    f"{under['median']:.0f} ms median, p95 {under['p95']:.0f} (server's own time "
                    f"p95 {load['sign_load_server_ms']['p95']:.0f}, the rest is the wait for a "
-                   f"free worker); p95 / alone x{_fmt(load['ratio_p95_load_vs_median_alone'], 2)}")
+                   f"free worker); p95 / alone x{_fmt(load['ratio_p95_load_vs_median_alone'], 2)}"
+                   f" (server's own time: x"
+                   f"{_fmt(load.get('ratio_p95_server_load_vs_median_alone'), 2)})")
         out.append(f"  throughput {load['throughput_signatures_per_s_per_worker']:.2f} "
                    f"signatures/s/worker ({load['signers_under_load']} in {load['burst_s']:.1f} s); "
                    f"last signature -> last request 'signed': "
