@@ -15,8 +15,10 @@ One flow, as people would do it, over HTTP only (``requests``):
 2. each signer's link is read from the invitation mail queued in the database (what the
    signer receives); then, in the signer's own HTTP session: the signing page, each document,
    "send code" (the code is read from the gateway stand-in, like a phone), "verify", "sign"
-   (consent, typed name, PNG signature). The third signature also seals the documents and
-   builds the evidence ZIP (``_on_all_signed``), in the same HTTP request.
+   (consent, typed name, PNG signature). The third signature triggers the sealing (company
+   seal, time-stamps, evidence ZIP), which the server's cron worker runs after that request;
+   the flow waits for "signed" (the time from the last signature to "signed" is reported).
+3. the same flow once with 1 document and once with 10: the queries of each step are compared.
 
 Queries: the server's own counter. Odoo counts the statements each HTTP request sends to
 PostgreSQL (``threading.current_thread().query_count``, incremented by

@@ -127,7 +127,7 @@ class Signer:
         consent = re.search(r'data-consent-sha256="([0-9a-f]{64})"', page.text)
         if not (csrf and consent):
             raise RuntimeError("the signing page has no CSRF token or consent hash: "
-                               + re.sub(r"\s+", " ", page.text)[-1500:])
+                               + _REDACT.sub(r"\1[redacted]", re.sub(r"\s+", " ", page.text))[-800:])
         self.csrf, self.consent = csrf.group(1), consent.group(1)
         self.document_ids = sorted({int(x) for x in re.findall(
             rf"/esign/sign/{self.id}/[A-Za-z0-9_-]+/document/(\d+)", page.text)})
