@@ -35,6 +35,7 @@ import base64
 import hashlib
 import re
 import secrets
+import shutil
 import sys
 import tempfile
 import threading
@@ -298,6 +299,10 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
                 "detail": list(errors.values())[:3] or f"{len(sign_ms)} signatures"}
         finally:
             server.stop()
+            # kept for reading what the checks report (.run/logs/, as bench_http does on failure)
+            saved_log = Path(config_file).resolve().parent / "logs" / "bench-load-server.log"
+            saved_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(server.logfile, saved_log)
         lines = server.access_lines()
         problems = server.log_problems()
         with open(server.logfile, encoding="utf-8", errors="replace") as fh:

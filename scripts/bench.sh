@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmarks of bench/README.md. Prepares everything (virtualenv, Odoo source,
 # the private PostgreSQL cluster), installs o2s_esign without demo data in a throwaway database,
-# runs bench/run.py (which starts and stops its own Odoo server, TSA and SMS gateway on
+# installs the sign_oca peer when the package index answers (bench/install_peer.sh), runs
+# bench/run.py (which starts and stops its own Odoo servers, TSA, SMS gateway and SMTP sink on
 # 127.0.0.1), prints the table, writes bench/results.json, then drops the database. Exits
 # non-zero when a goal is missed or a part fails. `make bench ARGS="--quick"`: fewer runs;
 # `ARGS="--only signing,evidence"`: some parts only.
