@@ -95,3 +95,26 @@ def test_issue19_goals_pass_fail_and_not_measured():
                "goals": goals, "duration_s": 1.0, "all_goals_met": False}
     assert "[NOT MEASURED] our sign POST at B-T / sign_oca's: not measured, offline" \
         in bench_run.table(results)
+
+
+def test_load_matches_concurrent_requests_to_their_access_log_lines_by_path():
+    import bench_load
+
+    def line(path, queries):
+        return {"method": "POST", "path": path, "queries": queries, "sql_ms": 1.0,
+                "server_ms": 2.0}
+
+    # the server answered signer 2 before signer 1, and signer 1 twice
+    lines = [line("/esign/action/2/sign", 20), line("/esign/action/1/send_code", 11),
+             line("/esign/action/1/sign", 10)]
+    records = [{"method": "POST", "path": "/esign/action/1/send_code"},
+               {"method": "POST", "path": "/esign/action/1/sign"},
+               {"method": "POST", "path": "/esign/action/2/sign"}]
+    bench_load.match_by_path(records, lines)
+    assert [r["queries"] for r in records] == [11, 10, 20]
+    try:
+        bench_load.match_by_path([{"method": "POST", "path": "/esign/action/3/sign"}], lines)
+    except RuntimeError as exc:
+        assert "/esign/action/3/sign" in str(exc)
+    else:
+        raise AssertionError("a request without its access-log line must fail the part")
