@@ -15,8 +15,10 @@ One flow, as people would do it, over HTTP only (``requests``):
 2. each signer's link is read from the invitation mail queued in the database (what the
    signer receives); then, in the signer's own HTTP session: the signing page, each document,
    "send code" (the code is read from the gateway stand-in, like a phone), "verify", "sign"
-   (consent, typed name, PNG signature). The third signature also seals the documents and
-   builds the evidence ZIP (``_on_all_signed``), in the same HTTP request.
+   (consent, typed name, PNG signature). The third signature triggers the sealing (company
+   seal, time-stamps, evidence ZIP), which the server's cron worker runs after that request;
+   the flow waits for "signed" (the time from the last signature to "signed" is reported).
+3. the same flow once with 1 document and once with 10: the queries of each step are compared.
 
 Queries: the server's own counter. Odoo counts the statements each HTTP request sends to
 PostgreSQL (``threading.current_thread().query_count``, incremented by
@@ -58,6 +60,11 @@ SIGNERS = 3
 _ACCESS = re.compile(
     r'werkzeug: \S+ - - \[[^\]]+\] "(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" '
     r"(?P<status>\d{3}) \S+ (?P<queries>\d+) (?P<sql>[\d.]+) (?P<rest>[\d.]+)")
+#: the flows that compare the queries of each step at 1 and at 10 documents
+SCALING_DOCUMENTS = (1, 10)
+#: the steps whose queries must not depend on the number of documents (create_and_send grows
+#: with them; a document view is one document)
+STEPS_CONSTANT = ("signer_page", "document_view", "send_code", "verify_code", "sign", "sign_last")
 _LINK = re.compile(r"/esign/sign/(\d+)/([A-Za-z0-9_-]{20,})")
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _REDACT = re.compile(r"(/esign/sign/\d+/)[A-Za-z0-9_-]{20,}")
@@ -376,16 +383,20 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
     options = parser["options"]
     pg = {"dbname": db, "host": options.get("db_host", "127.0.0.1"),
           "port": int(options.get("db_port", "5432")), "user": options.get("db_user", "odoo")}
+    import benchflow
+
     with tempfile.TemporaryDirectory(prefix="o2s-bench-http-") as tmp, PkiServer() as pki, \
-            SmsGateway(bearer=secrets.token_urlsafe(12)) as gateway:
+            SmsGateway(bearer=secrets.token_urlsafe(12)) as gateway, benchflow.MailSink() as smtp:
         setup = setup_database(config_file, db, pki, gateway)
         server = OdooServer(odoo_bin, config_file, db, port, workers, Path(tmp) / "odoo.log")
+        server.args += ["--smtp=127.0.0.1", f"--smtp-port={smtp.port}"]
         benchlib.progress(f"http flow: starting odoo-bin --workers={workers} on port {port}")
         server.start()
         try:
             flow = Flow(server, db, setup, gateway, pg)
             totals, every_flow = [], []
             saved_log = Path(config_file).resolve().parent / "logs" / "bench-http-server.log"
+            sealed = []
             for index in range(warmup + flows):
                 flow.records = []
                 result = flow.run()
@@ -395,6 +406,17 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
                 every_flow.append(flow.records)
                 if index >= warmup:
                     totals.append(result["total_ms"])
+                    sealed.append(result["sealed_after_ms"])
+            # the same flow with 1 then 10 documents: the queries of each step must not depend
+            # on the number of documents (issue 19)
+            by_documents = {}
+            for count in SCALING_DOCUMENTS:
+                flow.documents = [base64.b64encode(_pdf(f"Annexe {n}")).decode()
+                                  for n in range(1, count + 1)]
+                flow.records = []
+                flow.run()
+                benchlib.progress(f"http flow with {count} document(s) done")
+                by_documents[count] = flow.records
         except Exception:
             server.stop()
             saved_log.parent.mkdir(parents=True, exist_ok=True)
@@ -405,7 +427,8 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
             server.stop()
         lines = server.access_lines()
         problems = server.log_problems()
-    _match([record for records in every_flow for record in records], lines)
+    _match([record for records in every_flow + list(by_documents.values())
+            for record in records], lines)
     kept = every_flow[warmup:]
     by_kind: dict[str, list[dict]] = {}
     for records in kept:
@@ -425,12 +448,29 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
             "sql_ms": benchlib.summary([r["sql_ms"] for r in records]),
         }
     per_flow_queries = [sum(r["queries"] for r in records) for records in kept]
+    queries_by_documents = {}
+    for count, records in by_documents.items():
+        signer_order = {}
+        for record in records:
+            if record["kind"] == "sign":
+                signer_order[record["path"]] = len(signer_order) + 1
+        per_kind: dict[str, list[int]] = {}
+        for record in records:
+            per_kind.setdefault(_kind_of(record, signer_order), []).append(record["queries"])
+        queries_by_documents[str(count)] = {kind: max(values) for kind, values in per_kind.items()}
+    low, high = (queries_by_documents[str(n)] for n in SCALING_DOCUMENTS)
+    step_ratios = {kind: benchlib.ratio(high[kind], low[kind]) for kind in STEPS_CONSTANT
+                   if kind in low and kind in high}
     return {
         "flows": flows, "warmup": warmup, "workers": workers, "documents": 2,
         "document_pages": DOCUMENT_PAGES, "signers": SIGNERS, "level": "b_t",
         "total_ms": benchlib.summary(totals),
         "queries_per_flow": benchlib.summary(per_flow_queries),
         "steps": steps,
+        "sealed_after_last_sign_ms": benchlib.summary(sealed),
+        "queries_by_documents": queries_by_documents,
+        "queries_ratio_10_vs_1_document": step_ratios,
+        "queries_ratio_10_vs_1_document_max": max(step_ratios.values(), default=None),
         "server_log_warnings": problems[:20],
     }
 

@@ -59,3 +59,62 @@ def test_goals_pass_and_fail():
               if not g["pass"]]
     assert failed == ["signing p1: module / bare pyHanko (medians)",
                       "evidence ZIP: peak memory growth, 100 pages -> 10 MB document"]
+
+
+def _issue19_results(*, peer, load_ok=True, p95_ratio=2.5, last=1.1, queries=1.0):
+    return {"errors": {}, "parts": {
+        "http": {"steps": {"sign": {"client_ms": {"median": 100.0}},
+                           "sign_last": {"client_ms": {"median": 100.0 * last}}},
+                 "queries_ratio_10_vs_1_document_max": queries},
+        "load": {"checks": {"every request ends signed and sealed": {"ok": load_ok}},
+                 "ratio_p95_load_vs_median_alone": p95_ratio, "goal_ratio": 3.0},
+        "peer": peer,
+    }}
+
+
+def test_issue19_goals_pass_fail_and_not_measured():
+    peer = {"measured": True, "ratio_sign_b_t": 1.4, "ratio_path_b_t": 1.9, "goal_sign": 1.5,
+            "goal_path": 2.0}
+    goals = bench_run.evaluate(_issue19_results(peer=peer))
+    assert len(goals) == 6 and all(g["pass"] for g in goals), goals
+    failed = [g["name"] for g in bench_run.evaluate(_issue19_results(
+        peer=dict(peer, ratio_sign_b_t=1.6), load_ok=False, p95_ratio=3.1, last=1.3, queries=1.2))
+        if not g["pass"]]
+    assert failed == ["last 'Sign' / other 'Sign' (client medians)",
+                      "queries per step at 10 documents / at 1 (worst step)",
+                      "load: every request ends signed and sealed",
+                      "load: p95 of 'Sign' under load / median of 'Sign' alone",
+                      "our sign POST at B-T / sign_oca's"]
+    # the peer could not be installed: its goals are "not measured", never a pass
+    goals = bench_run.evaluate(_issue19_results(peer={"measured": False, "reason": "offline"}))
+    unmeasured = [g for g in goals if g.get("not_measured")]
+    assert [g["not_measured"] for g in unmeasured] == ["offline", "offline"]
+    assert not any(g["pass"] for g in unmeasured)
+    results = {"machine": {"date": "d", "cpu": "c", "cpu_count": 2, "python": "3",
+                           "packages": {}}, "quick": True, "parts": {}, "errors": {},
+               "goals": goals, "duration_s": 1.0, "all_goals_met": False}
+    assert "[NOT MEASURED] our sign POST at B-T / sign_oca's: not measured, offline" \
+        in bench_run.table(results)
+
+
+def test_load_matches_concurrent_requests_to_their_access_log_lines_by_path():
+    import bench_load
+
+    def line(path, queries):
+        return {"method": "POST", "path": path, "queries": queries, "sql_ms": 1.0,
+                "server_ms": 2.0}
+
+    # the server answered signer 2 before signer 1, and signer 1 twice
+    lines = [line("/esign/action/2/sign", 20), line("/esign/action/1/send_code", 11),
+             line("/esign/action/1/sign", 10)]
+    records = [{"method": "POST", "path": "/esign/action/1/send_code"},
+               {"method": "POST", "path": "/esign/action/1/sign"},
+               {"method": "POST", "path": "/esign/action/2/sign"}]
+    bench_load.match_by_path(records, lines)
+    assert [r["queries"] for r in records] == [11, 10, 20]
+    try:
+        bench_load.match_by_path([{"method": "POST", "path": "/esign/action/3/sign"}], lines)
+    except RuntimeError as exc:
+        assert "/esign/action/3/sign" in str(exc)
+    else:
+        raise AssertionError("a request without its access-log line must fail the part")
