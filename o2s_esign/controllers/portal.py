@@ -66,7 +66,9 @@ class O2sEsignSigningPage(http.Controller):
         sudo: the visitor has no account; the token is their access right."""
         if not isinstance(token, str):
             return None
-        signer_sudo = request.env["o2s.esign.signer"].sudo().browse(signer_id).exists()
+        # one query: whether the signer exists and what the token check reads
+        signer_sudo = request.env["o2s.esign.signer"].sudo().search_fetch(
+            [("id", "=", signer_id)], ["access_nonce", "request_id", "partner_id"], limit=1)
         if not signer_sudo or not signer_sudo._check_signing_token(token):
             return None
         # What the signer does here shows in the request's chatter under their name.

@@ -1330,6 +1330,13 @@ class O2sEsignRequest(models.Model):
             self, event_type, signer=signer, payload=payload,
             ip_address=ip_address, user_agent=user_agent)
 
+    def _log_events(self, entries):
+        """Append several events at once, in order (dicts with the arguments of
+        ``_log_event``): the same trail as one ``_log_event`` each, in a constant number of
+        queries (see o2s.esign.event._append_many)."""
+        self.ensure_one()
+        return self.env["o2s.esign.event"]._append_many(self, entries)
+
     def _actor_payload(self):
         """Who did a backend action, for the event payload."""
         user = self.env.user

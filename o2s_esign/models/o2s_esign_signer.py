@@ -905,10 +905,13 @@ class O2sEsignSigner(models.Model):
         """The signer's language if it is installed, else the company partner's, else English."""
         self.ensure_one()
         installed = {code for code, _name in self.env["res.lang"].get_installed()}
-        for lang in (self.lang, self.partner_id.lang, self.request_id.company_id.partner_id.lang):
-            if lang in installed:
-                return lang
-        return "en_US"
+
+        def candidates():  # read one after the other, only as far as needed
+            yield self.lang
+            yield self.partner_id.lang
+            yield self.request_id.company_id.partner_id.lang
+
+        return next((lang for lang in candidates() if lang in installed), "en_US")
 
     def _get_signing_page_placeholders(self):
         """The values of the ``{{ name }}`` placeholders of the signing-page text (plain text)."""
@@ -1027,25 +1030,33 @@ class O2sEsignSigner(models.Model):
         (the controller remembers it in the session); later views are not logged again, so
         that reloading a page cannot grow the audit trail (see ``_log_view_event``)."""
         self.ensure_one()
+        entries = []  # appended in one batch
         if not self.date_opened and validity == "ok":
             with internal_write():
                 self.write({"date_opened": fields.Datetime.now()})
-            self._log_portal_event("link_opened", {"in_person": in_person},
-                                   ip_address=ip_address, user_agent=user_agent)
-        if first_today:
-            self._log_view_event("page_viewed", {"page": validity, "in_person": in_person},
-                                 ip_address=ip_address, user_agent=user_agent)
+            entries.append({"event_type": "link_opened", "payload": {"in_person": in_person}})
+        if first_today and self._view_event_allowed("page_viewed"):
+            entries.append({"event_type": "page_viewed",
+                            "payload": {"page": validity, "in_person": in_person}})
+        self.request_id._log_events([dict(entry, signer=self, ip_address=ip_address,
+                                          user_agent=user_agent) for entry in entries])
+
+    def _view_event_allowed(self, event_type):
+        """Whether one more ``event_type`` view of this signer may be logged today (UTC): at
+        most MAX_VIEW_EVENTS_PER_DAY (see ``_log_view_event``)."""
+        self.ensure_one()
+        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
+        logged = self.env["o2s.esign.event"].sudo().search_count([
+            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
+            ("event_type", "=", event_type), ("date", ">=", today)])
+        return logged < MAX_VIEW_EVENTS_PER_DAY
 
     def _log_view_event(self, event_type, payload, ip_address=None, user_agent=None):
         """Log a page or document view, at most MAX_VIEW_EVENTS_PER_DAY of this signer per day
         (UTC) and per kind, whatever the browser sessions: a visitor without cookies, each GET
         a new session, cannot grow the audit trail without bound. Returns the event or None."""
         self.ensure_one()
-        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
-        logged = self.env["o2s.esign.event"].sudo().search_count([
-            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
-            ("event_type", "=", event_type), ("date", ">=", today)])
-        if logged >= MAX_VIEW_EVENTS_PER_DAY:
+        if not self._view_event_allowed(event_type):
             return None
         return self._log_portal_event(event_type, payload, ip_address=ip_address,
                                       user_agent=user_agent)
@@ -1680,8 +1691,9 @@ class O2sEsignSigner(models.Model):
         del one_time
         signature_sha256 = _signature_sha256(signature)
         key_evidence = signer_sudo._browser_key_evidence(browser, cert_der)
+        revisions = []
         for document, result in results:
-            document._append_signed_revision(result.data, "signature", signer=signer_sudo, payload={
+            revisions.append((document, result.data, {
                 "signer": signer_sudo.name,
                 "field": signer_sudo._esign_field_name(),
                 "level": result.level,
@@ -1696,7 +1708,11 @@ class O2sEsignSigner(models.Model):
                 "certificate_serial": "%x" % pki.cert_from_pem_or_der(cert_der).serial_number,
                 "signature_image_sha256": signature_sha256,
                 **key_evidence,
-            })
+            }))
+        # every document's revision and event in one batch (queries independent of the count)
+        self.env["o2s.esign.document"]._append_signed_revisions(
+            revisions, "signature", signer=signer_sudo)
+        for document, result in results:
             with internal_write():
                 document.write({"pades_level_achieved": result.level})
         with internal_write():
