@@ -136,10 +136,9 @@ class O2sEsignSigningPage(http.Controller):
         if not request.env.registry.in_test_mode():
             turn_cr = sql_db.db_connect(cr.dbname).cursor()
             try:
-                turn_cr.execute("SELECT set_config('lock_timeout', %s, true)",
-                                ["%ds" % REQUEST_LOCK_TIMEOUT])
-                turn_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                                [REQUEST_LOCK_SPACE, request_id])
+                # one round trip: the time limit of this transaction, then the lock
+                turn_cr.execute("SET LOCAL lock_timeout = %s; SELECT pg_advisory_xact_lock(%s, %s)",
+                                ["%ds" % REQUEST_LOCK_TIMEOUT, REQUEST_LOCK_SPACE, request_id])
             except psycopg2.errors.LockNotAvailable:
                 turn_cr.close()
                 return False
@@ -150,8 +149,10 @@ class O2sEsignSigningPage(http.Controller):
             cr.postcommit.add(turn_cr.close)  # the turn ends with this call's transaction
             cr.postrollback.add(turn_cr.close)
         cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request_id])
+        # the request first: invalidating its signers would also drop the signer's request_id
+        request_sudo = signer_sudo.request_id
+        request_sudo.invalidate_recordset()
         signer_sudo.invalidate_recordset()
-        signer_sudo.request_id.invalidate_recordset()
         return True
 
     def _busy_message(self):

@@ -172,8 +172,8 @@ class O2sEsignConsumption(models.Model):
     def _request_sender(self, request):
         """Who sent ``request``: the user of its ``sent`` audit event, else its creator (sudo:
         the audit trail is read on behalf of the signature process, whatever the caller)."""
-        event = self.env["o2s.esign.event"].sudo().search(
-            [("request_id", "=", request.id), ("event_type", "=", "sent")],
+        event = self.env["o2s.esign.event"].sudo().search_fetch(
+            [("request_id", "=", request.id), ("event_type", "=", "sent")], ["payload"],
             order="sequence", limit=1)
         user_id = False
         if event.payload:

@@ -482,8 +482,18 @@ class O2sEsignDocument(models.Model):
         ``revisions`` is a list of ``(document, new_data, payload)``. The files are created in
         one batch and the events appended in one (a constant number of queries, whatever the
         number of documents). Returns the new attachments, in the order of ``revisions``."""
+        attachments, events = self._store_signed_revisions(revisions, kind, signer=signer)
+        for request, entries in events.items():
+            request._log_events(entries)
+        return attachments
+
+    @api.model
+    def _store_signed_revisions(self, revisions, kind, signer=None):
+        """The files of ``_append_signed_revisions`` without their events: returns the new
+        attachments and ``{request: [event entries]}`` for the caller to log (with others of
+        its own in the same batch)."""
         if not revisions:
-            return self.env["ir.attachment"]
+            return self.env["ir.attachment"], {}
         checked = []
         for document, new_data, payload in revisions:
             current = document.signed_attachment_id.sudo().raw or b""
@@ -502,15 +512,14 @@ class O2sEsignDocument(models.Model):
             } for document, new_data, _payload, _before, _after in checked])
             for (document, _data, _payload, _before, new_sha), attachment in zip(checked, attachments):
                 document.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
-        requests = {document.request_id for document, *_rest in checked}
-        for request in requests:
-            request._log_events([{
+        events = {}
+        for document, new_data, payload, previous_sha, new_sha in checked:
+            events.setdefault(document.request_id, []).append({
                 "event_type": "document_" + kind, "signer": signer, "payload": dict(
                     payload or {}, document_id=document.id, document=document.name,
                     sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)),
-            } for document, new_data, payload, previous_sha, new_sha in checked
-                if document.request_id == request])
-        return attachments
+            })
+        return attachments, events
 
     def _esign_set_archive_expiry(self, data, when):
         """Record when the last document timestamp of ``data`` (this document's signed file)

@@ -1437,7 +1437,8 @@ class O2sEsignRequest(models.Model):
         self.ensure_one()
         if not self.sealing_pending:
             with internal_write():
-                self.write({"sealing_pending": True})
+                # not a tracked field: no need for the tracking's snapshot of the request
+                self.with_context(mail_notrack=True).write({"sealing_pending": True})
         self.env.ref("o2s_esign.ir_cron_esign_seal_requests")._trigger()
         return None
 

@@ -876,7 +876,12 @@ class O2sEsignSigner(models.Model):
             return "sealing" if request.sealing_pending else "signed"
         if self.sign_pending:
             return "sign_pending"
-        if request.date_deadline and request.date_deadline < fields.Date.context_today(self):
+        # The deadline is a date in the visitor's time zone, never more than a day from the
+        # UTC date: a deadline later than tomorrow (UTC) has not passed, whatever the time zone
+        # (and reading the time zone costs the user's and their partner's rows).
+        deadline = request.date_deadline
+        if deadline and deadline <= fields.Datetime.now().date() + timedelta(days=1) \
+                and deadline < fields.Date.context_today(self):
             return "expired"
         if self.state == "waiting":
             return "not_your_turn"
@@ -918,6 +923,8 @@ class O2sEsignSigner(models.Model):
         self.ensure_one()
         request = self.request_id
         lang = self._esign_lang()
+        # the contacts named here and on the page, read in one query (prefetched together)
+        (self.partner_id | request.partner_id | request.user_id.partner_id).mapped("name")
         return {
             "signer": self.name or self.partner_id.name or "",
             "client": request.partner_id.display_name or "",
@@ -1709,8 +1716,9 @@ class O2sEsignSigner(models.Model):
                 "signature_image_sha256": signature_sha256,
                 **key_evidence,
             }))
-        # every document's revision and event in one batch (queries independent of the count)
-        self.env["o2s.esign.document"]._append_signed_revisions(
+        # every document's revision in one batch, their events with the ``signed`` one below
+        # (queries independent of the number of documents)
+        _attachments, events = self.env["o2s.esign.document"]._store_signed_revisions(
             revisions, "signature", signer=signer_sudo)
         for document, result in results:
             with internal_write():
@@ -1724,7 +1732,7 @@ class O2sEsignSigner(models.Model):
             signer_sudo.write({"browser_key_data": False})
         # The ``signed`` event, with the documents' new hashes.
         signed_documents = self.request_id.document_ids
-        self._log_portal_event("signed", {
+        signed_payload = {
             "name": signature.get("name"),
             "signature_type": signature.get("type"),
             "signature_sha256": signature.get("image_sha256"),
@@ -1735,7 +1743,10 @@ class O2sEsignSigner(models.Model):
             **key_evidence,
             "documents": [
                 {"id": doc.id, "name": doc.name, "sha256": doc.signed_sha256} for doc in signed_documents],
-        }, ip_address=signature.get("ip_address"), user_agent=signature.get("user_agent"))
+        }
+        request_sudo._log_events(events.get(request_sudo, []) + [{
+            "event_type": "signed", "signer": self, "payload": signed_payload,
+            "ip_address": signature.get("ip_address"), "user_agent": signature.get("user_agent")}])
         return True
 
     # ------------------------------------------------------- key of the signer's browser

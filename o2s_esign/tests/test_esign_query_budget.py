@@ -85,7 +85,7 @@ class TestEsignQueryBudget(EsignHttpCommon):
             if threading.current_thread() is not main:
                 stack = traceback.extract_stack()[:-1]
                 frames = [f for f in stack if "o2s_esign" in f.filename
-                          and "/tests/" not in f.filename][-4:] or stack[-9:-1]
+                          and "/tests/" not in f.filename][-4:] + stack[-7:-1]
                 text = query.code if hasattr(query, "code") else query
                 queries.append("%s\n    %s" % (" ".join(str(text).split())[:300], "\n    ".join(
                     "%s:%s %s" % (f.filename.rsplit("/", 1)[-1], f.lineno, f.name) for f in frames)))
