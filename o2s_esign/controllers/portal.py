@@ -68,11 +68,15 @@ class O2sEsignSigningPage(http.Controller):
             return None
         # one query: whether the signer exists and what the token check reads
         signer_sudo = request.env["o2s.esign.signer"].sudo().search_fetch(
-            [("id", "=", signer_id)], ["access_nonce", "request_id", "partner_id"], limit=1)
+            [("id", "=", signer_id)], ["access_nonce", "request_id", "partner_id", "company_id"],
+            limit=1)
         if not signer_sudo or not signer_sudo._check_signing_token(token):
             return None
-        # What the signer does here shows in the request's chatter under their name.
-        return signer_sudo.with_context(o2s_esign_author_partner_id=signer_sudo.partner_id.id)
+        # What the signer does here shows in the request's chatter under their name, in the
+        # request's company (what is created here belongs to it; and the public user's row need
+        # not be read to know the current company).
+        return signer_sudo.with_context(o2s_esign_author_partner_id=signer_sudo.partner_id.id,
+                                        allowed_company_ids=signer_sudo.company_id.ids)
 
     def _page_signer_sudo(self, signer_id, token):
         """For the pages and forms of a link: the signer (None for a bad link), their request

@@ -181,5 +181,7 @@ class O2sEsignConsumption(models.Model):
                 user_id = json.loads(event.payload).get("user_id")
             except (ValueError, AttributeError):
                 user_id = False
-        user = self.env["res.users"].sudo().browse(user_id).exists() if user_id else None
+        user = self.env["res.users"].sudo().browse(user_id) if user_id else None
+        if user and user != request.user_id:  # the request's advisor exists (a foreign key)
+            user = user.exists()
         return user or request.sudo().create_uid

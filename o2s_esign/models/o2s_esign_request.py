@@ -1439,7 +1439,9 @@ class O2sEsignRequest(models.Model):
             with internal_write():
                 # not a tracked field: no need for the tracking's snapshot of the request
                 self.with_context(mail_notrack=True).write({"sealing_pending": True})
-        self.env.ref("o2s_esign.ir_cron_esign_seal_requests")._trigger()
+        # by its xml id's record id (cached), without ``ref``'s query checking that it exists
+        self.env["ir.cron"].browse(self.env["ir.model.data"]._xmlid_to_res_id(
+            "o2s_esign.ir_cron_esign_seal_requests"))._trigger()
         return None
 
     def _esign_seal_and_close(self):

@@ -923,7 +923,8 @@ class O2sEsignSigner(models.Model):
         self.ensure_one()
         request = self.request_id
         lang = self._esign_lang()
-        # the contacts named here and on the page, read in one query (prefetched together)
+        # the users and contacts named here and on the page, read in one query each
+        (request.user_id | self.env.user).mapped("partner_id")
         (self.partner_id | request.partner_id | request.user_id.partner_id).mapped("name")
         return {
             "signer": self.name or self.partner_id.name or "",
@@ -1447,7 +1448,10 @@ class O2sEsignSigner(models.Model):
         text lost the code falls back to the default text."""
         self.ensure_one()
         lang = self._esign_lang()
-        template = self.env.ref("o2s_esign.sms_template_esign_otp", raise_if_not_found=False)
+        # by its xml id's record id (cached): no query to check that it exists, as ``ref``
+        # does (its xml id goes with it when it is deleted)
+        template = self.env["sms.template"].browse(self.env["ir.model.data"]._xmlid_to_res_id(
+            "o2s_esign.sms_template_esign_otp", raise_if_not_found=False))
         body = ""
         if template:
             rendered = template.sudo().with_context(esign_otp_code=code)._render_field(
@@ -1668,6 +1672,8 @@ class O2sEsignSigner(models.Model):
         documents = request_sudo.document_ids.sorted(lambda d: (d.sequence, d.id))
         if not documents:
             raise UserError(_("This request has no document to sign."))
+        # the files read below (current revisions, their names), in one query
+        (documents.signed_attachment_id | documents.prepared_attachment_id).mapped("name")
         context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
         moment = fields.Datetime.now()
         reason = signer_sudo.with_context(lang=signer_sudo.lang or "en_US").env._(
