@@ -510,7 +510,7 @@ class O2sEsignDocument(models.Model):
                 "res_model": "o2s.esign.document",
                 "res_id": document.id,
             } for document, new_data, _payload, _before, _after in checked])
-            for (document, _data, _payload, _before, new_sha), attachment in zip(checked, attachments, strict=True):
+            for (document, *_rest, new_sha), attachment in zip(checked, attachments, strict=True):
                 document.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
         events = {}
         for document, new_data, payload, previous_sha, new_sha in checked:

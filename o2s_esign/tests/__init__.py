@@ -37,3 +37,4 @@ from . import test_esign_company_seal
 from . import test_esign_documents_any
 from . import test_esign_sealing
 from . import test_esign_review_mends
+from . import test_esign_query_budget
