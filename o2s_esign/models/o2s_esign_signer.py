@@ -1213,16 +1213,17 @@ class O2sEsignSigner(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._sign_documents(signature)
+                # in the savepoint: saved with the signature's own changes (one UPDATE)
+                with internal_write():
+                    self.write({"state": "signed", "date_signed": fields.Datetime.now(),
+                                "sign_pending": False})
+                    self.sudo().write({"sign_pending_data": False})
         except lib_errors.EsignError as exc:
             _logger.info("o2s_esign: signature of signer %s not applied yet (%s)", self.id, exc.code)
             message = _("The signature of %(name)s could not be applied: %(reason)s",
                         name=self.name, reason=self._esign_error_reason(exc))
             self.request_id._set_error(message, transient=exc.transient, signer=self)
             return False
-        with internal_write():
-            self.write({"state": "signed", "date_signed": fields.Datetime.now(),
-                        "sign_pending": False})
-            self.sudo().write({"sign_pending_data": False})
         self.env["o2s.esign.consumption"]._record_signature(self)
         self.request_id._check_completion()
         return True
