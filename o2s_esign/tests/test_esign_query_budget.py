@@ -18,7 +18,8 @@ Differences with ``make bench`` (a real ``odoo-bin``, its access log): in Odoo's
 server does not check the registry's signaling (1 query per request in production) and the
 signing page's turn on a request is not taken (the advisory lock, 1 query of its own
 connection in production, see ``controllers/portal.py``): add 2 to the figures here for the
-signer's steps of a production server.
+signer's steps of a production server (and 1 for the last signature, whose trigger wakes the cron
+workers up with a NOTIFY after commit).
 
 Analysis aid: with ``O2S_QUERY_DUMP=<file>`` in the environment, every counted request's
 queries are appended to that file with the module's lines that sent them.
