@@ -1230,8 +1230,8 @@ class O2sEsignRequest(models.Model):
         if to_invite:
             with internal_write():
                 to_invite.write({"state": "pending", "date_invited": fields.Datetime.now()})
-            for signer in to_invite:
-                self._log_event("signer_invited", signer=signer, payload={"signer": signer.name})
+            self._log_events([{"event_type": "signer_invited", "signer": signer,
+                               "payload": {"signer": signer.name}} for signer in to_invite])
             to_invite._send_invitation()
             self._esign_tell_in_person_turn(to_invite)
         return to_invite

@@ -2028,6 +2028,7 @@ class O2sEsignSigner(models.Model):
         # The mail report (o2s.esign.mail.log) recognises the module's mails by this key.
         signers = self.with_context(o2s_esign_mail_kind=kind)
         template = signers.env.ref(xmlid, raise_if_not_found=False)
+        events = {}  # logged in one batch per request, in the same order
         for signer in signers:
             payload = dict(extra_payload or {}, kind=kind, to=signer.email)
             if template:
@@ -2035,7 +2036,10 @@ class O2sEsignSigner(models.Model):
                     signer.id, email_layout_xmlid="mail.mail_notification_light",
                     email_values=email_values)
                 payload["mail_id"] = mail_id
-            signer.request_id._log_event("email_queued", signer=signer, payload=payload)
+            events.setdefault(signer.request_id, []).append(
+                {"event_type": "email_queued", "signer": signer, "payload": payload})
+        for request, entries in events.items():
+            request._log_events(entries)
 
     # ------------------------------------------------------------------- crons
     def _mark_reminder_failure(self):
