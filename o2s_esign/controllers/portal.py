@@ -66,11 +66,17 @@ class O2sEsignSigningPage(http.Controller):
         sudo: the visitor has no account; the token is their access right."""
         if not isinstance(token, str):
             return None
-        signer_sudo = request.env["o2s.esign.signer"].sudo().browse(signer_id).exists()
+        # one query: whether the signer exists and what the token check reads
+        signer_sudo = request.env["o2s.esign.signer"].sudo().search_fetch(
+            [("id", "=", signer_id)], ["access_nonce", "request_id", "partner_id", "company_id"],
+            limit=1)
         if not signer_sudo or not signer_sudo._check_signing_token(token):
             return None
-        # What the signer does here shows in the request's chatter under their name.
-        return signer_sudo.with_context(o2s_esign_author_partner_id=signer_sudo.partner_id.id)
+        # What the signer does here shows in the request's chatter under their name, in the
+        # request's company (what is created here belongs to it; and the public user's row need
+        # not be read to know the current company).
+        return signer_sudo.with_context(o2s_esign_author_partner_id=signer_sudo.partner_id.id,
+                                        allowed_company_ids=signer_sudo.company_id.ids)
 
     def _page_signer_sudo(self, signer_id, token):
         """For the pages and forms of a link: the signer (None for a bad link), their request
@@ -134,10 +140,9 @@ class O2sEsignSigningPage(http.Controller):
         if not request.env.registry.in_test_mode():
             turn_cr = sql_db.db_connect(cr.dbname).cursor()
             try:
-                turn_cr.execute("SELECT set_config('lock_timeout', %s, true)",
-                                ["%ds" % REQUEST_LOCK_TIMEOUT])
-                turn_cr.execute("SELECT pg_advisory_xact_lock(%s, %s)",
-                                [REQUEST_LOCK_SPACE, request_id])
+                # one round trip: the time limit of this transaction, then the lock
+                turn_cr.execute("SET LOCAL lock_timeout = %s; SELECT pg_advisory_xact_lock(%s, %s)",
+                                ["%ds" % REQUEST_LOCK_TIMEOUT, REQUEST_LOCK_SPACE, request_id])
             except psycopg2.errors.LockNotAvailable:
                 turn_cr.close()
                 return False
@@ -148,8 +153,10 @@ class O2sEsignSigningPage(http.Controller):
             cr.postcommit.add(turn_cr.close)  # the turn ends with this call's transaction
             cr.postrollback.add(turn_cr.close)
         cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request_id])
+        # the request first: invalidating its signers would also drop the signer's request_id
+        request_sudo = signer_sudo.request_id
+        request_sudo.invalidate_recordset()
         signer_sudo.invalidate_recordset()
-        signer_sudo.request_id.invalidate_recordset()
         return True
 
     def _busy_message(self):

@@ -172,8 +172,8 @@ class O2sEsignConsumption(models.Model):
     def _request_sender(self, request):
         """Who sent ``request``: the user of its ``sent`` audit event, else its creator (sudo:
         the audit trail is read on behalf of the signature process, whatever the caller)."""
-        event = self.env["o2s.esign.event"].sudo().search(
-            [("request_id", "=", request.id), ("event_type", "=", "sent")],
+        event = self.env["o2s.esign.event"].sudo().search_fetch(
+            [("request_id", "=", request.id), ("event_type", "=", "sent")], ["payload"],
             order="sequence", limit=1)
         user_id = False
         if event.payload:
@@ -181,5 +181,7 @@ class O2sEsignConsumption(models.Model):
                 user_id = json.loads(event.payload).get("user_id")
             except (ValueError, AttributeError):
                 user_id = False
-        user = self.env["res.users"].sudo().browse(user_id).exists() if user_id else None
+        user = self.env["res.users"].sudo().browse(user_id) if user_id else None
+        if user and user != request.user_id:  # the request's advisor exists (a foreign key)
+            user = user.exists()
         return user or request.sudo().create_uid

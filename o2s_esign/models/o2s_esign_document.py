@@ -501,25 +501,52 @@ class O2sEsignDocument(models.Model):
         """Store a new signed revision of the document (append-only: the previous revision must
         be a byte prefix of the new one) and log it."""
         self.ensure_one()
-        current = self.signed_attachment_id.sudo().raw or b""
-        if not new_data.startswith(current):
-            raise UserError(_("Refusing to store a revision of %(name)s that rewrites its history.",
-                              name=self.name))
-        previous_sha = self.signed_sha256
-        new_sha = hashlib.sha256(new_data).hexdigest()
+        return self._append_signed_revisions([(self, new_data, payload)], kind, signer=signer)
+
+    @api.model
+    def _append_signed_revisions(self, revisions, kind, signer=None):
+        """``_append_signed_revision`` for several documents of one request at once:
+        ``revisions`` is a list of ``(document, new_data, payload)``. The files are created in
+        one batch and the events appended in one (a constant number of queries, whatever the
+        number of documents). Returns the new attachments, in the order of ``revisions``."""
+        attachments, events = self._store_signed_revisions(revisions, kind, signer=signer)
+        for request, entries in events.items():
+            request._log_events(entries)
+        return attachments
+
+    @api.model
+    def _store_signed_revisions(self, revisions, kind, signer=None):
+        """The files of ``_append_signed_revisions`` without their events: returns the new
+        attachments and ``{request: [event entries]}`` for the caller to log (with others of
+        its own in the same batch)."""
+        if not revisions:
+            return self.env["ir.attachment"], {}
+        checked = []
+        for document, new_data, payload in revisions:
+            current = document.signed_attachment_id.sudo().raw or b""
+            if not new_data.startswith(current):
+                raise UserError(_("Refusing to store a revision of %(name)s that rewrites its "
+                                  "history.", name=document.name))
+            checked.append((document, new_data, payload, document.signed_sha256,
+                            hashlib.sha256(new_data).hexdigest()))
         with internal_write():  # a sent document's files are frozen (ir_attachment.py)
-            attachment = self.env["ir.attachment"].sudo().create({
-                "name": self.prepared_attachment_id.name or self.name,
+            attachments = self.env["ir.attachment"].sudo().create([{
+                "name": document.prepared_attachment_id.name or document.name,
                 "raw": new_data,
                 "mimetype": "application/pdf",
                 "res_model": "o2s.esign.document",
-                "res_id": self.id,
+                "res_id": document.id,
+            } for document, new_data, _payload, _before, _after in checked])
+            for (document, *_rest, new_sha), attachment in zip(checked, attachments, strict=True):
+                document.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
+        events = {}
+        for document, new_data, payload, previous_sha, new_sha in checked:
+            events.setdefault(document.request_id, []).append({
+                "event_type": "document_" + kind, "signer": signer, "payload": dict(
+                    payload or {}, document_id=document.id, document=document.name,
+                    sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)),
             })
-            self.write({"signed_attachment_id": attachment.id, "signed_sha256": new_sha})
-        self.request_id._log_event("document_" + kind, signer=signer, payload=dict(
-            payload or {}, document_id=self.id, document=self.name,
-            sha256_before=previous_sha, sha256_after=new_sha, size=len(new_data)))
-        return attachment
+        return attachments, events
 
     def _esign_set_archive_expiry(self, data, when):
         """Record when the last document timestamp of ``data`` (this document's signed file)

@@ -881,7 +881,12 @@ class O2sEsignSigner(models.Model):
             return "sealing" if request.sealing_pending else "signed"
         if self.sign_pending:
             return "sign_pending"
-        if request.date_deadline and request.date_deadline < fields.Date.context_today(self):
+        # The deadline is a date in the visitor's time zone, never more than a day from the
+        # UTC date: a deadline later than tomorrow (UTC) has not passed, whatever the time zone
+        # (and reading the time zone costs the user's and their partner's rows).
+        deadline = request.date_deadline
+        if deadline and deadline <= fields.Datetime.now().date() + timedelta(days=1) \
+                and deadline < fields.Date.context_today(self):
             return "expired"
         if self.state == "waiting":
             return "not_your_turn"
@@ -910,16 +915,22 @@ class O2sEsignSigner(models.Model):
         """The signer's language if it is installed, else the company partner's, else English."""
         self.ensure_one()
         installed = {code for code, _name in self.env["res.lang"].get_installed()}
-        for lang in (self.lang, self.partner_id.lang, self.request_id.company_id.partner_id.lang):
-            if lang in installed:
-                return lang
-        return "en_US"
+
+        def candidates():  # read one after the other, only as far as needed
+            yield self.lang
+            yield self.partner_id.lang
+            yield self.request_id.company_id.partner_id.lang
+
+        return next((lang for lang in candidates() if lang in installed), "en_US")
 
     def _get_signing_page_placeholders(self):
         """The values of the ``{{ name }}`` placeholders of the signing-page text (plain text)."""
         self.ensure_one()
         request = self.request_id
         lang = self._esign_lang()
+        # the users and contacts named here and on the page, read in one query each
+        (request.user_id | self.env.user).mapped("partner_id")
+        (self.partner_id | request.partner_id | request.user_id.partner_id).mapped("name")
         return {
             "signer": self.name or self.partner_id.name or "",
             "client": request.partner_id.display_name or "",
@@ -1032,25 +1043,33 @@ class O2sEsignSigner(models.Model):
         (the controller remembers it in the session); later views are not logged again, so
         that reloading a page cannot grow the audit trail (see ``_log_view_event``)."""
         self.ensure_one()
+        entries = []  # appended in one batch
         if not self.date_opened and validity == "ok":
             with internal_write():
                 self.write({"date_opened": fields.Datetime.now()})
-            self._log_portal_event("link_opened", {"in_person": in_person},
-                                   ip_address=ip_address, user_agent=user_agent)
-        if first_today:
-            self._log_view_event("page_viewed", {"page": validity, "in_person": in_person},
-                                 ip_address=ip_address, user_agent=user_agent)
+            entries.append({"event_type": "link_opened", "payload": {"in_person": in_person}})
+        if first_today and self._view_event_allowed("page_viewed"):
+            entries.append({"event_type": "page_viewed",
+                            "payload": {"page": validity, "in_person": in_person}})
+        self.request_id._log_events([dict(entry, signer=self, ip_address=ip_address,
+                                          user_agent=user_agent) for entry in entries])
+
+    def _view_event_allowed(self, event_type):
+        """Whether one more ``event_type`` view of this signer may be logged today (UTC): at
+        most MAX_VIEW_EVENTS_PER_DAY (see ``_log_view_event``)."""
+        self.ensure_one()
+        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
+        logged = self.env["o2s.esign.event"].sudo().search_count([
+            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
+            ("event_type", "=", event_type), ("date", ">=", today)])
+        return logged < MAX_VIEW_EVENTS_PER_DAY
 
     def _log_view_event(self, event_type, payload, ip_address=None, user_agent=None):
         """Log a page or document view, at most MAX_VIEW_EVENTS_PER_DAY of this signer per day
         (UTC) and per kind, whatever the browser sessions: a visitor without cookies, each GET
         a new session, cannot grow the audit trail without bound. Returns the event or None."""
         self.ensure_one()
-        today = datetime.combine(fields.Datetime.now().date(), datetime_time.min)
-        logged = self.env["o2s.esign.event"].sudo().search_count([
-            ("request_id", "=", self.request_id.id), ("signer_id", "=", self.id),
-            ("event_type", "=", event_type), ("date", ">=", today)])
-        if logged >= MAX_VIEW_EVENTS_PER_DAY:
+        if not self._view_event_allowed(event_type):
             return None
         return self._log_portal_event(event_type, payload, ip_address=ip_address,
                                       user_agent=user_agent)
@@ -1199,16 +1218,17 @@ class O2sEsignSigner(models.Model):
         try:
             with self.env.cr.savepoint():
                 self._sign_documents(signature)
+                # in the savepoint: saved with the signature's own changes (one UPDATE)
+                with internal_write():
+                    self.write({"state": "signed", "date_signed": fields.Datetime.now(),
+                                "sign_pending": False})
+                    self.sudo().write({"sign_pending_data": False})
         except lib_errors.EsignError as exc:
             _logger.info("o2s_esign: signature of signer %s not applied yet (%s)", self.id, exc.code)
             message = _("The signature of %(name)s could not be applied: %(reason)s",
                         name=self.name, reason=self._esign_error_reason(exc))
             self.request_id._set_error(message, transient=exc.transient, signer=self)
             return False
-        with internal_write():
-            self.write({"state": "signed", "date_signed": fields.Datetime.now(),
-                        "sign_pending": False})
-            self.sudo().write({"sign_pending_data": False})
         self.env["o2s.esign.consumption"]._record_signature(self)
         self.request_id._check_completion()
         return True
@@ -1434,7 +1454,10 @@ class O2sEsignSigner(models.Model):
         text lost the code falls back to the default text."""
         self.ensure_one()
         lang = self._esign_lang()
-        template = self.env.ref("o2s_esign.sms_template_esign_otp", raise_if_not_found=False)
+        # by its xml id's record id (cached): no query to check that it exists, as ``ref``
+        # does (its xml id goes with it when it is deleted)
+        template = self.env["sms.template"].browse(self.env["ir.model.data"]._xmlid_to_res_id(
+            "o2s_esign.sms_template_esign_otp", raise_if_not_found=False))
         body = ""
         if template:
             rendered = template.sudo().with_context(esign_otp_code=code)._render_field(
@@ -1705,6 +1728,8 @@ class O2sEsignSigner(models.Model):
         documents = request_sudo.document_ids.sorted(lambda d: (d.sequence, d.id))
         if not documents:
             raise UserError(_("This request has no document to sign."))
+        # the files read below (current revisions, their names), in one query
+        (documents.signed_attachment_id | documents.prepared_attachment_id).mapped("name")
         context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
         moment = fields.Datetime.now()
         reason = signer_sudo.with_context(lang=signer_sudo.lang or "en_US").env._(
@@ -1737,8 +1762,9 @@ class O2sEsignSigner(models.Model):
         del one_time
         signature_sha256 = _signature_sha256(signature)
         key_evidence = signer_sudo._browser_key_evidence(browser, cert_der)
+        revisions = []
         for document, result in results:
-            document._append_signed_revision(result.data, "signature", signer=signer_sudo, payload={
+            revisions.append((document, result.data, {
                 "signer": signer_sudo.name,
                 "field": signer_sudo._esign_field_name(),
                 "level": result.level,
@@ -1753,7 +1779,12 @@ class O2sEsignSigner(models.Model):
                 "certificate_serial": "%x" % pki.cert_from_pem_or_der(cert_der).serial_number,
                 "signature_image_sha256": signature_sha256,
                 **key_evidence,
-            })
+            }))
+        # every document's revision in one batch, their events with the ``signed`` one below
+        # (queries independent of the number of documents)
+        _attachments, events = self.env["o2s.esign.document"]._store_signed_revisions(
+            revisions, "signature", signer=signer_sudo)
+        for document, result in results:
             with internal_write():
                 document.write({"pades_level_achieved": result.level})
         with internal_write():
@@ -1766,7 +1797,7 @@ class O2sEsignSigner(models.Model):
         signer_sudo._esign_record_filled(documents, moment)
         # The ``signed`` event, with the documents' new hashes.
         signed_documents = self.request_id.document_ids
-        self._log_portal_event("signed", {
+        signed_payload = {
             "name": signature.get("name"),
             "signature_type": signature.get("type"),
             "signature_sha256": signature.get("image_sha256"),
@@ -1777,7 +1808,10 @@ class O2sEsignSigner(models.Model):
             **key_evidence,
             "documents": [
                 {"id": doc.id, "name": doc.name, "sha256": doc.signed_sha256} for doc in signed_documents],
-        }, ip_address=signature.get("ip_address"), user_agent=signature.get("user_agent"))
+        }
+        request_sudo._log_events(events.get(request_sudo, []) + [{
+            "event_type": "signed", "signer": self, "payload": signed_payload,
+            "ip_address": signature.get("ip_address"), "user_agent": signature.get("user_agent")}])
         return True
 
     # ------------------------------------------------------- key of the signer's browser
@@ -2066,6 +2100,7 @@ class O2sEsignSigner(models.Model):
         # The mail report (o2s.esign.mail.log) recognises the module's mails by this key.
         signers = self.with_context(o2s_esign_mail_kind=kind)
         template = signers.env.ref(xmlid, raise_if_not_found=False)
+        events = {}  # logged in one batch per request, in the same order
         for signer in signers:
             payload = dict(extra_payload or {}, kind=kind, to=signer.email)
             if template:
@@ -2073,7 +2108,10 @@ class O2sEsignSigner(models.Model):
                     signer.id, email_layout_xmlid="mail.mail_notification_light",
                     email_values=email_values)
                 payload["mail_id"] = mail_id
-            signer.request_id._log_event("email_queued", signer=signer, payload=payload)
+            events.setdefault(signer.request_id, []).append(
+                {"event_type": "email_queued", "signer": signer, "payload": payload})
+        for request, entries in events.items():
+            request._log_events(entries)
 
     # ------------------------------------------------------------------- crons
     def _mark_reminder_failure(self):

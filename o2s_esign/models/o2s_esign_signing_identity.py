@@ -228,8 +228,9 @@ class O2sEsignSigningIdentity(models.Model):
         first use. Private helper with ``sudo()``: the model has no access right for anyone,
         and this is the one place the module decrypts the keys (to sign, never to show)."""
         company.ensure_one()
-        identity_sudo = self.sudo().search(
-            [("company_id", "=", company.id), ("active", "=", True)], limit=1)
+        # with what _material reads first (one query when the material is cached)
+        identity_sudo = self.sudo().search_fetch(
+            [("company_id", "=", company.id), ("active", "=", True)], ["write_date"], limit=1)
         if not identity_sudo:
             if not create:
                 return None
