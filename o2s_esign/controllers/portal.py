@@ -244,7 +244,11 @@ class O2sEsignSigningPage(http.Controller):
         """Issue 17: the signer's fields drawn over the documents (``esign_fields``: per
         document id), what their date and initials boxes will show, and whether the Sign button
         waits for required fields."""
-        esign_fields = signer_sudo._esign_page_fields() if validity == "ok" else {}
+        if validity != "ok" or not any(signer_sudo.request_id.document_ids.mapped("has_fields")):
+            # most documents have none: no search, no date to show
+            return {"esign_fields": {}, "esign_fields_required": False, "esign_today": "",
+                    "esign_initials": ""}
+        esign_fields = signer_sudo._esign_page_fields()
         return {
             "esign_fields": esign_fields,
             "esign_fields_required": any(

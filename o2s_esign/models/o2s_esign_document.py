@@ -64,6 +64,10 @@ class O2sEsignDocument(models.Model):
     signed_sha256 = fields.Char(string="Signed SHA-256", readonly=True, copy=False, index=True)
     page_count = fields.Integer(string="Pages", readonly=True, copy=False)
     field_ids = fields.One2many("o2s.esign.field", "document_id", string="Fields")
+    has_fields = fields.Boolean(
+        compute="_compute_has_fields", store=True,
+        help="Boxes are placed on the document (read with the document: the signing page looks "
+             "for them only then).")
     prepared_page_count = fields.Integer(
         string="Pages to sign", readonly=True, copy=False,
         help="The pages the signers see: the document's and the signature page(s) added to it.")
@@ -730,6 +734,11 @@ class O2sEsignDocument(models.Model):
         return ", ".join(stem for stem in stems if stem) or False
 
     # ---------------------------------------------------- fields placed on the document (#17)
+    @api.depends("field_ids")
+    def _compute_has_fields(self):
+        for document in self:
+            document.has_fields = bool(document.field_ids)
+
     def _esign_pdf_data(self):
         """The PDF the signers will sign (the uploaded file was made into it at create)."""
         self.ensure_one()

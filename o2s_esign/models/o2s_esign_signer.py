@@ -1657,6 +1657,8 @@ class O2sEsignSigner(models.Model):
         on the signing page, the date of signing (in their language) and their initials."""
         self.ensure_one()
         values = {}
+        if not document.has_fields:
+            return values
         for field in document.sudo().field_ids:
             if field.signer_id != self or field.field_type == "signature" \
                     or not field.pdf_field_name:
@@ -1689,7 +1691,7 @@ class O2sEsignSigner(models.Model):
         with the time (text and checkbox values were kept when the signer filled them)."""
         self.ensure_one()
         filled = self.env["o2s.esign.field"]
-        for document in documents:
+        for document in documents.filtered("has_fields"):
             values = self._esign_fill_values(document, moment)
             for field in document.sudo().field_ids.filtered(
                     lambda f: f.signer_id == self and f.field_type in ("date", "initials")):
