@@ -36,6 +36,8 @@ Run alone: ``python bench/bench_odoo.py --config .run/odoo.conf --db DB --json-o
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import sys
 import tempfile
@@ -58,6 +60,19 @@ CRONS = {
 CRON_QUERY_TOLERANCE = 1.05
 SIGNING_SIZES = ("p1", "p10", "p100", "10mb")
 
+
+def _png() -> bytes:
+    """A small real PNG: the signature a signer drew (shown in the signature box)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (240, 80), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line((8, 70, 120, 10, 232, 40), fill=(0, 0, 90, 255), width=4)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+_SIGNATURE_PNG = _png()
 
 def _goal(name, value, limit, unit=""):
     return {"name": name, "value": value, "limit": limit, "unit": unit,
@@ -150,8 +165,9 @@ def run_signing(env, pki_server, runs: int, warmup: int, sizes) -> dict:
                 signer = request.signer_ids
                 document = request.document_ids
                 prepared = document.prepared_attachment_id.raw
-                signature = {"name": signer.name, "type": "typed", "image": b"\x89PNG bench",
-                             "image_sha256": "0" * 64, "date": None, "ip_address": "203.0.113.7",
+                signature = {"name": signer.name, "type": "typed", "image": _SIGNATURE_PNG,
+                             "image_sha256": hashlib.sha256(_SIGNATURE_PNG).hexdigest(),
+                             "date": None, "ip_address": "203.0.113.7",
                              "user_agent": "bench", "consent_sha256": None,
                              "otp_verified_at": None, "in_person": False}
                 queries = []
