@@ -34,7 +34,10 @@ class O2sEsignField(models.Model):
 
     document_id = fields.Many2one(
         "o2s.esign.document", required=True, ondelete="cascade", index=True)
-    request_id = fields.Many2one(related="document_id.request_id", store=True, index=True)
+    # cascade (not "set null"): deleting a draft request deletes its documents and their fields in
+    # the same statement; an UPDATE of the field row to null would meet its deleted document
+    request_id = fields.Many2one(related="document_id.request_id", store=True, index=True,
+                                 ondelete="cascade")
     company_id = fields.Many2one(related="document_id.request_id.company_id", store=True)
     signer_id = fields.Many2one("o2s.esign.signer", required=True, ondelete="cascade", index=True)
     field_type = fields.Selection(FIELD_TYPES, string="Type", required=True, default="signature")

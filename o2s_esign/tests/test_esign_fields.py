@@ -48,6 +48,20 @@ class TestEsignFieldRights(XmlRpcMixin, EsignHttpCommon):
         # the administrator sees it
         self.assertEqual(self._rpc("esign_manager", "o2s.esign.field", "read", [field_id], ["page"])[0]["page"], 1)
 
+    def test_deleting_a_draft_deletes_its_boxes(self):
+        draft = self._draft_request()
+        field = self.env["o2s.esign.field"].with_user(self.advisor).create(self._box(draft))
+        # the foreign keys of a box to its request and to its document both cascade: one
+        # DELETE of the request removes documents and boxes (no UPDATE to null in between)
+        self.env.cr.execute("""
+            SELECT confdeltype FROM pg_constraint
+             WHERE conrelid = 'o2s_esign_field'::regclass AND contype = 'f'
+               AND confrelid IN ('o2s_esign_request'::regclass, 'o2s_esign_document'::regclass)
+        """)
+        self.assertEqual({row[0] for row in self.env.cr.fetchall()}, {"c"})
+        draft.with_user(self.advisor).unlink()
+        self.assertFalse(field.exists())
+
     @mute_logger("odoo.http")
     def test_values_and_sent_fields_are_the_signature_process_s(self):
         draft = self._draft_request()
