@@ -34,7 +34,6 @@ Run alone (needs the database): ``python bench/bench_http.py --config .run/odoo.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import configparser
 import io
@@ -207,7 +206,8 @@ def _pdf(title: str) -> bytes:
     return pdf_factory.make_pdf(DOCUMENT_PAGES, text=title + " – page {n} (éèàç)")
 
 
-def _signature_png() -> str:
+def signature_png() -> str:
+    """The base64 PNG of a signature as the signing page sends it."""
     from PIL import Image, ImageDraw
 
     image = Image.new("RGBA", (300, 100), (255, 255, 255, 0))
@@ -229,7 +229,7 @@ class Flow:
         self.records: list[dict] = []
         self.advisor = None
         self.documents = [base64.b64encode(_pdf(f"Contrat {n}")).decode() for n in (1, 2)]
-        self.signature = _signature_png()
+        self.signature = signature_png()
 
     def _send(self, session, kind: str, method: str, path: str, **kwargs):
         start = time.perf_counter()
@@ -476,15 +476,10 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-bin", required=True)
-    parser.add_argument("--port", type=int, default=8069)
+    parser = benchlib.server_parser(__doc__)
     parser.add_argument("--flows", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     result = run(args.config, args.db, args.odoo_bin, args.port, args.flows, args.warmup,
                  args.workers)

@@ -30,7 +30,6 @@ answer); the time from the last signature's answer to the last request "signed".
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import re
@@ -217,7 +216,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
     from sms_gateway import SmsGateway
 
     pg = benchflow.pg_params(config_file, db)
-    signature = bench_http._signature_png()
+    signature = bench_http.signature_png()
     with tempfile.TemporaryDirectory(prefix="o2s-bench-load-") as tmp, PkiServer() as pki, \
             SmsGateway(bearer=secrets.token_urlsafe(12)) as gateway, benchflow.MailSink() as smtp:
         setup = bench_http.setup_database(config_file, db, pki, gateway)
@@ -346,14 +345,9 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-bin", required=True)
-    parser.add_argument("--port", type=int, default=8069)
+    parser = benchlib.server_parser(__doc__)
     parser.add_argument("--alone", type=int, default=5,
                         help="requests signed alone (2 signatures each) for the baseline")
-    parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     result = run(args.config, args.db, args.odoo_bin, args.port, args.alone)
     benchlib.emit(result, args.json_out)

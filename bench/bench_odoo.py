@@ -36,8 +36,8 @@ Run alone: ``python bench/bench_odoo.py --config .run/odoo.conf --db DB --json-o
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
-import io
 import json
 import sys
 import tempfile
@@ -61,18 +61,6 @@ CRON_QUERY_TOLERANCE = 1.05
 SIGNING_SIZES = ("p1", "p10", "p100", "10mb")
 
 
-def _png() -> bytes:
-    """A small real PNG: the signature a signer drew (shown in the signature box)."""
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGBA", (240, 80), (255, 255, 255, 0))
-    ImageDraw.Draw(image).line((8, 70, 120, 10, 232, 40), fill=(0, 0, 90, 255), width=4)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-_SIGNATURE_PNG = _png()
 
 def _goal(name, value, limit, unit=""):
     return {"name": name, "value": value, "limit": limit, "unit": unit,
@@ -149,9 +137,11 @@ class _RollBack(Exception):
 
 
 def run_signing(env, pki_server, runs: int, warmup: int, sizes) -> dict:
+    import bench_http
     import bench_signing
 
     lib = benchlib.load_lib()
+    signature_png = base64.b64decode(bench_http.signature_png())  # shown in the signature box
     advisor, client = _setup(env, pki_server)
     env.cr.commit()
     out = {"runs": runs, "sizes": {}}
@@ -165,8 +155,8 @@ def run_signing(env, pki_server, runs: int, warmup: int, sizes) -> dict:
                 signer = request.signer_ids
                 document = request.document_ids
                 prepared = document.prepared_attachment_id.raw
-                signature = {"name": signer.name, "type": "typed", "image": _SIGNATURE_PNG,
-                             "image_sha256": hashlib.sha256(_SIGNATURE_PNG).hexdigest(),
+                signature = {"name": signer.name, "type": "typed", "image": signature_png,
+                             "image_sha256": hashlib.sha256(signature_png).hexdigest(),
                              "date": None, "ip_address": "203.0.113.7",
                              "user_agent": "bench", "consent_sha256": None,
                              "otp_verified_at": None, "in_person": False}

@@ -26,7 +26,6 @@ never overlaps the next case. Every request is prepared before the server starts
 
 from __future__ import annotations
 
-import argparse
 import base64
 import secrets
 import sys
@@ -161,7 +160,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, runs: int = 20,
         server.args += ["--smtp=127.0.0.1", f"--smtp-port={smtp.port}"]
         benchlib.progress(f"peer: starting odoo-bin --workers={workers} on port {port}")
         server.start()
-        signature = bench_http._signature_png()
+        signature = bench_http.signature_png()
         records: list[dict] = []
         samples = {case: {"sign_ms": [], "path_ms": []} for case in CASES}
         sealed_ms = []
@@ -240,15 +239,10 @@ def _restore_level(config_file: str, db: str):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--odoo-bin", required=True)
-    parser.add_argument("--port", type=int, default=8069)
+    parser = benchlib.server_parser(__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json-out")
     args = parser.parse_args(argv)
     result = run(args.config, args.db, args.odoo_bin, args.port, args.runs, args.warmup,
                  args.workers)

@@ -196,6 +196,20 @@ def write_json(path: str | os.PathLike, data: dict):
         fh.write("\n")
 
 
+def server_parser(doc: str):
+    """The command line of a part that starts its own Odoo server: ``--config``, ``--db``,
+    ``--odoo-bin``, ``--port``, ``--json-out`` (the part adds its own options)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--odoo-bin", required=True)
+    parser.add_argument("--port", type=int, default=8069)
+    parser.add_argument("--json-out")
+    return parser
+
+
 def emit(result: dict, json_out: str | None):
     """A part's result: into ``json_out`` (the runner's file), else on stdout."""
     if json_out:

@@ -5,13 +5,8 @@ type, signers matched by their order."""
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-FIELD_TYPES = [
-    ("signature", "Signature"),
-    ("initials", "Initials"),
-    ("date", "Date"),
-    ("text", "Text"),
-    ("checkbox", "Checkbox"),
-]
+from .o2s_esign_field import FIELD_TYPES
+
 # the keys of one placement (the wizard's JSON, the API's fields, this model's values)
 PLACEMENT_KEYS = ("signer", "type", "page", "x", "y", "width", "height", "required", "label")
 

@@ -1651,27 +1651,30 @@ class O2sEsignSigner(models.Model):
             image=image or None,
         )
 
-    def _esign_fill_values(self, document, moment):
+    def _esign_fill_values(self, document):
         """{PDF field name: value} of this signer's boxes on ``document`` that go into the PDF
         just before their signature covers them: text and checkbox as the signer filled them
         on the signing page, the date of signing (in their language) and their initials."""
         self.ensure_one()
+        mine = self._esign_boxes_of(document)
+        if not mine:
+            return {}
+        written = {"date": self._esign_today_text(), "initials": self._esign_initials()}
         values = {}
-        if not document.has_fields:
-            return values
-        for field in document.sudo().field_ids:
-            if field.signer_id != self or field.field_type == "signature" \
-                    or not field.pdf_field_name:
-                continue
+        for field in mine:
             if field.field_type == "checkbox":
                 values[field.pdf_field_name] = field._esign_is_ticked()
-            elif field.field_type == "date":
-                values[field.pdf_field_name] = self._esign_today_text()
-            elif field.field_type == "initials":
-                values[field.pdf_field_name] = self._esign_initials()
+            elif field.field_type in written:
+                values[field.pdf_field_name] = written[field.field_type]
             elif field.value:
                 values[field.pdf_field_name] = field.value
         return values
+
+    def _esign_boxes_of(self, documents):
+        """This signer's boxes on ``documents`` that are written into the PDF (not their
+        signature box; only documents that have boxes are read)."""
+        return documents.filtered("has_fields").sudo().field_ids.filtered(
+            lambda f: f.signer_id == self and f.field_type != "signature" and f.pdf_field_name)
 
     def _esign_today_text(self):
         """Today's date as a date box shows it: on the signing page before signing, and in
@@ -1690,16 +1693,15 @@ class O2sEsignSigner(models.Model):
         """After the signature: the date and initials boxes keep what was written in the PDF,
         with the time (text and checkbox values were kept when the signer filled them)."""
         self.ensure_one()
-        filled = self.env["o2s.esign.field"]
-        for document in documents.filtered("has_fields"):
-            values = self._esign_fill_values(document, moment)
-            for field in document.sudo().field_ids.filtered(
-                    lambda f: f.signer_id == self and f.field_type in ("date", "initials")):
-                with internal_write():
-                    field.write({"value": values.get(field.pdf_field_name) or False,
-                                 "date_filled": moment})
-                filled |= field
-        return filled
+        mine = self._esign_boxes_of(documents)
+        if not mine:
+            return
+        with internal_write():
+            for kind, value in (("date", self._esign_today_text()),
+                                ("initials", self._esign_initials())):
+                boxes = mine.filtered(lambda f, kind=kind: f.field_type == kind)
+                if boxes:
+                    boxes.write({"value": value or False, "date_filled": moment})
 
     def _sign_documents(self, signature=None):
         """Sign every document of the request for this signer: one incremental PAdES signature
@@ -1753,7 +1755,7 @@ class O2sEsignSigner(models.Model):
                         document, moment, image=(signature or {}).get("image")),
                     trust_roots=context.trust_roots, extra_crls=context.extra_crls,
                     reason=reason,
-                    field_values=signer_sudo._esign_fill_values(document, moment) or None)
+                    field_values=signer_sudo._esign_fill_values(document) or None)
                 results.append((document, result))
         finally:
             # The one-time key is used for these signatures only: drop every reference to it.
@@ -1922,7 +1924,7 @@ class O2sEsignSigner(models.Model):
                     identity=identity, level=context.level, tsa=context.tsa,
                     appearance=signer_sudo._esign_appearance(document, moment, image=image),
                     reason=reason,
-                    field_values=signer_sudo._esign_fill_values(document, moment) or None)
+                    field_values=signer_sudo._esign_fill_values(document) or None)
             except lib_errors.EsignError as exc:
                 return {"error": self._esign_error_reason(exc)}
             prepared[str(document.id)] = {

@@ -1,8 +1,8 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 """Shared set-up for the signing tests: a real certomancer PKI (TSA, OCSP, CRL) on a loopback
 port configured as the company's timestamp authority, and the signing page's steps."""
+import base64
 import hashlib
-import io
 import sys
 from pathlib import Path
 
@@ -11,6 +11,7 @@ from odoo.tools import mute_logger
 
 from ..tools import internal_write
 from .common import O2sEsignCommon, make_pdf
+from .esign_portal_common import signature_png
 
 SUPPORT = Path(__file__).resolve().parents[2] / "tests" / "support"
 if str(SUPPORT) not in sys.path:
@@ -23,17 +24,6 @@ from sigcheck import pdfsig  # noqa: E402
 #: pyHanko's validator logs at WARNING what our reports carry anyway
 PYHANKO_LOGGERS = ("pyhanko", "pyhanko_certvalidator", "pyhanko.sign.validation",
                    "pyhanko.sign.validation.generic_cms", "pyhanko.sign.diff_analysis")
-
-
-def signature_png(seed):
-    """A small real PNG, different for each ``seed`` (the drawn signature of a test)."""
-    from PIL import Image, ImageDraw  # Odoo's own dependency
-
-    image = Image.new("RGBA", (120, 40), (255, 255, 255, 0))
-    ImageDraw.Draw(image).line((5, 30, 60, 5 + seed % 25, 115, 30), fill=(0, 0, 80, 255), width=3)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def sha256(data):
@@ -93,7 +83,7 @@ class O2sEsignSigningCommon(O2sEsignCommon):
     @classmethod
     def _signature(cls, signer):
         """The signature as the signing page hands it to ``_sign_documents``."""
-        image = signature_png(signer.id)
+        image = base64.b64decode(signature_png("Signer %d" % signer.id))
         return {
             "name": signer.sudo().name, "type": "drawn", "image": image,
             "image_sha256": hashlib.sha256(image).hexdigest(), "date": fields.Datetime.now(),

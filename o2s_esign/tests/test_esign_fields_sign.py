@@ -18,7 +18,8 @@ from odoo.tests import tagged
 
 from ..tools import internal_write
 from .common import make_pdf
-from .common_signing import O2sEsignSigningCommon, signature_png
+from .common_signing import O2sEsignSigningCommon
+from .esign_portal_common import signature_png
 
 
 def tagged_pdf(tags_by_page):
@@ -99,7 +100,7 @@ class TestEsignFieldsSigned(O2sEsignSigningCommon):
         self.assertEqual(set(document.field_ids.mapped("source")), {"api"})
         with internal_write():  # what the signing page keeps (the drawing, as a PNG)
             for signer in (first, second):
-                signer.sudo().signature_image = base64.b64encode(signature_png(signer.id))
+                signer.sudo().signature_image = signature_png(signer.name)
         prepared = widgets(document.prepared_attachment_id.raw)
         self.assertEqual(prepared[first._esign_field_name()][0], 1)
         self.assertRectNear(prepared[first._esign_field_name()][1], [320, 40, 520, 110])

@@ -127,15 +127,7 @@ class O2sEsignRequestWizardDocument(models.TransientModel):
     def action_esign_preview(self):
         """Open the PDF that will be signed, as it will be made from this file."""
         self.ensure_one()
-        Document = self.env["o2s.esign.document"]
-        name = self.name or self.attachment_id.name
-        result = Document._esign_normalised(name, self.attachment_id.raw or b"")
-        # attached to nothing: readable by its creator only (a wizard line's files would be
-        # readable by whoever may read the line); removed with the wizard's abandoned uploads
-        preview = self.env["ir.attachment"].create({
-            "name": Document._esign_pdf_name(name, result), "raw": result.pdf,
-            "mimetype": "application/pdf", "description": PREVIEW_MARK,
-        })
+        preview = self._esign_preview_attachment()
         return {"type": "ir.actions.act_url", "target": "new",
                 "url": "/web/content/%d?download=false" % preview.id}
 

@@ -8,25 +8,16 @@ import zipfile
 from datetime import datetime
 
 import evidence_factory as factory
+import pdf_factory as pf
 import o2s_esign_lib
 import o2s_esign_lib.evidence as ev
 import pikepdf
 import pytest
 import sigcheck
 from o2s_esign_lib import verify
-from PIL import Image, ImageDraw
 
 LIB = o2s_esign_lib
 FILLED = datetime(2026, 11, 27, 14, 8, 30)
-
-
-def _png(width=240, height=80):
-    image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
-    ImageDraw.Draw(image).line((8, height - 10, width // 2, 10, width - 8, height // 2),
-                               fill=(0, 0, 90, 255), width=4)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def _fields():
@@ -58,7 +49,7 @@ def _images(data):
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     scenario = factory.two_signer_scenario(LIB, tmp_path_factory.mktemp("fields"))
-    scenario.bundle.signers[0].signature_image = _png()
+    scenario.bundle.signers[0].signature_image = pf.signature_png(240, 80)
     scenario.bundle.signers[1].signature_image = b"\x89PNG broken"
     scenario.bundle.documents[0].fields = _fields()
     return scenario
@@ -117,15 +108,6 @@ def test_bundles_without_fields_or_image_are_unchanged(tmp_path):
     assert "Fields on the document" not in _pdf_text(data)
 
 
-def _statuses(output):
-    result = {}
-    for line in output.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL", "SKIP"):
-            result[parts[1]] = parts[0]
-    return result
-
-
 SIGNED = "signed/1-Lettre-de-mission-n-1-ete.pdf"
 
 
@@ -133,7 +115,7 @@ def test_verify_checks_the_signature_fields_where_the_manifest_places_them(built
     path, _ = built
     out = io.StringIO()
     assert verify.main([str(path)], out=out) == 0, out.getvalue()
-    assert _statuses(out.getvalue())[f"field_positions:{SIGNED}"] == "PASS"
+    assert factory.verify_statuses(out.getvalue())[f"field_positions:{SIGNED}"] == "PASS"
     assert "1 signature field(s) where the manifest places them" in out.getvalue()
     # a bundle whose manifest places signer A's field elsewhere
     moved = factory.two_signer_scenario(LIB, tmp_path)
@@ -145,7 +127,7 @@ def test_verify_checks_the_signature_fields_where_the_manifest_places_them(built
         ev.build_evidence_zip(fh, moved.bundle, sealer=moved.sealer)
     out = io.StringIO()
     assert verify.main([str(bad)], out=out) == 1
-    result = _statuses(out.getvalue())
+    result = factory.verify_statuses(out.getvalue())
     assert result[f"field_positions:{SIGNED}"] == "FAIL"
     assert [n for n, v in result.items() if v == "FAIL"] == [f"field_positions:{SIGNED}"]
     assert "SignerA: at [60.0, 60.0, 260.0, 120.0] instead of" in out.getvalue()

@@ -13,7 +13,7 @@ import pytest
 import sigcheck
 from o2s_esign_lib import anchors, pdf, pki, signing
 from o2s_esign_lib.errors import PdfError
-from PIL import Image, ImageDraw
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from reportlab.lib.pagesizes import A4
@@ -42,15 +42,6 @@ def _tagged_pdf(lines_per_page, *, split=()):
 
 def _width(text):
     return stringWidth(text, "Helvetica", 12)
-
-
-def _png(width=300, height=100):
-    image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
-    ImageDraw.Draw(image).line((10, height - 20, width // 3, 20, width - 10, height // 2),
-                               fill=(0, 0, 90, 255), width=5)
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 def _identity(company, n):
@@ -421,7 +412,7 @@ def _has_qr(data, field_name):
 @pytest.mark.parametrize("box,qr", [((72, 90, 242, 140), True), ((72, 90, 392, 190), True),
                                     ((72, 90, 132, 120), False)])
 def test_drawn_signature_in_the_widget(signer, company, box, qr):
-    png = _png(300, 100)
+    png = pf.signature_png(300, 100)
     prepared = pdf.prepare_for_signing(pf.make_pdf(1), [
         pdf.SignatureSlot("Sig1", "A", page=0, box=box)])
     result = signer.sign(prepared, field_name="Sig1", identity=_identity(company, 1),
@@ -468,7 +459,7 @@ def test_browser_key_signature_fills_fields_and_shows_the_drawing(signer, compan
     browser = Browser()
     step = signer.prepare_external(prepared_pdf, field_name="SigA",
                                    identity=_certified(company, browser), level="b_t", tsa=tsa,
-                                   appearance=_appearance("Jeanne Dupré", image=_png(200, 60)),
+                                   appearance=_appearance("Jeanne Dupré", image=pf.signature_png(200, 60)),
                                    field_values={"City": "Lyon", "Ok": True})
     result = signer.finish_external(step.state, browser.sign(step.to_be_signed), tsa=tsa,
                                     trust_roots=roots)

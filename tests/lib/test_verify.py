@@ -56,16 +56,6 @@ def run_inprocess(path, *args, pyhanko=False):
     return verify.main(argv, out=out), out.getvalue()
 
 
-def statuses(output):
-    """{check name: status} from the verifier's output."""
-    result = {}
-    for line in output.splitlines():
-        parts = line.split(None, 2)
-        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL", "SKIP"):
-            result[parts[1]] = parts[0]
-    return result
-
-
 def failed(output):
     last = output.strip().splitlines()[-1]
     assert last.startswith("RESULT: ")
@@ -126,7 +116,7 @@ def folder(evidence_zip, tmp_path):
 def test_system_python_on_zip(evidence_zip):
     rc, output = run_cli(SYSTEM_PYTHON, evidence_zip)
     assert rc == 0, output
-    result = statuses(output)
+    result = factory.verify_statuses(output)
     for name in ("zip_structure", "entries", "manifest", "files_complete", "chain",
                  "chain_head", "hash:audit_trail.json", "hash:evidence.pdf",
                  "original_prefix:signed/1-Lettre-de-mission-n-1-ete.pdf"):
@@ -143,8 +133,8 @@ def test_system_python_on_zip(evidence_zip):
 def test_system_python_in_unpacked_folder(folder, tmp_path):
     rc, output = run_cli(SYSTEM_PYTHON, cwd=folder, script=folder / "verify.py")
     assert rc == 0, output
-    assert statuses(output)["zip_structure"] == "SKIP"
-    assert statuses(output)["chain"] == "PASS"
+    assert factory.verify_statuses(output)["zip_structure"] == "SKIP"
+    assert factory.verify_statuses(output)["chain"] == "PASS"
     # run from elsewhere: the script's own folder is checked
     rc, output = run_cli(SYSTEM_PYTHON, cwd=tmp_path, script=folder / "verify.py")
     assert rc == 0, output
@@ -165,7 +155,7 @@ def test_venv_python_checks_everything(evidence_zip, folder):
     for target in (evidence_zip, folder):
         rc, output = run_cli(VENV_PYTHON, target)
         assert rc == 0, output
-        result = statuses(output)
+        result = factory.verify_statuses(output)
         assert result["manifest_seal"] == "PASS"
         for name in ("evidence.pdf", "signed/1-Lettre-de-mission-n-1-ete.pdf"):
             assert result[f"pdf_signatures:{name}"] == "PASS", output
@@ -184,7 +174,7 @@ def test_with_tsa_everything_passes_strict(pki_server, tmp_path):
     path = build(scenario, tmp_path / "tsa.zip")
     rc, output = run_cli(VENV_PYTHON, "--strict", path)
     assert rc == 0, output
-    result = statuses(output)
+    result = factory.verify_statuses(output)
     assert "SKIP" not in result.values()
     assert result["manifest_timestamp"] == "PASS"
     assert "time-stamped" in output  # the manifest seal carries a signature time-stamp
@@ -590,7 +580,7 @@ def test_refused_request_verifies(tmp_path):
     path = build(scenario, tmp_path / "refused.zip")
     rc, output = run_cli(VENV_PYTHON, path)
     assert rc == 0, output
-    result = statuses(output)
+    result = factory.verify_statuses(output)
     # partially signed: signer A's signature only, no seal
     assert "1 intact and valid: signature SignerA" in output
     assert result["pdf_trust:signed/1-Lettre-de-mission-n-1-ete.pdf"] == "PASS"
@@ -613,7 +603,7 @@ def test_uploaded_source_is_listed_and_checked(scenario, tmp_path):
         ev.build_evidence_zip(fh, bundle, sealer=scenario.sealer)
     rc, output = run_inprocess(path)
     assert rc == 0, output
-    checks = statuses(output)
+    checks = factory.verify_statuses(output)
     sources = [name for name in checks if name.startswith("source:")]
     assert len(sources) == 1 and sources[0].endswith(".jpg"), output
     assert checks[sources[0]] == "PASS" and "converted from image" in output

@@ -200,3 +200,13 @@ def two_signer_scenario(lib, folder: Path, *, state: str = "signed", tsa_url: st
         certificates=certificates, consent_texts=[consent],
         generated_at=T0 + timedelta(minutes=11))
     return Scenario(ca, sealer, bundle, [id_a, id_b], first_original, first_signed, folder)
+
+
+def verify_statuses(output: str) -> dict:
+    """{check name: PASS | FAIL | SKIP} from verify.py's output."""
+    result = {}
+    for line in output.splitlines():
+        parts = line.split(None, 2)
+        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL", "SKIP"):
+            result[parts[1]] = parts[0]
+    return result

@@ -411,3 +411,16 @@ def bad_pdfs(good: bytes) -> dict[str, tuple[bytes, str]]:
     for name, data in active_content_pdfs().items():
         cases[name] = (data, "active_content")
     return cases
+
+
+def signature_png(width: int = 300, height: int = 100) -> bytes:
+    """A PNG of a drawn signature (a stroke on a transparent background), ``width`` x
+    ``height`` pixels: what the signing page sends."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (width, height), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line((10, height - 20, width // 3, 20, width - 10, height // 2),
+                               fill=(0, 0, 90, 255), width=5)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
