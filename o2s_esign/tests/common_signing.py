@@ -48,7 +48,6 @@ class O2sEsignSigningCommon(O2sEsignCommon):
 
     @staticmethod
     def _pem(cert):
-        import base64
         body = base64.b64encode(cert.dump()).decode()
         return "-----BEGIN CERTIFICATE-----\n%s\n-----END CERTIFICATE-----\n" % "\n".join(
             body[i:i + 64] for i in range(0, len(body), 64))
