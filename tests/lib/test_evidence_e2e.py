@@ -13,6 +13,7 @@ import o2s_esign_lib.evidence as ev
 import pytest
 import sigcheck
 from chain_events import build_chain
+from evidence_factory import verify_statuses as statuses
 from o2s_esign_lib import pdf, pki, signing
 from test_verify import (
     SYSTEM_PYTHON,
@@ -21,7 +22,6 @@ from test_verify import (
     member_edges,
     run_cli,
     run_inprocess,
-    statuses,
     zip_regions,
 )
 

@@ -10,12 +10,13 @@ import hashlib
 import json
 
 import evidence_factory as factory
+from evidence_factory import verify_statuses as statuses
 import forgery
 import o2s_esign_lib
 import o2s_esign_lib.evidence as ev
 import pytest
 from chain_events import build_chain
-from test_verify import VENV_PYTHON, build, failed, rehash, run_cli, run_inprocess, statuses, unpack
+from test_verify import VENV_PYTHON, build, failed, rehash, run_cli, run_inprocess, unpack
 
 LIB = o2s_esign_lib
 SIGNED = "signed/1-Lettre-de-mission-n-1-ete.pdf"
