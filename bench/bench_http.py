@@ -63,6 +63,11 @@ _ACCESS = re.compile(
 SCALING_DOCUMENTS = (1, 10)
 #: the steps whose queries must not depend on the number of documents (create_and_send grows
 #: with them; a document view is one document)
+#: the lines Odoo logs when it retries an HTTP request's transaction after a serialization
+#: failure (odoo/service/model.py ``retrying``); not the module's own handling of one (e.g. a
+#: mail's delivery logged after commit)
+RETRY_LOG = re.compile(r"odoo\.service\.model: .*(tries left, try again|"
+                       r"maximum number of tries reached)", re.IGNORECASE)
 STEPS_CONSTANT = ("signer_page", "document_view", "send_code", "verify_code", "sign", "sign_last")
 _LINK = re.compile(r"/esign/sign/(\d+)/([A-Za-z0-9_-]{20,})")
 _CODE = re.compile(r"(?<!\d)(\d{6})(?!\d)")
@@ -196,6 +201,13 @@ class OdooServer:
         with open(self.logfile, encoding="utf-8", errors="replace") as fh:
             return [line.rstrip() for line in fh
                     if " WARNING " in line or " ERROR " in line or " CRITICAL " in line]
+
+    def log_failures(self) -> list[str]:
+        """The errors the server logged, and every HTTP transaction it had to retry (a
+        serialization failure between concurrent transactions)."""
+        with open(self.logfile, encoding="utf-8", errors="replace") as fh:
+            return [line.rstrip() for line in fh
+                    if " ERROR " in line or " CRITICAL " in line or RETRY_LOG.search(line)]
 
 
 # --- the flow ---------------------------------------------------------------------------------------
@@ -427,6 +439,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
             server.stop()
         lines = server.access_lines()
         problems = server.log_problems()
+        failures = server.log_failures()
     _match([record for records in every_flow + list(by_documents.values())
             for record in records], lines)
     kept = every_flow[warmup:]
@@ -472,6 +485,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
         "queries_ratio_10_vs_1_document": step_ratios,
         "queries_ratio_10_vs_1_document_max": max(step_ratios.values(), default=None),
         "server_log_warnings": problems[:20],
+        "server_log_failures": failures[:20],
     }
 
 

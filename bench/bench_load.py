@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import secrets
 import shutil
 import sys
@@ -52,13 +51,6 @@ WORKERS = 4
 TSA_DELAY_S = 0.150
 DOCUMENTS = 2
 PAGES = 2
-#: the lines Odoo logs when it retries an HTTP request's transaction after a serialization
-#: failure (odoo/service/model.py ``retrying``); not the module's own handling of one (e.g. a
-#: mail's delivery logged after commit)
-RETRY_LOG = re.compile(r"odoo\.service\.model: .*(tries left, try again|"
-                       r"maximum number of tries reached)", re.IGNORECASE)
-
-
 def _run_threads(targets, timeout: float) -> dict:
     errors = {}
 
@@ -304,11 +296,9 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, alone: int = 5,
             shutil.copyfile(server.logfile, saved_log)
         lines = server.access_lines()
         problems = server.log_problems()
-        with open(server.logfile, encoding="utf-8", errors="replace") as fh:
-            retries = [line for line in fh if RETRY_LOG.search(line)]
+        failures = server.log_failures()
         checks["the server logged no error and never retried a transaction"] = {
-            "ok": not retries and not [p for p in problems if " ERROR " in p or " CRITICAL " in p],
-            "detail": (retries + problems)[:3]}
+            "ok": not failures, "detail": (failures + problems)[:3]}
         checks.update(check_database(
             config_file, db, pki, [item["id"] for item in load_requests], advisor.created,
             [item["id"] for item in alone_requests]))

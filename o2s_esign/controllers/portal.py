@@ -11,6 +11,7 @@ turn on the request (``_lock_request``), so the signers of one request acting at
 moment, in different workers, are served one after the other without serialization errors.
 """
 import logging
+import time
 
 import psycopg2.errors
 from werkzeug.exceptions import NotFound, ServiceUnavailable
@@ -133,6 +134,12 @@ class O2sEsignSigningPage(http.Controller):
         before: nothing is lost), whose snapshot sees everything the calls before it
         committed. The row lock stays, for the backend's actions on the request.
 
+        The scheduled actions (the sealing, the mail queue's delivery events) lock the request
+        row without the turn: locking it after one of them committed an update would fail the
+        same way. So the row is locked with NOWAIT on the fresh snapshot; when a scheduled
+        action holds it, this call waits on the turn's connection until that transaction ends,
+        then tries again with a new snapshot (``_lock_request_row``).
+
         In Odoo's test mode every request shares one transaction (and the test lock already
         serialises them): there is no turn to wait for."""
         cr = request.env.cr
@@ -149,15 +156,59 @@ class O2sEsignSigningPage(http.Controller):
             except Exception:
                 turn_cr.close()
                 raise
-            cr.rollback()  # a fresh snapshot, taken after the calls before this one committed
+            try:
+                locked = self._lock_request_row(cr, turn_cr, request_id)
+            except Exception:
+                turn_cr.close()
+                raise
+            if not locked:
+                turn_cr.close()
+                return False
             cr.postcommit.add(turn_cr.close)  # the turn ends with this call's transaction
             cr.postrollback.add(turn_cr.close)
-        cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE", [request_id])
+        else:
+            cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE",
+                       [request_id])
         # the request first: invalidating its signers would also drop the signer's request_id
         request_sudo = signer_sudo.request_id
         request_sudo.invalidate_recordset()
         signer_sudo.invalidate_recordset()
         return True
+
+    @staticmethod
+    def _lock_request_row(cr, turn_cr, request_id, timeout=REQUEST_LOCK_TIMEOUT):
+        """Lock the request row in ``cr`` on a fresh snapshot, without ever meeting a
+        serialization failure: each attempt starts a new transaction (``cr`` only read so far)
+        and locks with NOWAIT, so it either gets the row at once (every update committed before
+        is in its snapshot) or learns that another transaction holds it (or committed an update
+        in the instant after the snapshot was taken). Then it waits on
+        ``turn_cr`` (the call's turn, a transaction of its own) until that holder ends, by
+        taking and releasing a share lock on the row in a savepoint (the turn is kept), and
+        tries again. Returns False when the row stayed locked for ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            cr.rollback()  # a fresh snapshot, taken after the calls before this one committed
+            try:
+                cr.execute("SELECT id FROM o2s_esign_request WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                           [request_id], log_exceptions=False)
+                return True
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+                # held by another transaction, or updated by one that committed in the instant
+                # between this snapshot and the lock
+                cr.rollback()
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                return False
+            turn_cr.execute("SAVEPOINT o2s_esign_wait")
+            try:
+                # waits for the holder; its commit may surface as a serialization failure here
+                turn_cr.execute("SET LOCAL lock_timeout = %s; "
+                                "SELECT id FROM o2s_esign_request WHERE id = %s FOR SHARE",
+                                ["%dms" % remaining_ms, request_id], log_exceptions=False)
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure) as exc:
+                # the holder ended (or the time is up: the next turn of the loop tells)
+                _logger.debug("o2s_esign: request %s was locked (%s)", request_id, exc.pgcode)
+            turn_cr.execute("ROLLBACK TO SAVEPOINT o2s_esign_wait")
 
     def _busy_message(self):
         return _("Other people are signing this request right now. Please try again in a "

@@ -41,3 +41,4 @@ from . import test_esign_review_mends
 from . import test_esign_fields_ui
 from . import test_esign_fields_sign
 from . import test_esign_query_budget
+from . import test_esign_portal_turn
