@@ -1763,9 +1763,12 @@ class O2sEsignSigner(models.Model):
         cert_pem = one_time.cert_pem().decode("ascii")
         chain_pem = one_time.chain_pem().decode("ascii")
         cert_der = one_time.cert.dump()
+        # read from the parsed certificate (parsing its DER again costs ~1.5 ms each time)
+        cert_serial = "%x" % one_time.cert.serial_number
+        cert_spki = one_time.cert.public_key.dump()
         del one_time
         signature_sha256 = _signature_sha256(signature)
-        key_evidence = signer_sudo._browser_key_evidence(browser, cert_der)
+        key_evidence = signer_sudo._browser_key_evidence(browser, cert_spki)
         revisions = []
         for document, result in results:
             revisions.append((document, result.data, {
@@ -1780,7 +1783,7 @@ class O2sEsignSigner(models.Model):
                 "timestamp_token_sha256": hashlib.sha256(result.timestamp_token).hexdigest()
                 if result.timestamp_token else None,
                 "certificate_sha256": hashlib.sha256(cert_der).hexdigest(),
-                "certificate_serial": "%x" % pki.cert_from_pem_or_der(cert_der).serial_number,
+                "certificate_serial": cert_serial,
                 "signature_image_sha256": signature_sha256,
                 **key_evidence,
             }))
@@ -2022,9 +2025,9 @@ class O2sEsignSigner(models.Model):
         chain = [pki.cert_from_pem_or_der(base64.b64decode(c)) for c in data["chain"]]
         return results, pki.SigningIdentity(key=None, cert=cert, chain=chain)
 
-    def _browser_key_evidence(self, data, cert_der):
-        """What the evidence says of the key that signed (issue 18)."""
-        spki = pki.cert_from_pem_or_der(cert_der).public_key.dump()
+    def _browser_key_evidence(self, data, spki):
+        """What the evidence says of the key that signed (issue 18); ``spki``: the DER
+        SubjectPublicKeyInfo of the certificate that signed."""
         evidence = {
             "key_mode": KEY_MODE_BROWSER if data else KEY_MODE_SERVER,
             "key_mode_label": "key generated and used in the signer's browser" if data else
