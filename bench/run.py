@@ -69,7 +69,7 @@ def _evaluate_issue19(goals: list, results: dict):
             counts = [per_step[step] for per_step in by_documents.values() if step in per_step]
             if counts:
                 _goal(goals, f"queries of '{step}' (production server, 1 and 10 documents)",
-                      max(counts), budget, unit="queries")
+                      max(counts), budget, unit=" queries")
         if "server_log_failures" in http:
             _goal(goals, "http: the server logged no error and never retried a transaction",
                   int(not http["server_log_failures"]), 1, lower_is_better=False)
