@@ -1,7 +1,7 @@
 # Part of o2s_esign. License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl-3.0).
 {
     "name": "O2S E-signature",
-    "version": "18.0.1.1.0",
+    "version": "18.0.1.2.0",
     "summary": "Electronic signature from contacts: PAdES signatures, SMS code, evidence file",
     "description": """
 Send one or more PDFs for electronic signature to one or more signers from a contact.

@@ -88,6 +88,8 @@ MAX_MESSAGE_LENGTH = 10_000
 
 # Used when the ir.config_parameter o2s_esign.cron_batch_size is missing or not a positive number.
 DEFAULT_CRON_BATCH_SIZE = 200
+#: the scheduled actions that seal the requests signed by everyone (``_cron_seal_requests``)
+SEAL_CRONS = ("o2s_esign.ir_cron_esign_seal_requests", "o2s_esign.ir_cron_esign_seal_requests_2")
 # Automatic retries of a request in a passing error: after 10 min, 20 min, 40 min... at most
 # this many times (ir.config_parameter o2s_esign.retry_max_attempts), then the advisor decides.
 DEFAULT_RETRY_MAX_ATTEMPTS = 6
@@ -2151,9 +2153,16 @@ class O2sEsignRequest(models.Model):
             lambda request: request._esign_auto_retry(), lambda request: request._mark_retry_failure())
 
     @api.model
-    def _cron_seal_requests(self, batch_size=None):
+    def _cron_seal_requests(self, batch_size=None, cron_xmlid=SEAL_CRONS[0]):
         """Seal, in one bounded batch, the requests whose signers have all signed (triggered
-        when the last one signs; see ``_on_all_signed``): seal, evidence, "signed", mails."""
+        when the last one signs; see ``_on_all_signed``): seal, evidence, "signed", mails.
+
+        The scheduled actions (``SEAL_CRONS``) call it with ``batch_size=1``: each request is
+        sealed and committed on its own (Odoo runs the action again at once while some remain,
+        see ``ir.cron._notify_progress``), so it is "signed" as soon as it is sealed and its row
+        is locked only while it is; and while requests remain due, each run wakes the other
+        sealing action up too, so that two cron workers seal two requests at a time (a burst
+        of last signatures is sealed in half the time)."""
         self.env.flush_all()
         due = SQL("""
             SELECT r.id FROM o2s_esign_request r
@@ -2161,9 +2170,10 @@ class O2sEsignRequest(models.Model):
              ORDER BY r.id
         """)
         return self._esign_cron_batch(
-            "o2s_esign.ir_cron_esign_seal_requests", self, due, batch_size,
+            cron_xmlid, self, due, batch_size,
             lambda request: request._esign_seal_and_close(),
-            lambda request: request._mark_sealing_failure())
+            lambda request: request._mark_sealing_failure(),
+            also=[xmlid for xmlid in SEAL_CRONS if xmlid != cron_xmlid])
 
     @api.model
     def _cron_purge_personal_data(self, batch_size=None):
@@ -2193,13 +2203,15 @@ class O2sEsignRequest(models.Model):
         return size if size > 0 else DEFAULT_CRON_BATCH_SIZE
 
     @api.model
-    def _esign_cron_batch(self, cron_xmlid, model, due, batch_size, process, mark_failure):
+    def _esign_cron_batch(self, cron_xmlid, model, due, batch_size, process, mark_failure,
+                          also=()):
         """One bounded batch of a scheduled action. Locks the first ``batch_size`` ids of
         ``due`` (a SELECT of the due units' ids, in order; rows other workers hold are skipped),
         then processes each unit (a record of ``model``) in its own savepoint: a unit that fails
         is logged, marked by ``mark_failure`` (so it does not come back at once) and does not
-        stop the others. Reports the progress to the cron and re-triggers it while due units
-        remain. Returns how many units it processed."""
+        stop the others. Reports the progress to the cron and re-triggers it, and the
+        scheduled actions of ``also`` (xml ids), while due units remain. Returns how many units
+        it processed."""
         cr = self.env.cr
         cr.execute(SQL("%s LIMIT %s FOR NO KEY UPDATE SKIP LOCKED",
                        due, batch_size or self._esign_cron_batch_size()))
@@ -2218,6 +2230,10 @@ class O2sEsignRequest(models.Model):
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining:
             self.env.ref(cron_xmlid)._trigger()
+            for xmlid in also:
+                other = self.env.ref(xmlid, raise_if_not_found=False)
+                if other:
+                    other._trigger()
         return done
 
     def _payload_json(self, payload):

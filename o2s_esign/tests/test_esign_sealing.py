@@ -3,11 +3,13 @@
 applied and committed like anyone's; the company seal, the evidence, the state "signed" and
 the confirmation mails follow in a scheduled action triggered for right after commit. (The TSA
 failing during that sealing, over HTTP and the real TSA: test_esign_faults.py.)"""
+import importlib.util
 from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools.misc import file_path
 
 from ..tools import internal_write
 from .common_signing import O2sEsignSigningCommon
@@ -59,6 +61,50 @@ class TestEsignSealingInBackground(O2sEsignSigningCommon):
                 ("attachment_ids", "!=", False)]), "the confirmation with the signed documents")
         self.assertEqual(self.esign_run_sealing(), 0, "nothing left to seal")
         self.assertTrue(request.verify_event_chain()[request.id]["ok"])
+
+    def test_scheduled_actions_seal_one_request_per_run_two_at_a_time(self):
+        """Each run of a sealing action seals one request (committed alone by the cron), the
+        first due; while others remain it wakes itself and the other sealing action up."""
+        crons = self.env.ref("o2s_esign.ir_cron_esign_seal_requests") | \
+            self.env.ref("o2s_esign.ir_cron_esign_seal_requests_2")
+        for cron in crons:
+            self.assertIn("batch_size=1", cron.code)
+            self.assertTrue(cron.active)
+        requests = self._send(documents=1) | self._send(documents=1) | self._send(documents=1)
+        for request in requests:
+            self._sign_without_sealing(request)
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Requests = self.env["o2s.esign.request"].sudo()
+        before = {cron: Trigger.search_count([("cron_id", "=", cron.id)]) for cron in crons}
+        self.assertEqual(Requests._cron_seal_requests(batch_size=1), 1)
+        self.assertEqual(requests.mapped("state"), ["signed", "in_progress", "in_progress"])
+        for cron in crons:
+            self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before[cron] + 1,
+                             "both sealing actions woken up: two requests remain")
+        self.assertEqual(Requests._cron_seal_requests(
+            batch_size=1, cron_xmlid="o2s_esign.ir_cron_esign_seal_requests_2"), 1)
+        self.assertEqual(requests.mapped("state"), ["signed", "signed", "in_progress"])
+        self.assertEqual(Requests._cron_seal_requests(batch_size=1), 1)
+        self.assertEqual(requests.mapped("state"), ["signed"] * 3)
+        for cron in crons:
+            self.assertEqual(Trigger.search_count([("cron_id", "=", cron.id)]), before[cron] + 2,
+                             "the last run found nothing left: no new wake-up")
+        self.assertEqual(Requests._cron_seal_requests(batch_size=1), 0)
+
+    def test_upgrade_sets_one_request_per_run(self):
+        """The 18.0.1.2.0 migration gives the (noupdate) sealing action of an earlier install
+        its new code, and leaves an administrator's own code alone."""
+        path = file_path("o2s_esign/migrations/18.0.1.2.0/post-migrate.py")
+        spec = importlib.util.spec_from_file_location("o2s_esign_migration_1_2_0", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        cron = self.env.ref("o2s_esign.ir_cron_esign_seal_requests")
+        cron.code = "model._cron_seal_requests()"
+        migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.assertEqual(cron.code, "model._cron_seal_requests(batch_size=1)")
+        cron.code = "model._cron_seal_requests(batch_size=5)"
+        migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.assertEqual(cron.code, "model._cron_seal_requests(batch_size=5)")
 
     def test_no_expiry_nor_cancel_while_sealing(self):
         request = self._send(documents=1)
