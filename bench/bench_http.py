@@ -144,13 +144,13 @@ class OdooServer:
     """``odoo-bin`` as a subprocess, logging to a file; stopped with SIGTERM (then SIGKILL)."""
 
     def __init__(self, odoo_bin: str, config_file: str, db: str, port: int, workers: int,
-                 logfile: Path):
+                 logfile: Path, cron_threads: int = 1):
         self.url = f"http://127.0.0.1:{port}"
         self.logfile = logfile
         self.args = [sys.executable, odoo_bin, "-c", config_file, "-d", db,
                      f"--db-filter=^{re.escape(db)}$", "--http-interface=127.0.0.1",
                      f"--http-port={port}", f"--gevent-port={port + 3}",
-                     f"--workers={workers}", "--max-cron-threads=1",
+                     f"--workers={workers}", f"--max-cron-threads={cron_threads}",
                      "--limit-time-real=600", "--limit-time-cpu=600",
                      f"--logfile={logfile}", "--log-level=info"]
         self.proc = None
