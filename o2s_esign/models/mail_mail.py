@@ -77,9 +77,12 @@ class MailMail(models.Model):
     def _esign_track_delivery(self, failure_reason, failure_type):
         """Log each signer mail's delivery in the audit trail (``_esign_log_delivery``). When a
         signer acts on the same request at this very moment (their transaction changed it after
-        this one began: a serialization failure on the request's row), the delivery is logged
-        right after this transaction commits, in a transaction of its own: the audit trail
-        misses nothing, and the mail's state is kept either way."""
+        this one began: a serialization failure on the request's row), or another transaction
+        holds the request's row (the sealing, which may be waiting for the mails this
+        transaction holds: it never waits for it, NOWAIT), the delivery is logged right after
+        this transaction commits, in a transaction of its own: the audit trail misses nothing,
+        and the mail's state is kept either way."""
+        nowait = self.with_context(o2s_esign_lock_nowait=True)
         for mail in self:
             delivery = {
                 "mail_id": mail.id, "signer_id": mail.res_id, "subject": mail.subject,
@@ -89,8 +92,8 @@ class MailMail(models.Model):
             }
             try:
                 with self.env.cr.savepoint():
-                    self._esign_log_delivery(delivery)
-            except psycopg2.errors.SerializationFailure:
+                    nowait._esign_log_delivery(delivery)
+            except (psycopg2.errors.SerializationFailure, psycopg2.errors.LockNotAvailable):
                 _logger.info("o2s_esign: delivery of mail %s logged after commit (concurrent update)",
                              mail.id)
                 self.env.cr.postcommit.add(functools.partial(

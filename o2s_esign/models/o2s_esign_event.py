@@ -175,6 +175,10 @@ class O2sEsignEvent(models.Model):
         # the same statement, once the row is locked.
         # (not logged as a "bad query" when it fails: a serialization failure here is handled
         # by the callers that meet one, see MailMail._esign_track_delivery)
+        # With ``o2s_esign_lock_nowait`` in the context (the mail queue's delivery events), a
+        # request row another transaction holds raises LockNotAvailable at once instead of
+        # waiting: that caller holds mail rows the holder may be waiting for (a deadlock).
+        nowait = " NOWAIT" if self.env.context.get("o2s_esign_lock_nowait") else ""
         cr.execute("""
             SELECT head.sequence, head.hash
               FROM o2s_esign_request r
@@ -182,8 +186,7 @@ class O2sEsignEvent(models.Model):
                     SELECT sequence, hash FROM o2s_esign_event WHERE request_id = r.id
                      ORDER BY sequence DESC LIMIT 1) head ON TRUE
              WHERE r.id = %s
-               FOR NO KEY UPDATE OF r
-        """, [request.id], log_exceptions=False)
+               FOR NO KEY UPDATE OF r""" + nowait, [request.id], log_exceptions=False)
         row = cr.fetchone()
         sequence, previous_hash = (row[0], row[1]) if row and row[0] else (0, chain.GENESIS_HASH)
         date = fields.Datetime.now()

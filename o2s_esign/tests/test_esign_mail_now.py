@@ -104,6 +104,44 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
         delivery meets their concurrent update (a serialization failure on the request's row),
         the mail stays sent and the `email_sent` event is appended right after the queue's
         transaction commits, in a transaction of its own: nothing is lost from the trail."""
+        self._check_delivery_logged_after_commit(lambda model: psycopg2.errors.SerializationFailure(
+            "could not serialize access due to concurrent update"))
+
+    def test_a_delivery_never_waits_for_a_request_row_held_elsewhere(self):
+        """The queue holds the rows of the mails it sends; the sealing, holding the request's
+        row, may be cancelling those very mails: the queue's delivery event takes the request
+        row with NOWAIT (a wait would be a deadlock) and, when it is held, is logged after
+        commit like a concurrent update."""
+        def held(model):
+            self.assertTrue(model.env.context.get("o2s_esign_lock_nowait"),
+                            "the queue's delivery event does not wait for the request row")
+            return psycopg2.errors.LockNotAvailable("could not obtain lock on row")
+
+        self._check_delivery_logged_after_commit(held)
+
+    def test_nowait_lock_of_the_request_row(self):
+        """What the queue's context asks of the event append: the request row locked NOWAIT."""
+        request = self._sent_request()
+        cr = self.env.cr
+        queries = []
+        execute = cr.execute
+
+        def spy(query, params=None, log_exceptions=True):
+            queries.append(str(query))
+            return execute(query, params, log_exceptions)
+
+        Event = self.env["o2s.esign.event"].sudo()
+        with patch.object(cr, "execute", spy):
+            Event._append_many(request, [{"event_type": "email_sent"}])
+            Event.with_context(o2s_esign_lock_nowait=True)._append_many(
+                request, [{"event_type": "email_sent"}])
+        locks = [q for q in queries if "FOR NO KEY UPDATE OF r" in q]
+        self.assertEqual(len(locks), 2)
+        self.assertNotIn("NOWAIT", locks[0])
+        self.assertIn("NOWAIT", locks[1])
+        self.assertTrue(request.verify_event_chain()[request.id]["ok"])
+
+    def _check_delivery_logged_after_commit(self, error):
         request = self._sent_request()
         Event = type(self.env["o2s.esign.event"])
         original = Event._append
@@ -112,8 +150,7 @@ class TestEsignMailNow(O2sEsignAutomationCommon):
         def append(model, req, event_type, **kwargs):
             if event_type == "email_sent" and not refused:
                 refused.append(req.id)
-                raise psycopg2.errors.SerializationFailure(
-                    "could not serialize access due to concurrent update")
+                raise error(model)
             return original(model, req, event_type, **kwargs)
 
         def sent_events():
