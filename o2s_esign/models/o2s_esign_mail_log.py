@@ -8,6 +8,7 @@ are kept (auto_delete off) so that a failed one can be sent again as it was.
 """
 import logging
 
+import psycopg2.errors
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
@@ -170,10 +171,31 @@ class O2sEsignMailLog(models.Model):
 
     def _cancel_queued(self, reason):
         """Withdraw mails still waiting in the queue (sudo: the queue belongs to administrators;
-        called by the request's own state changes)."""
+        called by the request's own state changes).
+
+        The mail queue may be sending one of them at this very moment (another cron worker: its
+        row locked, or changed since this transaction began). Such a mail is leaving: it is not
+        withdrawn, its log follows its delivery, and this transaction (the sealing, say) goes
+        on instead of failing on it or waiting for it (the queue may be waiting for the request
+        this transaction holds)."""
         queued = self.filtered(lambda log: log.state == "queued")
-        queued.mail_id.sudo().filtered(lambda mail: mail.state == "outgoing").cancel()
-        queued.sudo().write({"state": "cancelled", "failure_reason": reason})
+        mails = self.env["mail.mail"].sudo()
+        leaving = self.browse()
+        for log in queued:
+            mail = log.sudo().mail_id
+            if not mail or mail.state != "outgoing":
+                continue
+            try:
+                with self.env.cr.savepoint():
+                    self.env.cr.execute(
+                        "SELECT id FROM mail_mail WHERE id = %s FOR NO KEY UPDATE NOWAIT",
+                        [mail.id], log_exceptions=False)
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
+                leaving |= log
+                continue
+            mails |= mail
+        mails.cancel()
+        (queued - leaving).sudo().write({"state": "cancelled", "failure_reason": reason})
 
     @api.model
     def _create_from_mails(self, mails, kind):

@@ -5,6 +5,7 @@ import base64
 from datetime import timedelta
 from unittest.mock import patch
 
+import psycopg2.errors
 from freezegun import freeze_time
 
 from odoo import fields
@@ -339,3 +340,27 @@ class TestEsignQueuedMailsWithdrawn(O2sEsignAutomationCommon):
         self.assertEqual(log.mail_id.sudo().state, "cancel")
         self.assertEqual(self._logs("confirmation", request).mapped("state"), ["queued", "queued"],
                          "the confirmations still leave")
+
+    def test_mail_the_queue_is_sending_is_not_withdrawn(self):
+        """The mail queue (another cron worker) is sending the reminder when the request ends:
+        its row is locked (or changed since the ending transaction began). The ending neither
+        waits for it nor fails: the mail leaves, its log follows its delivery."""
+        request = self._send_on()
+        request.with_user(self.advisor).action_remind()
+        log = self._logs("reminder", request)
+        cr = self.env.cr
+        execute = cr.execute
+        claimed = []
+
+        def held_by_the_queue(query, params=None, log_exceptions=True):
+            if "FROM mail_mail" in str(query) and "NOWAIT" in str(query):
+                claimed.append(params)
+                raise psycopg2.errors.LockNotAvailable("could not obtain lock on row")
+            return execute(query, params, log_exceptions)
+
+        with patch.object(cr, "execute", held_by_the_queue):
+            self._sign(request.signer_ids)
+        self.assertIn([log.mail_id.id], claimed)
+        self.assertEqual(request.state, "signed")
+        self.assertEqual(log.state, "queued", "left to its delivery")
+        self.assertEqual(log.mail_id.sudo().state, "outgoing")
