@@ -110,14 +110,15 @@ class O2sEsignConsumption(models.Model):
 
     # ------------------------------------------------------------- recording
     @api.model
-    def _record_signature(self, signer):
-        """Record ``signer``'s completed signature (once: a second call returns the first row).
+    def _record_signature(self, signer, new=False):
+        """Record ``signer``'s completed signature (once: a second call returns the first row;
+        ``new``: the caller applied the signature in this transaction, so no row exists yet).
 
         Reads the request as superuser: the signature is billed whoever completes it (the
         signer's portal session has no right on the request)."""
         signer.ensure_one()
         signer = signer.sudo()
-        existing = self._existing_signature(signer)
+        existing = not new and self._existing_signature(signer)
         if existing:
             return existing
         request = signer.request_id
@@ -170,8 +171,11 @@ class O2sEsignConsumption(models.Model):
 
     @api.model
     def _request_sender(self, request):
-        """Who sent ``request``: the user of its ``sent`` audit event, else its creator (sudo:
-        the audit trail is read on behalf of the signature process, whatever the caller)."""
+        """Who sent ``request``: ``sent_uid`` (written with its ``sent`` audit event), for a
+        request sent before it existed the user of that event, else its creator (sudo: the
+        audit trail is read on behalf of the signature process, whatever the caller)."""
+        if request.sent_uid:
+            return request.sent_uid
         event = self.env["o2s.esign.event"].sudo().search_fetch(
             [("request_id", "=", request.id), ("event_type", "=", "sent")], ["payload"],
             order="sequence", limit=1)

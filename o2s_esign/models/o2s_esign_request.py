@@ -74,7 +74,7 @@ FROZEN_AFTER_SEND = {
 ACCESS_FIELDS = {"user_id", "shared_user_ids"}
 # Fields only the module's own code ever writes.
 INTERNAL_FIELDS = {
-    "state", "reference", "date_sent", "date_done", "error_message", "error_transient", "cancel_reason",
+    "state", "reference", "date_sent", "sent_uid", "date_done", "error_message", "error_transient", "cancel_reason",
     "pades_level", "event_head", "date_personal_data_purged", "sealing_pending",
 }
 # Written by the automation only.
@@ -186,6 +186,10 @@ class O2sEsignRequest(models.Model):
         string="Signing order", required=True, default="parallel")
     message = fields.Text(string="Message to the signers")
     date_sent = fields.Datetime(string="Sent on", readonly=True, copy=False)
+    sent_uid = fields.Many2one(
+        "res.users", string="Sent by", readonly=True, copy=False, ondelete="set null",
+        help="Who sent the request (the user of its \"sent\" event; the consumption reports "
+             "read it here instead of in the audit trail).")
     date_deadline = fields.Date(
         string="Expires on", copy=False, tracking=True,
         default=lambda self: self._default_date_deadline(),
@@ -1283,7 +1287,8 @@ class O2sEsignRequest(models.Model):
             "documents": [document._event_summary() for document in self.document_ids],
             "signers": [signer._event_summary() for signer in self.signer_ids],
         })
-        self._set_state("in_progress", date_sent=now, event_payload=self._actor_payload())
+        self._set_state("in_progress", date_sent=now, sent_uid=self.env.user.id,
+                        event_payload=self._actor_payload())
         self._log_event("sent", payload=self._actor_payload())
         # 2. Invite whoever may sign now (everyone, or the first in sequential order).
         self._advance_signers()

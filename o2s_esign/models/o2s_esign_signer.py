@@ -1044,11 +1044,14 @@ class O2sEsignSigner(models.Model):
         that reloading a page cannot grow the audit trail (see ``_log_view_event``)."""
         self.ensure_one()
         entries = []  # appended in one batch
-        if not self.date_opened and validity == "ok":
+        opening = not self.date_opened and validity == "ok"
+        if opening:
             with internal_write():
                 self.write({"date_opened": fields.Datetime.now()})
             entries.append({"event_type": "link_opened", "payload": {"in_person": in_person}})
-        if first_today and self._view_event_allowed("page_viewed"):
+        # the first opening of the link needs no count of today's views: they were at most the
+        # pages shown before it was the signer's turn, once per session (one query less)
+        if first_today and (opening or self._view_event_allowed("page_viewed")):
             entries.append({"event_type": "page_viewed",
                             "payload": {"page": validity, "in_person": in_person}})
         self.request_id._log_events([dict(entry, signer=self, ip_address=ip_address,
@@ -1217,7 +1220,7 @@ class O2sEsignSigner(models.Model):
         signature = self._get_pending_signature()
         try:
             with self.env.cr.savepoint():
-                self._sign_documents(signature)
+                applied_now = self._sign_documents(signature)
                 # in the savepoint: saved with the signature's own changes (one UPDATE)
                 with internal_write():
                     self.write({"state": "signed", "date_signed": fields.Datetime.now(),
@@ -1229,7 +1232,8 @@ class O2sEsignSigner(models.Model):
                         name=self.name, reason=self._esign_error_reason(exc))
             self.request_id._set_error(message, transient=exc.transient, signer=self)
             return False
-        self.env["o2s.esign.consumption"]._record_signature(self)
+        # a signature applied by this very call cannot have been recorded yet: no need to look
+        self.env["o2s.esign.consumption"]._record_signature(self, new=applied_now)
         self.request_id._check_completion()
         return True
 
@@ -2171,6 +2175,9 @@ class O2sEsignSigner(models.Model):
         if not isinstance(field_values, dict):
             return {"error": _("The fields could not be read. Please reload the page."),
                     "field_id": None}
+        if not field_values and not any(self.request_id.document_ids.mapped("has_fields")):
+            # no box on any document (the documents are read here for the signature anyway)
+            return False
         fillable = self._esign_fields().filtered(lambda f: f.field_type in FILLED_BY_SIGNER)
         by_id = {str(field.id): field for field in fillable}
         if any(key not in by_id for key in field_values):

@@ -15,11 +15,11 @@ would show it here. ``create_and_send`` creates every document and signer, so it
 at most linearly (constant increments).
 
 Differences with ``make bench`` (a real ``odoo-bin``, its access log): in Odoo's test mode the
-server does not check the registry's signaling (1 query per request in production) and the
+server does not check the registry's signaling (1 query per request in production), the
 signing page's turn on a request is not taken (the advisory lock, 1 query of its own
-connection in production, see ``controllers/portal.py``): add 2 to the figures here for the
-signer's steps of a production server (and 1 for the last signature, whose trigger wakes the cron
-workers up with a NOTIFY after commit).
+connection in production, see ``controllers/portal.py``), and so on: the budgets are asserted
+on the figures here plus ``PRODUCTION_EXTRA``, the difference measured against a production
+server, so that the issue's budgets hold there.
 
 Analysis aid: with ``O2S_QUERY_DUMP=<file>`` in the environment, every counted request's
 queries are appended to that file with the module's lines that sent them.
@@ -41,6 +41,12 @@ _logger = logging.getLogger(__name__)
 
 #: the issue's budgets (queries per HTTP request)
 BUDGETS = {"page": 20, "send_code": 15, "verify_code": 15, "sign": 35, "sign_last": 35}
+#: what a production server counts more than this test for each step (measured with ``make
+#: bench``'s http part, which fails on the same budgets): the registry's signaling check and the
+#: page's turn on the request (the advisory lock, on its own connection) for every step; the
+#: signing page is the first request of the signer's browser session (the database lookup and
+#: the session's defaults); the last signature wakes the cron workers up (a NOTIFY after commit)
+PRODUCTION_EXTRA = {"page": 4, "send_code": 3, "verify_code": 3, "sign": 3, "sign_last": 4}
 #: the sizes measured: (documents, signers)
 SMALL, LARGE = (1, 2), (10, 10)
 
@@ -211,7 +217,8 @@ class TestEsignQueryBudget(EsignHttpCommon):
                      large)
         self.assertEqual(small, large, "a step's queries depend on the request's size")
         for step, budget in BUDGETS.items():
-            self.assertLessEqual(small[step], budget, "%s: over its query budget" % step)
+            self.assertLessEqual(small[step] + PRODUCTION_EXTRA[step], budget,
+                                 "%s: over its query budget on a production server" % step)
 
     def test_create_and_send_grows_at_most_linearly(self):
         """``create_and_send`` creates every document and signer: its queries may grow with
