@@ -1619,13 +1619,12 @@ class O2sEsignRequest(models.Model):
         if not documents:
             return
         context = request_sudo.company_id._esign_signing_context(request_sudo.pades_level)
-        results = []
-        for document in documents.sorted(lambda d: (d.sequence, d.id)):
-            result = context.pades.seal(
-                document.signed_attachment_id.raw, identity=context.material.seal,
-                level=context.level, tsa=context.tsa, trust_roots=context.trust_roots,
-                extra_crls=context.material.crls())
-            results.append((document, result))
+        documents = documents.sorted(lambda d: (d.sequence, d.id))
+        # every document sealed in one call: their time-stamp requests run at once
+        results = list(zip(documents, context.pades.seal_many(
+            [document.signed_attachment_id.raw for document in documents],
+            identity=context.material.seal, level=context.level, tsa=context.tsa,
+            trust_roots=context.trust_roots, extra_crls=context.material.crls()), strict=True))
         now = fields.Datetime.now()
         for document, result in results:
             document._append_signed_revision(result.data, "seal", payload={

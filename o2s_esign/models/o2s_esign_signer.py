@@ -1750,17 +1750,19 @@ class O2sEsignSigner(models.Model):
                 context.material.ca, name=signer_sudo.name or "", email=signer_sudo.email or "")
             results = []
         try:
-            for document in documents if not browser else ():
-                current = document.signed_attachment_id.raw
-                result = context.pades.sign(
-                    current, field_name=signer_sudo._esign_field_name(), identity=one_time,
-                    level=context.level, tsa=context.tsa,
-                    appearance=signer_sudo._esign_appearance(
+            if not browser:
+                # every document signed in one call: their time-stamp requests run at once
+                items = [{
+                    "pdf": document.signed_attachment_id.raw,
+                    "field_name": signer_sudo._esign_field_name(), "identity": one_time,
+                    "level": context.level, "tsa": context.tsa,
+                    "appearance": signer_sudo._esign_appearance(
                         document, moment, image=(signature or {}).get("image")),
-                    trust_roots=context.trust_roots, extra_crls=context.extra_crls,
-                    reason=reason,
-                    field_values=signer_sudo._esign_fill_values(document) or None)
-                results.append((document, result))
+                    "trust_roots": context.trust_roots, "extra_crls": context.extra_crls,
+                    "reason": reason,
+                    "field_values": signer_sudo._esign_fill_values(document) or None,
+                } for document in documents]
+                results = list(zip(documents, context.pades.sign_many(items), strict=True))
         finally:
             # The one-time key is used for these signatures only: drop every reference to it.
             one_time.key = None

@@ -164,29 +164,26 @@ class TestEsignSigningFailures(O2sEsignSigningCommon):
             self.assertAllValid(document.signed_attachment_id.raw, 3)
 
     def test_tsa_fails_on_the_second_document_nothing_stored(self):
-        """All or nothing across documents: the TSA answers for the first document, then
-        fails (HTTP 503): neither document is changed."""
+        """All or nothing across documents (signed together, their time-stamp requests at
+        once): the TSA answers for one document, then fails (HTTP 503) for the other: neither
+        document is changed."""
         self._configure("b_t")
         request = self._send()
+        self.assertEqual(len(request.document_ids), 2)
         first = request.signer_ids.sorted("sequence")[0]
         before = {d.id: d.signed_sha256 for d in request.document_ids}
         from ..models import res_company
-        signer = res_company.pades_signer()
-        original_sign = type(signer).sign
-        calls = []
-
-        def flaky_sign(this, *args, **kwargs):
-            calls.append(kwargs.get("field_name"))
-            if len(calls) == 2:
-                self.pki.fail_with(503)
-            try:
-                return original_sign(this, *args, **kwargs)
-            finally:
-                self.pki.fail_with(None)
-
-        with patch.object(type(signer), "sign", flaky_sign), self.assertRaises(TsaError):
-            first.sudo()._sign_documents(self._signature(first))
-        self.assertEqual(len(calls), 2)
+        tsa = request.company_id._esign_tsa_config()
+        res_company.pades_signer().timestamp(b"warm-up: the authority's dummy token", tsa)
+        served = len(self.pki.requests)
+        self.pki.fail_with(503, after=1)
+        try:
+            with self.assertRaises(TsaError):
+                first.sudo()._sign_documents(self._signature(first))
+        finally:
+            self.pki.fail_with(None)
+        self.assertEqual(len([path for path in self.pki.requests[served:] if "/tsa" in path]), 2,
+                         "one time-stamp answered, one refused")
         self.assertEqual(before, {d.id: d.signed_sha256 for d in request.document_ids})
         self.assertFalse(first.date_signature_applied)
 

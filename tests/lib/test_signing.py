@@ -619,3 +619,68 @@ def test_signed_pdf_passes_intake_and_reports_signatures(signer, company, prepar
                          tsa=None, appearance=APPEARANCE, trust_roots=[])
     assert not pdf.inspect_pdf(prepared, max_bytes=10**7).has_signatures
     assert pdf.inspect_pdf(result.data, max_bytes=10**7).has_signatures
+
+
+def test_sign_many_overlaps_the_time_stamp_requests(company, prepared, private_pki_server, caplog):
+    """Several documents signed at once: their time-stamp requests are in flight together
+    (the authority holds the first one unanswered while the second arrives), and the results
+    come back in order, each a valid signature of its own document; the seals alike."""
+    pades = signing.PadesSigner()
+    tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=60)
+    identity = _one_time(company)
+    other = pdf.prepare_for_signing(pf.make_pdf(1), [pdf.SignatureSlot("Sig1", "Signataire 1")],
+                                    labels={"title": "Signatures"})
+    items = [{"pdf": data, "field_name": "Sig1", "identity": identity, "level": "b_t",
+              "tsa": tsa, "appearance": None, "trust_roots": []} for data in (prepared, other)]
+    outcome = {}
+    try:
+        pades.timestamp(b"warm-up: the dummy token of this authority is cached", tsa)
+        before = len(private_pki_server.requests)
+        private_pki_server.hold("/tsa")
+
+        def work():
+            outcome["results"] = pades.sign_many(items)
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        try:
+            assert private_pki_server.wait_for_request("/tsa/", after=before + 1), \
+                "the second time-stamp request did not leave while the first was unanswered"
+        finally:
+            private_pki_server.release_hold()
+            thread.join(30)
+        assert not thread.is_alive()
+        results = outcome["results"]
+        roots = [company.ca.cert, private_pki_server.root_cert]
+        assert [r.data[:len(source)] for r, source in zip(results, (prepared, other), strict=True)] \
+            == [prepared, other], "each result extends its own document, in order"
+        for result in results:
+            assert result.timestamp_token and result.level == "b_t"
+            _assert_all_valid(result.data, roots, expect_count=1)
+        seals = pades.seal_many([r.data for r in results], identity=company.seal, level="b_t",
+                                tsa=tsa, trust_roots=[])
+        for seal in seals:
+            _assert_all_valid(seal.data, roots, expect_count=2)
+        assert pades.sign_many([]) == []
+        assert _loop_tasks(pades) == []
+    finally:
+        pades.close()
+
+
+def test_sign_many_is_all_or_nothing(company, prepared, private_pki_server):
+    """One time-stamp request fails: the call raises the TSA error, nothing is returned, and
+    no task of the other signature outlives the call."""
+    pades = signing.PadesSigner()
+    tsa = signing.TsaConfig(private_pki_server.tsa_url, timeout=30)
+    identity = _one_time(company)
+    try:
+        pades.timestamp(b"warm-up", tsa)
+        private_pki_server.fail_with(503, after=1)
+        with pytest.raises(TsaError):
+            pades.sign_many([{"pdf": prepared, "field_name": f"Sig{n}", "identity": identity,
+                              "level": "b_t", "tsa": tsa, "appearance": None,
+                              "trust_roots": []} for n in (1, 2)])
+        assert _loop_tasks(pades) == []
+    finally:
+        private_pki_server.fail_with(None)
+        pades.close()
