@@ -43,6 +43,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -462,6 +463,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
         }
     per_flow_queries = [sum(r["queries"] for r in records) for records in kept]
     queries_by_documents = {}
+    medians_by_documents = {}
     for count, records in by_documents.items():
         signer_order = {}
         for record in records:
@@ -471,7 +473,13 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
         for record in records:
             per_kind.setdefault(_kind_of(record, signer_order), []).append(record["queries"])
         queries_by_documents[str(count)] = {kind: max(values) for kind, values in per_kind.items()}
-    low, high = (queries_by_documents[str(n)] for n in SCALING_DOCUMENTS)
+        medians_by_documents[str(count)] = {kind: statistics.median(values)
+                                            for kind, values in per_kind.items()}
+    # Constant with the request's size: compared on each step's median. Its max (what the
+    # budgets are checked on) may include a call that found the request row held by the mail
+    # queue's cron and waited for it (a few queries more), which the 10 views of 10 documents
+    # meet more often than the one view of one.
+    low, high = (medians_by_documents[str(n)] for n in SCALING_DOCUMENTS)
     step_ratios = {kind: benchlib.ratio(high[kind], low[kind]) for kind in STEPS_CONSTANT
                    if kind in low and kind in high}
     return {
@@ -482,6 +490,7 @@ def run(config_file: str, db: str, odoo_bin: str, port: int, flows: int = 5, war
         "steps": steps,
         "sealed_after_last_sign_ms": benchlib.summary(sealed),
         "queries_by_documents": queries_by_documents,
+        "queries_by_documents_median": medians_by_documents,
         "queries_ratio_10_vs_1_document": step_ratios,
         "queries_ratio_10_vs_1_document_max": max(step_ratios.values(), default=None),
         "server_log_warnings": problems[:20],

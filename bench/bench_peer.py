@@ -132,7 +132,7 @@ class PeerSigner:
         return {"sign_ms": sign_ms, "path_ms": page + content + info_ms + sign_ms}
 
 
-def run(config_file: str, db: str, odoo_bin: str, port: int, runs: int = 20,
+def run(config_file: str, db: str, odoo_bin: str, port: int, runs: int = 40,
         warmup: int = 3, workers: int = 2) -> dict:
     if not _peer_installed(config_file, db):
         return {"measured": False,
@@ -240,7 +240,7 @@ def _restore_level(config_file: str, db: str):
 
 def main(argv=None):
     parser = benchlib.server_parser(__doc__)
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
