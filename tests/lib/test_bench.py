@@ -81,10 +81,20 @@ def test_issue19_goals_pass_fail_and_not_measured():
         peer=dict(peer, ratio_sign_b_t=1.6), load_ok=False, p95_ratio=3.1, last=1.3, queries=1.2))
         if not g["pass"]]
     assert failed == ["last 'Sign' / other 'Sign' (client medians)",
-                      "queries per step at 10 documents / at 1 (worst step)",
+                      "queries per step at 10 documents / at 1 (medians, worst step)",
                       "load: every request ends signed and sealed",
                       "load: p95 of 'Sign' under load / median of 'Sign' alone",
                       "our sign POST at B-T / sign_oca's"]
+    # the query budgets (on the medians) and the server log of the http part
+    results = _issue19_results(peer=peer)
+    results["parts"]["http"].update({
+        "queries_by_documents_median": {"1": {"signer_page": 20, "sign_last": 34},
+                                        "10": {"signer_page": 21, "sign_last": 34}},
+        "server_log_failures": ["... ERROR ... bad query"]})
+    failed = [g["name"] for g in bench_run.evaluate(results) if not g["pass"]]
+    assert failed == [
+        "queries of 'signer_page' (production server, median at 1 and at 10 documents)",
+        "http: the server logged no error and never retried a transaction"]
     # the peer could not be installed: its goals are "not measured", never a pass
     goals = bench_run.evaluate(_issue19_results(peer={"measured": False, "reason": "offline"}))
     unmeasured = [g for g in goals if g.get("not_measured")]
