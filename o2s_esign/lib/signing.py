@@ -912,7 +912,7 @@ class PadesSigner:
         Returns the results in the order of ``items``. All or nothing: the first failure is
         raised as :meth:`sign` raises it, the other signatures are cancelled and awaited (no
         task outlives the call), and nothing is returned."""
-        prepared = [self._sign_arguments(**item) for item in items]
+        prepared = [dict(item, level=_level(item["level"], item.get("tsa"))) for item in items]
 
         async def run_all(loop):
             return list(await asyncio.gather(*(
@@ -921,18 +921,6 @@ class PadesSigner:
         if not prepared:
             return []
         return self._run(run_all)
-
-    @staticmethod
-    def _sign_arguments(pdf: bytes, *, field_name: str, identity: pki.SigningIdentity,
-                        level: str, tsa: TsaConfig | None, appearance: Appearance | None,
-                        trust_roots: list, extra_crls=(), reason: str | None = None,
-                        location: str | None = None, lock: bool = False,
-                        field_values: dict | None = None) -> dict:
-        """The arguments of :meth:`_async_sign` for one :meth:`sign_many` item."""
-        return {"pdf": pdf, "field_name": field_name, "identity": identity,
-                "level": _level(level, tsa), "tsa": tsa, "appearance": appearance,
-                "trust_roots": trust_roots, "extra_crls": extra_crls, "reason": reason,
-                "location": location, "lock": lock, "field_values": field_values}
 
     def seal(self, pdf: bytes, *, identity: pki.SigningIdentity, level: str,
              tsa: TsaConfig | None, trust_roots: list, extra_crls=()) -> SignResult:
@@ -976,7 +964,7 @@ class PadesSigner:
                 "extra_crls": extra_crls, "lock": True}
 
     async def _async_sign(self, loop, pdf, *, field_name, identity, level, tsa, appearance,
-                          trust_roots, extra_crls, reason, location, lock=False,
+                          trust_roots, extra_crls=(), reason=None, location=None, lock=False,
                           external=False, field_values=None) -> SignResult | ExternalPrepared:
         timestamper = await self._timestamper(loop, tsa) if level != "b_b" else None
         dummy = await timestamper.async_dummy_response(MD) if timestamper else None

@@ -621,7 +621,7 @@ def test_signed_pdf_passes_intake_and_reports_signatures(signer, company, prepar
     assert pdf.inspect_pdf(result.data, max_bytes=10**7).has_signatures
 
 
-def test_sign_many_overlaps_the_time_stamp_requests(company, prepared, private_pki_server, caplog):
+def test_sign_many_overlaps_the_time_stamp_requests(company, prepared, private_pki_server):
     """Several documents signed at once: their time-stamp requests are in flight together
     (the authority holds the first one unanswered while the second arrives), and the results
     come back in order, each a valid signature of its own document; the seals alike."""
